@@ -1,0 +1,81 @@
+package acieval
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/scimgate/scimgate/aci"
+	"github.com/scimgate/scimgate/aci/ldif"
+)
+
+// LoadTree reads an LDIF file of content records into a tree.
+func LoadTree(path string) (*ldif.Tree, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, err := ldif.Parse(f)
+	if err != nil {
+		return nil, err
+	}
+	return ldif.NewTree(recs)
+}
+
+// ReadACILines reads a file of ACIs, one a line; blank lines and lines
+// starting with "#" are skipped, and an "aci:" prefix is dropped. Each ACI
+// comes with its line number and the column where its text starts.
+func ReadACILines(path string) ([]Line, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Line
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	no := 0
+	for sc.Scan() {
+		no++
+		text := strings.TrimRight(sc.Text(), "\r")
+		trimmed := strings.TrimLeft(text, " \t")
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		col := len(text) - len(trimmed) + 1
+		if len(trimmed) >= 4 && strings.EqualFold(trimmed[:4], "aci:") {
+			rest := trimmed[4:]
+			col += 4 + len(rest) - len(strings.TrimLeft(rest, " "))
+			trimmed = strings.TrimLeft(rest, " ")
+		}
+		out = append(out, Line{No: no, Col: col, Text: trimmed})
+	}
+	return out, sc.Err()
+}
+
+// Line is one ACI read from a file.
+type Line struct {
+	No, Col int
+	Text    string
+}
+
+// NewEnv compiles the tree's ACIs and the global ones. Any ACI that fails
+// to load is returned as an error: an evaluation over a partial set could
+// allow what the full set denies.
+func NewEnv(tree *ldif.Tree, globals []string) (*Env, error) {
+	b := aci.NewBuilder()
+	b.AddGlobal(globals...)
+	tree.ACIs(b)
+	set, errs := b.Build()
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		return nil, errors.New(strings.Join(msgs, "\n"))
+	}
+	return &Env{Set: set, Dir: tree, Tree: tree, Now: time.Now()}, nil
+}
