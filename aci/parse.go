@@ -120,7 +120,7 @@ func (p *parser) parseACI() (a *ACI) {
 		}
 	}()
 	seen := map[TargetKeyword]bool{}
-	for p.tok().kind == tLParen && p.peek().kind == tWord && !isVersion(p.peek().text) {
+	for p.tok().kind == tLParen && p.peek().kind == tWord && !isVersion(p.peek().text) && !strings.EqualFold(p.peek().text, "acl") {
 		t := p.parseTarget()
 		if t == nil {
 			continue
@@ -209,6 +209,10 @@ func (p *parser) targetValue(t *Target, str token) bool {
 	}
 	switch t.Keyword {
 	case KwTarget:
+		if i := strings.Index(v, "($"); i >= 0 || strings.Contains(v, "[$") {
+			p.errAt(str, max(i, 0), "macro ACIs are not supported")
+			return false
+		}
 		dn, ok := cutLDAPPrefix(v)
 		if !ok {
 			p.errAt(str, 0, `target value must be an LDAP URL "ldap:///DN"`)
