@@ -54,7 +54,11 @@ func (s *Set) evaluate(req *Request, dir Directory, exp *Explanation) (Decision,
 	if subj == nil {
 		subj = &Subject{}
 	}
-	st := evalState{req: req, subj: subj, dir: dir}
+	// The state lives in the Subject, which is per request and already on
+	// the heap, so evaluation allocates nothing for it.
+	st := &subj.scratch
+	*st = evalState{req: req, subj: subj, dir: dir}
+	defer func() { *st = evalState{} }()
 	need := neededRights(req, subj)
 	attr := ""
 	if req.Attr != "" {
@@ -63,7 +67,7 @@ func (s *Set) evaluate(req *Request, dir Directory, exp *Explanation) (Decision,
 	var deny, allow Decision
 	denied := false
 	visit := func(c *Compiled) bool {
-		return s.check(c, &st, need, attr, exp, &deny, &allow, &denied)
+		return s.check(c, st, need, attr, exp, &deny, &allow, &denied)
 	}
 	for d := req.TargetDN; ; d = parentDN(d) {
 		for _, c := range s.byDN[d] {
@@ -122,18 +126,11 @@ func (s *Set) check(c *Compiled, st *evalState, need Right, attr string, exp *Ex
 		if r.allow && allow.Allowed && tr == nil {
 			continue
 		}
-		var trace []CondTrace
+		var res result
 		if tr != nil {
-			st.trace = &trace
-		}
-		res := and3(app, r.bind.eval(st))
-		st.trace = nil
-		if tr != nil {
-			rt := RuleTrace{Rule: i + 1, Allow: r.allow, Result: resultString(res), Conds: trace}
-			if app == rUndefined {
-				rt.Note = "targets undefined for this entry"
-			}
-			tr.Rules = append(tr.Rules, rt)
+			res = traceRule(st, tr, app, i, r)
+		} else {
+			res = and3(app, r.bind.eval(st))
 		}
 		if r.allow {
 			if res == rTrue && !allow.Allowed {
@@ -160,6 +157,20 @@ func (s *Set) check(c *Compiled, st *evalState, need Right, attr string, exp *Ex
 		tr.Status = "applies, but no rule holds"
 	}
 	return false
+}
+
+// traceRule evaluates a rule while recording each condition's result.
+func traceRule(st *evalState, tr *ACITrace, app result, i int, r *compiledRule) result {
+	var trace []CondTrace
+	st.trace = &trace
+	res := and3(app, r.bind.eval(st))
+	st.trace = nil
+	rt := RuleTrace{Rule: i + 1, Allow: r.allow, Result: resultString(res), Conds: trace}
+	if app == rUndefined {
+		rt.Note = "targets undefined for this entry"
+	}
+	tr.Rules = append(tr.Rules, rt)
+	return res
 }
 
 func location(c *Compiled) string {

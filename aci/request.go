@@ -42,7 +42,8 @@ type Subject struct {
 	HasToken   bool       // the request carries an OAuth token
 	Scopes     []string   // the token's scopes
 
-	cache *subjectCache
+	cache   *subjectCache
+	scratch evalState
 }
 
 type subjectCache struct {

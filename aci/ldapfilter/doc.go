@@ -24,12 +24,15 @@
 // Attribute names are case-insensitive and options in the filter ("cn;lang-en")
 // are ignored: the matcher calls [Entry.Values] with the lowercased attribute
 // type without options, so an Entry must store its attributes under
-// lowercased names. An item whose attribute has no values is False (Present
-// included), except that "entryDN" falls back to [Entry.DN] when the entry
-// stores no entryDN values. An item is True when any value matches, otherwise
-// Undefined when the assertion value, or some stored value, is not valid for
-// the attribute's syntax or the syntax has no rule for the operator,
-// otherwise False.
+// lowercased names. "entryDN" falls back to [Entry.DN] when the entry stores
+// no entryDN values.
+//
+// An item is Undefined when its assertion value is not valid for the
+// attribute's syntax, or the syntax has no rule for the operator, whether or
+// not the entry holds the attribute. Otherwise it is True when some stored
+// value matches, Undefined when none matches but some stored value is not
+// valid for the syntax, and False otherwise; in particular an item (Present
+// included) is False when the entry lacks the attribute.
 //
 // Each attribute has a syntax from a built-in table ([SyntaxOf]):
 //

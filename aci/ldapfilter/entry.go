@@ -8,7 +8,8 @@ type MapEntry struct {
 }
 
 // NewMapEntry returns a MapEntry for dn with attrs re-keyed by lowercased
-// attribute type without options; values of keys that collide are merged.
+// attribute type without options; values of keys that collide
+// ("CN" and "cn") are merged in no particular order.
 func NewMapEntry(dn string, attrs map[string][]string) MapEntry {
 	m := MapEntry{Name: dn, Attrs: make(map[string][]string, len(attrs))}
 	for k, vs := range attrs {

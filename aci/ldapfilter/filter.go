@@ -3,7 +3,8 @@ package ldapfilter
 // Filter is a node of a parsed search filter. The set of node types is
 // closed: [And], [Or], [Not], [Equality], [Approx], [GreaterOrEqual],
 // [LessOrEqual], [Present], [Substrings] and [Extensible]. Functions taking
-// a Filter also accept pointers to these types.
+// a Filter also accept pointers to these types. A nil operand prints as
+// nothing and evaluates to Undefined.
 type Filter interface {
 	// String returns the canonical RFC 4515 text of the filter.
 	String() string

@@ -11,9 +11,9 @@ type Result int8
 
 // The values of Result.
 const (
-	False Result = iota
-	True
-	Undefined
+	False     Result = iota // the entry does not match
+	True                    // the entry matches
+	Undefined               // the match cannot be decided; an ACI treats it as no match
 )
 
 // String returns "FALSE", "TRUE" or "UNDEFINED".

@@ -126,7 +126,7 @@ func (p *parser) item() (Filter, error) {
 		return equalityOrSubstrings(attr, parts), nil
 	case '~', '>', '<':
 		p.pos++
-		if err := p.expect('=', " after "+string(rune(op))); err != nil {
+		if err := p.expect('=', " after '"+string(rune(op))+"'"); err != nil {
 			return nil, err
 		}
 		parts, err := p.value(false)
