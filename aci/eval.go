@@ -104,8 +104,8 @@ func (s *Set) check(c *Compiled, st *evalState, need Right, attr string, exp *Ex
 		}
 		return false
 	}
-	app, why := c.applies(st, attr)
-	if app == rFalse {
+	app, denyApp, why := c.applies(st, attr)
+	if app == rFalse && denyApp == rFalse {
 		if tr != nil {
 			tr.Status = "not applicable: " + naText[why]
 		}
@@ -126,11 +126,18 @@ func (s *Set) check(c *Compiled, st *evalState, need Right, attr string, exp *Ex
 		if r.allow && allow.Allowed && tr == nil {
 			continue
 		}
+		ruleApp := app
+		if !r.allow {
+			ruleApp = denyApp
+		}
+		if ruleApp == rFalse {
+			continue
+		}
 		var res result
 		if tr != nil {
-			res = traceRule(st, tr, app, i, r)
+			res = traceRule(st, tr, ruleApp, i, r)
 		} else {
-			res = and3(app, r.bind.eval(st))
+			res = and3(ruleApp, r.bind.eval(st))
 		}
 		if r.allow {
 			if res == rTrue && !allow.Allowed {
@@ -214,10 +221,34 @@ func sameDN(v, ndn string) bool {
 	return err == nil && n == ndn
 }
 
-// applies tests the ACI's targets against the request. The result is
-// undefined when a targetfilter could not be decided: such an ACI can deny
-// but never allow.
-func (c *Compiled) applies(st *evalState, attr string) (result, notApplicable) {
+// applies tests the ACI's targets against the request, once for its allow
+// rules and once for its deny rules; they differ only for targattrfilters
+// on an entry being added or deleted, where an allow needs every value to
+// pass and a deny applies when any value does. A result is undefined when
+// a filter could not be decided: such an ACI can deny but never allow.
+func (c *Compiled) applies(st *evalState, attr string) (allowApp, denyApp result, why notApplicable) {
+	r, why := c.appliesAllow(st, attr)
+	if why == naAttrFilters || why == naApplies && c.entryTAF(st.req, attr) {
+		d, _ := c.appliesDeny(st, attr)
+		return r, d, why
+	}
+	return r, r, why
+}
+
+// entryTAF reports whether targattrfilters judge this entry-level request.
+func (c *Compiled) entryTAF(req *Request, attr string) bool {
+	return attr == "" && (req.Right&RightAdd != 0 && c.tafAdd != nil || req.Right&RightDelete != 0 && c.tafDel != nil)
+}
+
+func (c *Compiled) appliesAllow(st *evalState, attr string) (result, notApplicable) {
+	return c.appliesMode(st, attr, false)
+}
+
+func (c *Compiled) appliesDeny(st *evalState, attr string) (result, notApplicable) {
+	return c.appliesMode(st, attr, true)
+}
+
+func (c *Compiled) appliesMode(st *evalState, attr string, anyValue bool) (result, notApplicable) {
 	req := st.req
 	if (c.controls != nil || c.extops != nil) != (req.Control != "" || req.ExtOp != "") {
 		return rFalse, naControl
@@ -274,7 +305,7 @@ func (c *Compiled) applies(st *evalState, attr string) (result, notApplicable) {
 			if req.Right&RightDelete != 0 {
 				items = c.tafDel
 			}
-			r := c.entryValuesPass(st, items)
+			r := c.entryValuesPass(st, items, anyValue)
 			if r == rFalse {
 				return rFalse, naAttrFilters
 			}
@@ -419,9 +450,11 @@ func valuePasses(st *evalState, items []tafItem, attr string) (result, bool) {
 	return rFalse, false
 }
 
-// entryValuesPass requires every value of each listed attribute of the
-// entry to satisfy its filter.
-func (c *Compiled) entryValuesPass(st *evalState, items []tafItem) result {
+// entryValuesPass tests the values of each listed attribute of the entry
+// against its filter: every value must pass (for allow rules), or, with
+// anyValue, at least one (for deny rules, so that adding a forbidden value
+// beside an innocent one is still denied).
+func (c *Compiled) entryValuesPass(st *evalState, items []tafItem, anyValue bool) result {
 	e, err := st.targetEntry()
 	if err != nil {
 		return rUndefined
@@ -430,10 +463,20 @@ func (c *Compiled) entryValuesPass(st *evalState, items []tafItem) result {
 		return rFalse
 	}
 	out := rTrue
+	if anyValue {
+		out = rFalse
+	}
 	for i := range items {
 		it := &items[i]
 		for _, v := range e.Values(it.attr) {
 			r := it.filter.Match(singleValue{dn: st.req.TargetDN, attr: it.attr, value: v})
+			if anyValue {
+				out = or3(out, r)
+				if out == rTrue {
+					return rTrue
+				}
+				continue
+			}
 			if r == rFalse {
 				return rFalse
 			}

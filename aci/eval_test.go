@@ -257,3 +257,32 @@ func TestSetWithEntry(t *testing.T) {
 		t.Fatalf("without subtree: %d ACIs, want 1 (the suffix's)", got)
 	}
 }
+
+// A deny with targattrfilters applies when any value of the new entry
+// matches: putting a forbidden value beside an innocent one must not
+// escape it, while an allow needs every value to pass.
+func TestTargAttrFiltersDenyAnyValue(t *testing.T) {
+	b := aci.NewBuilder()
+	b.Add("ou=People,dc=example,dc=com",
+		`(targetattr="*")(version 3.0; acl "add people"; allow (add) userdn="ldap:///all";)`,
+		`(targattrfilters="add=title:(title=admin)")(version 3.0; acl "no admins"; deny (add) userdn="ldap:///all";)`,
+		`(targattrfilters="add=ou:(|(ou=sales)(ou=support))")(version 3.0; acl "known units"; allow (add) userdn="ldap:///all";)`,
+	)
+	set, errs := b.Build()
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	add := func(attrs map[string][]string) aci.Decision {
+		e, _ := ldif.NewEntry("uid=n,ou=People,dc=example,dc=com", attrs)
+		return set.Evaluate(&aci.Request{Subject: &aci.Subject{DN: "uid=a,dc=example,dc=com"}, TargetDN: e.DN(), Entry: e, Right: aci.RightAdd}, nil)
+	}
+	if d := add(map[string][]string{"title": {"staff", "admin"}}); d.Allowed || d.By == nil || d.By.Name() != "no admins" {
+		t.Errorf("admin beside staff: %v by %v, want denied by no admins", d.Allowed, d.Reason())
+	}
+	if d := add(map[string][]string{"title": {"staff"}}); !d.Allowed {
+		t.Errorf("staff only: %s", d.Reason())
+	}
+	if d := add(map[string][]string{"title": {"staff"}, "ou": {"sales", "support"}}); !d.Allowed {
+		t.Errorf("known units: %s", d.Reason())
+	}
+}
