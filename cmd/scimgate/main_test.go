@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/scimgate/scimgate/oauth"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -114,5 +119,32 @@ func TestACIEvalRejectsBrokenTree(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "roledn is not supported") || out.Len() != 0 {
 		t.Fatalf("stderr %q stdout %q", errOut.String(), out.String())
+	}
+}
+
+func TestTokenCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	key := "../../testdata/oauth/demo-signing-key.jwk"
+	if code := run([]string{"token", "--key", key, "--sub", "reporting", "--scope", "scim:read"}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	tok := strings.TrimSpace(out.String())
+	if strings.Count(tok, ".") != 2 {
+		t.Fatalf("not a compact JWS: %q", tok)
+	}
+	// The token validates against the demo JWKS with the demo issuer and audience.
+	v, err := oauth.New(context.Background(), oauth.Config{Issuer: oauth.DemoIssuer, Audiences: []string{oauth.DemoAudience}, JWKSFile: "../../testdata/oauth/demo-jwks.json"}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.Validate(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Subject != "reporting" || len(p.Scopes) != 1 || p.Scopes[0] != "scim:read" {
+		t.Fatalf("principal %+v", p)
+	}
+	if code := run([]string{"token", "--key", key}, nil, &out, &errOut); code != 2 {
+		t.Fatalf("missing --sub: exit %d", code)
 	}
 }
