@@ -1,0 +1,18 @@
+// Package slapd runs private OpenLDAP slapd instances for scimgate's integration tests,
+// benchmarks and `make run`.
+//
+// Start writes a slapd.conf into a working directory (the system schemas core, cosine,
+// inetorgperson and nis plus testdata/schema/scimgate.schema; an mdb database of up to 1 GiB
+// with the indexes a SCIM gateway needs; the memberof, refint, sssvlv and syncprov overlays by
+// default), loads seed LDIF files offline with slapadd, starts slapd as a child process on a
+// loopback address and returns once an admin bind and a search succeed. Stop ends the process
+// and removes a temporary working directory; Halt and Resume stop and start it again on the
+// same address with the same data, for tests of a directory that goes away and comes back.
+//
+// slapd's own access control in the generated configuration is deliberately simple (see
+// DefaultAccess): the gateway authorizes every operation itself with its ACI engine and binds
+// as a service account, not as the rootdn. The rootdn (AdminDN) is for setting up tests.
+//
+// Tests use StartT, which fails the test (never skips it) when slapd is not installed;
+// `make test` installs it through scripts/ensure-deps.sh.
+package slapd

@@ -1,0 +1,243 @@
+package slapd
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Defaults used where Options leaves a field empty.
+const (
+	DefaultSuffix       = "dc=example,dc=com"
+	DefaultSystemSchema = "/etc/ldap/schema"
+	DefaultModuleDir    = "/usr/lib/ldap"
+	// DefaultMaxSize is the mdb map size: room for well over 100,000 users.
+	DefaultMaxSize = 1 << 30
+	// DefaultStartTimeout bounds Start and Resume when the context has no earlier deadline.
+	DefaultStartTimeout = 15 * time.Second
+	// DefaultStopTimeout is how long Stop waits after SIGTERM before it sends SIGKILL.
+	DefaultStopTimeout = 5 * time.Second
+	// DefaultSortLimit is the value of sssvlv-max and sssvlv-maxperconn: the number of
+	// sort/VLV/paged-results searches slapd keeps open, in all and per connection. slapd's own
+	// default of 5 is far too low for a gateway that multiplexes clients over a pool.
+	DefaultSortLimit = 64
+)
+
+// Overlay names a slapd overlay that Start can configure.
+type Overlay string
+
+// The overlays Start knows how to configure.
+const (
+	// OverlayMemberOf maintains memberOf on the members of groupOfNames entries for online
+	// writes. Start also derives memberOf for seed entries, since slapadd runs no overlay.
+	OverlayMemberOf Overlay = "memberof"
+	// OverlayRefint keeps member, manager, owner and seeAlso values pointing at entries that
+	// are renamed or deleted.
+	OverlayRefint Overlay = "refint"
+	// OverlaySSSVLV provides server-side sorting (RFC 2891) and virtual list views, and takes
+	// over simple paged results (RFC 2696).
+	OverlaySSSVLV Overlay = "sssvlv"
+	// OverlaySyncProv provides the content synchronisation provider (RFC 4533), so a client
+	// can be told of changes (such as ACI edits) with a refreshAndPersist search.
+	OverlaySyncProv Overlay = "syncprov"
+	// OverlayAccessLog records every write in a second database, cn=accesslog, readable by
+	// the admin and the service account. Not in DefaultOverlays.
+	OverlayAccessLog Overlay = "accesslog"
+)
+
+// AccessLogSuffix is the suffix of the database OverlayAccessLog writes to.
+const AccessLogSuffix = "cn=accesslog"
+
+// DefaultOverlays returns the overlays used when Options.Overlays is nil.
+func DefaultOverlays() []Overlay {
+	return []Overlay{OverlayMemberOf, OverlayRefint, OverlaySSSVLV, OverlaySyncProv}
+}
+
+// Options configures a slapd instance. The zero value is usable: an empty directory with the
+// default suffix, in a temporary working directory, on a free loopback port.
+type Options struct {
+	// Dir is the working directory (configuration, database, pid file). "" means a new
+	// temporary directory that Stop removes. A given Dir is kept; if it already holds a
+	// database from an earlier run, Start reuses it and loads no seed unless Fresh is set.
+	Dir string
+	// Fresh removes an existing database in Dir before Start loads the seeds.
+	Fresh bool
+	// Addr is the host:port slapd listens on. "" means 127.0.0.1 with a free port.
+	Addr string
+	// Suffix is the naming context of the database; default DefaultSuffix.
+	Suffix string
+	// AdminDN and AdminPassword are slapd's rootdn and rootpw. Defaults: cn=admin,<Suffix>
+	// and a random password. The gateway must not use them: slapd's rootdn bypasses every
+	// access rule and the gateway binds as ServiceDN.
+	AdminDN, AdminPassword string
+	// ServiceDN is the account the gateway binds as, named in slapd's access rules (see
+	// DefaultAccess). Default cn=scimgate,ou=Services,<Suffix>, as in testdata/demo.
+	ServiceDN string
+	// Access replaces the database's access directives when not nil: each element is one
+	// complete "access to ..." directive. Default DefaultAccess(ServiceDN).
+	Access []string
+	// SeedLDIF lists LDIF files loaded in order with slapadd before slapd starts. Entries
+	// only (no changetype). Relative paths are resolved against the current directory.
+	SeedLDIF []string
+	// Overlays lists the overlays to configure. nil means DefaultOverlays(); an empty
+	// non-nil slice means none.
+	Overlays []Overlay
+	// SortLimit sets sssvlv-max and sssvlv-maxperconn; 0 means DefaultSortLimit.
+	SortLimit int
+	// MaxSize is the mdb map size in bytes; 0 means DefaultMaxSize.
+	MaxSize int64
+	// SchemaDir is the directory holding scimgate.schema. "" means testdata/schema of the
+	// module, found by walking up from the current directory (and from this package's source).
+	SchemaDir string
+	// ExtraSchema lists further slapd schema files, included after scimgate.schema.
+	ExtraSchema []string
+	// SystemSchemaDir holds core.schema and friends; default DefaultSystemSchema.
+	SystemSchemaDir string
+	// ModuleDir holds slapd's loadable modules; default DefaultModuleDir.
+	ModuleDir string
+	// Slapd and Slapadd are the programs to run; default found in PATH, then /usr/sbin.
+	Slapd, Slapadd string
+	// Logger receives slapd's and slapadd's output (slapd runs with -d 32768, which prints
+	// only what is always logged, such as fatal start-up errors). Optional.
+	Logger io.Writer
+	// StartTimeout bounds Start and Resume when ctx has no earlier deadline; default
+	// DefaultStartTimeout.
+	StartTimeout time.Duration
+	// StopTimeout is how long Stop waits after SIGTERM before SIGKILL; default
+	// DefaultStopTimeout.
+	StopTimeout time.Duration
+}
+
+// withDefaults returns a copy of o with every empty field filled in, or every problem found.
+func (o Options) withDefaults() (Options, error) {
+	var errs []error
+	if o.Suffix == "" {
+		o.Suffix = DefaultSuffix
+	}
+	if _, err := ldap.ParseDN(o.Suffix); err != nil {
+		errs = append(errs, fmt.Errorf("suffix %q: %w", o.Suffix, err))
+	}
+	if o.AdminDN == "" {
+		o.AdminDN = "cn=admin," + o.Suffix
+	}
+	if o.AdminPassword == "" {
+		o.AdminPassword = randomPassword()
+	}
+	if o.ServiceDN == "" {
+		o.ServiceDN = "cn=scimgate,ou=Services," + o.Suffix
+	}
+	for name, dn := range map[string]string{"admin DN": o.AdminDN, "service DN": o.ServiceDN} {
+		if _, err := ldap.ParseDN(dn); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", name, dn, err))
+		}
+	}
+	if o.Access == nil {
+		o.Access = DefaultAccess(o.ServiceDN)
+	}
+	if o.Overlays == nil {
+		o.Overlays = DefaultOverlays()
+	}
+	seen := map[Overlay]bool{}
+	for _, ov := range o.Overlays {
+		switch ov {
+		case OverlayMemberOf, OverlayRefint, OverlaySSSVLV, OverlaySyncProv, OverlayAccessLog:
+		default:
+			errs = append(errs, fmt.Errorf("unknown overlay %q", ov))
+		}
+		if seen[ov] {
+			errs = append(errs, fmt.Errorf("overlay %q listed twice", ov))
+		}
+		seen[ov] = true
+	}
+	if o.SortLimit == 0 {
+		o.SortLimit = DefaultSortLimit
+	}
+	if o.SortLimit < 0 {
+		errs = append(errs, fmt.Errorf("sort limit %d is negative", o.SortLimit))
+	}
+	if o.MaxSize == 0 {
+		o.MaxSize = DefaultMaxSize
+	}
+	if o.MaxSize < 0 {
+		errs = append(errs, fmt.Errorf("max size %d is negative", o.MaxSize))
+	}
+	if o.Addr != "" {
+		if _, _, err := net.SplitHostPort(o.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("address %q: %w", o.Addr, err))
+		}
+	}
+	if o.SystemSchemaDir == "" {
+		o.SystemSchemaDir = DefaultSystemSchema
+	}
+	if o.ModuleDir == "" {
+		o.ModuleDir = DefaultModuleDir
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = DefaultStartTimeout
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = DefaultStopTimeout
+	}
+	if o.SchemaDir == "" {
+		dir, err := findSchemaDir()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		o.SchemaDir = dir
+	}
+	if o.Slapd == "" {
+		o.Slapd = findProgram("slapd")
+	}
+	if o.Slapadd == "" {
+		o.Slapadd = findProgram("slapadd")
+	}
+	return o, errors.Join(errs...)
+}
+
+func (o Options) has(ov Overlay) bool {
+	for _, x := range o.Overlays {
+		if x == ov {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultAccess returns the access directives Start uses unless Options.Access is set.
+//
+// The gateway authorizes every SCIM operation with its own ACI engine and binds as the
+// service account, so slapd's rules only keep the demo directory sane: the service account
+// may write everything (passwords included), a bound user may read everything but passwords
+// and change their own password, and anonymous clients may only bind. The rootdn is not
+// subject to them. The root DSE and the subschema entry stay readable by anyone (they are
+// outside the database). With the Proxied Authorization control, operations run as the
+// proxied user and therefore get read access only, unless Options.Access says otherwise.
+func DefaultAccess(serviceDN string) []string {
+	svc := quoteConf(serviceDN)
+	return []string{
+		"access to attrs=userPassword\n\tby dn.exact=" + svc + " write\n\tby self write\n\tby anonymous auth\n\tby * none",
+		"access to *\n\tby dn.exact=" + svc + " write\n\tby users read\n\tby anonymous auth\n\tby * none",
+	}
+}
+
+func randomPassword() string {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b)
+}
+
+// quoteConf quotes a value for slapd.conf, which splits lines on blanks and honours double
+// quotes and backslash escapes.
+func quoteConf(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	return `"` + r.Replace(s) + `"`
+}

@@ -1,0 +1,493 @@
+package slapd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Server is a running (or halted) private slapd instance. Its exported fields are fixed for
+// its life, across Halt and Resume.
+type Server struct {
+	// URL is the ldap:// URL to dial, e.g. ldap://127.0.0.1:38911.
+	URL string
+	// Addr is the host:port slapd listens on.
+	Addr string
+	// Suffix is the database's naming context.
+	Suffix string
+	// AdminDN and AdminPassword bind as slapd's rootdn, which bypasses slapd's access rules.
+	AdminDN, AdminPassword string
+	// ServiceDN is the gateway's account named in slapd's access rules (it exists only if
+	// the seeds create it, as testdata/demo/directory.ldif does).
+	ServiceDN string
+	// Dir is the working directory: slapd.conf, data/ (the database) and slapd.pid.
+	Dir string
+
+	opts   Options
+	conf   string
+	ownDir bool
+
+	mu      sync.Mutex
+	proc    *process // nil while halted or stopped
+	lastOut *tail    // output of the current or last run
+	stopped bool
+}
+
+// process is one run of slapd.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd.Wait returned
+	err  error         // cmd.Wait's result, valid once done is closed
+	out  *tail
+}
+
+// Start prepares a working directory, loads the seeds with slapadd, starts slapd and returns
+// once an admin bind and a search succeed. ctx bounds the start-up only (together with
+// Options.StartTimeout); the server runs until Stop. On error nothing is left running and a
+// temporary directory is removed.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("slapd: options: %w", err)
+	}
+	if err := checkPrograms(o.Slapd, o.Slapadd); err != nil {
+		return nil, fmt.Errorf("slapd: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
+	defer cancel()
+
+	seeds, err := loadSeeds(o.SeedLDIF)
+	if err != nil {
+		return nil, fmt.Errorf("slapd: %w", err)
+	}
+	s := &Server{
+		Suffix:        o.Suffix,
+		AdminDN:       o.AdminDN,
+		AdminPassword: o.AdminPassword,
+		ServiceDN:     o.ServiceDN,
+		Dir:           o.Dir,
+		opts:          o,
+	}
+	if s.Dir == "" {
+		if s.Dir, err = os.MkdirTemp("", "scimgate-slapd-"); err != nil {
+			return nil, fmt.Errorf("slapd: %w", err)
+		}
+		s.ownDir = true
+	} else if s.Dir, err = filepath.Abs(s.Dir); err != nil {
+		return nil, fmt.Errorf("slapd: %w", err)
+	}
+	if err := s.start(ctx, seeds); err != nil {
+		s.mu.Lock()
+		if s.proc != nil {
+			s.proc.terminate(o.StopTimeout)
+			s.proc = nil
+		}
+		s.mu.Unlock()
+		if s.ownDir {
+			os.RemoveAll(s.Dir)
+		}
+		return nil, fmt.Errorf("slapd: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Server) start(ctx context.Context, seeds []seedFile) error {
+	o := s.opts
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return err
+	}
+	s.conf = filepath.Join(s.Dir, "slapd.conf")
+	dbDirs := []string{filepath.Join(s.Dir, "data")}
+	if o.has(OverlayAccessLog) {
+		dbDirs = append(dbDirs, filepath.Join(s.Dir, "accesslog"))
+	}
+	if o.Fresh {
+		for _, d := range dbDirs {
+			if err := os.RemoveAll(d); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := os.Stat(filepath.Join(dbDirs[0], "data.mdb"))
+	existing := err == nil
+	for _, d := range dbDirs {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(s.conf, []byte(renderConf(o, s.Dir)), 0o600); err != nil {
+		return err
+	}
+	if !existing {
+		if err := slapadd(ctx, o, s.Dir, s.conf, seeds); err != nil {
+			// A half-loaded database must not pass for a loaded one at the next Start.
+			for _, d := range dbDirs {
+				os.RemoveAll(d)
+			}
+			return err
+		}
+	}
+
+	if o.Addr != "" {
+		if err := s.setAddr(o.Addr); err != nil {
+			return err
+		}
+		return s.launch(ctx)
+	}
+	// A free port found by listening and closing can be taken by someone else before slapd
+	// binds it: try again with another.
+	for attempt := 0; ; attempt++ {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		if err := s.setAddr(addr); err != nil {
+			return err
+		}
+		err = s.launch(ctx)
+		if err == nil || !errors.Is(err, ErrAddrInUse) || attempt == 2 {
+			return err
+		}
+	}
+}
+
+func (s *Server) setAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	s.Addr = addr
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	s.URL = "ldap://" + net.JoinHostPort(host, port)
+	return nil
+}
+
+// ErrAddrInUse is returned (wrapped) by Start and Resume when the address is taken; the
+// message names the address and port.
+var ErrAddrInUse = errors.New("address already in use")
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr, nil
+}
+
+// checkAddrFree fails clearly when something already listens on addr; slapd's own message
+// only reaches its log.
+func checkAddrFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("cannot listen on %s (port %s): %w", addr, portOf(addr), ErrAddrInUse)
+		}
+		return fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return l.Close()
+}
+
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
+}
+
+// launch starts slapd on s.Addr and waits until it answers. The caller holds no lock.
+func (s *Server) launch(ctx context.Context) error {
+	o := s.opts
+	if err := checkAddrFree(s.Addr); err != nil {
+		return err
+	}
+	out := &tail{}
+	var w io.Writer = out
+	if o.Logger != nil {
+		w = io.MultiWriter(out, o.Logger)
+	}
+	cmd := exec.Command(o.Slapd, "-f", s.conf, "-h", "ldap://"+s.Addr+"/", "-d", "32768")
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.Dir = s.Dir
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", o.Slapd, err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{}), out: out}
+	go func() {
+		// The machine's init reaps orphans late: always Wait, and judge liveness by done.
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	s.mu.Lock()
+	s.proc, s.lastOut = p, out
+	s.mu.Unlock()
+
+	if err := s.waitReady(ctx, p); err != nil {
+		s.mu.Lock()
+		s.proc = nil
+		s.mu.Unlock()
+		p.terminate(o.StopTimeout)
+		return err
+	}
+	return nil
+}
+
+// waitReady polls until an admin bind and a base search of the suffix succeed.
+func (s *Server) waitReady(ctx context.Context, p *process) error {
+	delay := 10 * time.Millisecond
+	var last error
+	for {
+		select {
+		case <-p.done:
+			msg := strings.TrimSpace(p.out.String())
+			if strings.Contains(msg, "Address already in use") {
+				return fmt.Errorf("slapd cannot listen on %s (port %s): %w\n%s", s.Addr, portOf(s.Addr), ErrAddrInUse, msg)
+			}
+			return fmt.Errorf("slapd exited during start-up (%v):\n%s", p.err, msg)
+		default:
+		}
+		if last = s.probe(ctx); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("slapd on %s not ready: %w (last attempt: %v)\n%s", s.Addr, ctx.Err(), last, strings.TrimSpace(p.out.String()))
+		case <-p.done:
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 100*time.Millisecond)
+	}
+}
+
+// probe binds as the admin and reads the suffix entry (an empty database, without it, counts
+// as ready too).
+func (s *Server) probe(ctx context.Context) error {
+	conn, err := s.Bind(ctx, s.AdminDN, s.AdminPassword)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.Search(ldap.NewSearchRequest(s.Suffix, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return nil
+	}
+	return err
+}
+
+// Stop ends slapd (SIGTERM, then SIGKILL after Options.StopTimeout) and removes the working
+// directory if Start created it. It returns an error if slapd had exited on its own before.
+// Calling it again does nothing.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return nil
+	}
+	s.stopped = true
+	var err error
+	if s.proc != nil {
+		err = s.proc.terminate(s.opts.StopTimeout)
+		s.proc = nil
+	}
+	if s.ownDir {
+		if rerr := os.RemoveAll(s.Dir); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
+
+// Halt stops slapd like Stop but keeps its working directory, data and address, so that
+// Resume can start it again: for tests of a directory that goes away and comes back. While
+// halted, connections to URL are refused.
+func (s *Server) Halt() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return errors.New("slapd: server stopped")
+	}
+	if s.proc == nil {
+		return nil
+	}
+	err := s.proc.terminate(s.opts.StopTimeout)
+	s.proc = nil
+	return err
+}
+
+// Resume starts a halted slapd again on the same address with the same data and waits until
+// it answers, like Start. It does nothing if slapd is running.
+func (s *Server) Resume(ctx context.Context) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return errors.New("slapd: server stopped")
+	}
+	running := s.proc != nil
+	s.mu.Unlock()
+	if running {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.StartTimeout)
+	defer cancel()
+	if err := s.launch(ctx); err != nil {
+		return fmt.Errorf("slapd: resume: %w", err)
+	}
+	return nil
+}
+
+// Restart is Halt followed by Resume: same address, same data.
+func (s *Server) Restart(ctx context.Context) error {
+	if err := s.Halt(); err != nil {
+		return err
+	}
+	return s.Resume(ctx)
+}
+
+// Freeze suspends slapd with SIGSTOP: connections are accepted by the kernel but nothing
+// answers, as with a hung server. Thaw resumes it; Stop and Halt also work on a frozen server.
+func (s *Server) Freeze() error {
+	if err := s.signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	// The signal is delivered asynchronously: wait until every thread has stopped, so that
+	// a request sent after Freeze returns is never answered.
+	pid := s.PID()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if stopped, known := allThreadsStopped(pid); stopped || !known {
+			return nil
+		}
+	}
+	return errors.New("slapd: freeze: threads still running after SIGSTOP")
+}
+
+// allThreadsStopped reports whether every thread of pid is in the stopped state, from
+// /proc; known is false where /proc cannot tell.
+func allThreadsStopped(pid int) (stopped, known bool) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return false, false
+	}
+	for _, t := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, t.Name()))
+		if err != nil {
+			return false, false
+		}
+		// "tid (comm) S ...": the state follows the last ')'.
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 || i+2 >= len(stat) {
+			return false, false
+		}
+		if st := stat[i+2]; st != 'T' && st != 't' {
+			return false, true
+		}
+	}
+	return true, true
+}
+
+// Thaw resumes a server suspended by Freeze.
+func (s *Server) Thaw() error { return s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig os.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return errors.New("slapd: not running")
+	}
+	return s.proc.cmd.Process.Signal(sig)
+}
+
+// Running reports whether the slapd process is alive (neither halted, stopped, nor exited).
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	p := s.proc
+	s.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// PID returns the process id of the running slapd, or 0.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
+
+// Output returns the last few kilobytes slapd has written in its current or last run.
+func (s *Server) Output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastOut == nil {
+		return ""
+	}
+	return s.lastOut.String()
+}
+
+// terminate ends the process and waits for it. It reports an exit that happened before it
+// was asked.
+func (p *process) terminate(timeout time.Duration) error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("slapd had exited (%v):\n%s", p.err, strings.TrimSpace(p.out.String()))
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Process.Signal(syscall.SIGCONT) // in case it is frozen
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(timeout):
+	}
+	p.cmd.Process.Kill()
+	<-p.done
+	fmt.Fprintf(p.out, "slapd did not exit within %v of SIGTERM and was killed\n", timeout)
+	return nil
+}
+
+// tail keeps the last tailSize bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailSize = 16 << 10
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if len(t.buf) > tailSize {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
+	}
+	return len(b), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
