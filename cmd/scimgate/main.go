@@ -11,8 +11,10 @@ import (
 const usage = `scimgate: a SCIM 2.0 server in front of an LDAP directory, guarded by ACIs.
 
 Usage:
+  scimgate serve [--config FILE] [--check]  run the SCIM server (or only validate its configuration)
   scimgate aci lint FILE...                  check ACIs (one a line, or LDIF)
   scimgate aci eval --ldif TREE --requests R  decide access requests, with explanations
+  scimgate demo                              a private slapd with demo data and the server (make run)
   scimgate token --scope "..." --sub NAME    sign a development token with the demo key
   scimgate help                              this text
 
@@ -44,6 +46,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	case "token":
 		return tokenCmd(args[1:], stdout, stderr)
+	case "serve":
+		return serveCmd(args[1:], stdout, stderr)
+	case "demo":
+		return demoCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

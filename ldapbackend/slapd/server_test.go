@@ -108,7 +108,7 @@ func TestDemoDirectory(t *testing.T) {
 			t.Errorf("lookup by entryUUID: %v", got)
 		}
 		ou := search(t, admin, people, "(ou=People)", "aci")
-		if got := ou[0].GetAttributeValues("aci"); len(got) != 2 || !strings.Contains(got[0], `oauthscope="scim:read"`) {
+		if got := ou[0].GetAttributeValues("aci"); len(got) != 3 || !strings.Contains(got[0], `oauthscope="scim:read"`) {
 			t.Errorf("ou=People aci = %q", got)
 		}
 	})
@@ -370,7 +370,7 @@ aci: (targetattr="cn")(version 3.0; acl "new"; allow (read) userdn="ldap:///anyo
 	}()
 	for resp.Next() {
 		e := resp.Entry()
-		if e != nil && strings.EqualFold(e.DN, groups) && len(e.GetAttributeValues("aci")) == 3 {
+		if e != nil && strings.EqualFold(e.DN, groups) && len(e.GetAttributeValues("aci")) == 4 {
 			return
 		}
 	}

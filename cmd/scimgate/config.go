@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/oauth"
+)
+
+// Config is the scimgate configuration file. Every field is documented
+// with its default in testdata/demo/scimgate.yaml and the README.
+type Config struct {
+	Listen    string                 `yaml:"listen"`   // default 127.0.0.1:8080
+	BaseURL   string                 `yaml:"base_url"` // default http(s)://LISTEN/scim/v2
+	BasePath  string                 `yaml:"base_path"`
+	TLS       TLSConfig              `yaml:"tls"`
+	Mapping   string                 `yaml:"mapping"` // disabled (default) | optional | required
+	ServiceDN string                 `yaml:"service_dn"`
+	LDAP      ldapbackend.LDAPConfig `yaml:"ldap"`
+	OAuth     oauth.Config           `yaml:"oauth"`
+	Users     TypeConfig             `yaml:"users"`
+	Groups    TypeConfig             `yaml:"groups"`
+	Limits    Limits                 `yaml:"limits"`
+	Log       LogConfig              `yaml:"log"`
+	// MetricsListen is where Prometheus metrics are served (/metrics), on a
+	// listener of their own; "" disables them.
+	MetricsListen string `yaml:"metrics_listen"`
+}
+
+// TLSConfig enables HTTPS (TLS 1.2 or later).
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// TypeConfig overrides parts of a resource type's default mapping.
+type TypeConfig struct {
+	BaseDN     string                     `yaml:"base_dn"` // default ou=People / ou=Groups under the suffix
+	Attributes []*ldapbackend.AttrMapping `yaml:"attributes"`
+}
+
+// Limits bound what one request may cost.
+type Limits struct {
+	MaxBodyBytes    int64         `yaml:"max_body_bytes"`    // default 1 MiB
+	MaxFilterBytes  int           `yaml:"max_filter_bytes"`  // default 4096
+	DefaultPageSize int           `yaml:"default_page_size"` // default 100
+	MaxPageSize     int           `yaml:"max_page_size"`     // default 1000
+	Lookthrough     int           `yaml:"lookthrough"`       // default 10000
+	RequestTimeout  time.Duration `yaml:"request_timeout"`   // default 30s
+	MaxConcurrent   int           `yaml:"max_concurrent"`    // default 256; beyond it 429 with Retry-After
+}
+
+// LogConfig sets the log level and format.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug | info (default) | warn | error
+	Format string `yaml:"format"` // json (default) | console
+}
+
+// loadConfig reads the file (unknown keys are errors), applies
+// environment overrides and defaults.
+func loadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if err := c.applyEnv(os.Getenv); err != nil {
+		return nil, err
+	}
+	c.defaults()
+	return c, nil
+}
+
+// envOverrides lists the environment variables that override the file,
+// for containers and for `make run`.
+var envOverrides = []struct {
+	name string
+	set  func(c *Config, v string) error
+}{
+	{"SCIMGATE_LISTEN", func(c *Config, v string) error { c.Listen = v; return nil }},
+	{"SCIMGATE_BASE_URL", func(c *Config, v string) error { c.BaseURL = v; return nil }},
+	{"SCIMGATE_LDAP_URL", func(c *Config, v string) error { c.LDAP.URL = v; return nil }},
+	{"SCIMGATE_LDAP_BIND_DN", func(c *Config, v string) error { c.LDAP.BindDN = v; return nil }},
+	{"SCIMGATE_LDAP_BIND_PASSWORD", func(c *Config, v string) error { c.LDAP.BindPassword = v; return nil }},
+	{"SCIMGATE_LDAP_BIND_PASSWORD_FILE", func(c *Config, v string) error { c.LDAP.BindPasswordFile = v; return nil }},
+	{"SCIMGATE_SERVICE_DN", func(c *Config, v string) error { c.ServiceDN = v; return nil }},
+	{"SCIMGATE_OAUTH_ISSUER", func(c *Config, v string) error { c.OAuth.Issuer = v; return nil }},
+	{"SCIMGATE_OAUTH_JWKS_URL", func(c *Config, v string) error { c.OAuth.JWKSURL = v; return nil }},
+	{"SCIMGATE_LOG_LEVEL", func(c *Config, v string) error { c.Log.Level = v; return nil }},
+	{"SCIMGATE_METRICS_LISTEN", func(c *Config, v string) error { c.MetricsListen = v; return nil }},
+	{"SCIMGATE_MAX_PAGE_SIZE", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errors.New("SCIMGATE_MAX_PAGE_SIZE: not an integer")
+		}
+		c.Limits.MaxPageSize = n
+		return nil
+	}},
+}
+
+func (c *Config) applyEnv(get func(string) string) error {
+	for _, o := range envOverrides {
+		if v := get(o.name); v != "" {
+			if err := o.set(c, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) defaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.BasePath == "" {
+		c.BasePath = "/scim/v2"
+	}
+	if c.BaseURL == "" {
+		scheme := "http"
+		if c.TLS.CertFile != "" {
+			scheme = "https"
+		}
+		c.BaseURL = scheme + "://" + c.Listen + c.BasePath
+	}
+	if c.Mapping == "" {
+		c.Mapping = "disabled"
+	}
+	c.LDAP.Defaults()
+	if c.ServiceDN == "" {
+		c.ServiceDN = c.LDAP.BindDN
+	}
+	l := &c.Limits
+	if l.MaxBodyBytes == 0 {
+		l.MaxBodyBytes = 1 << 20
+	}
+	if l.MaxFilterBytes == 0 {
+		l.MaxFilterBytes = 4096
+	}
+	if l.DefaultPageSize == 0 {
+		l.DefaultPageSize = 100
+	}
+	if l.MaxPageSize == 0 {
+		l.MaxPageSize = 1000
+	}
+	if l.Lookthrough == 0 {
+		l.Lookthrough = 10000
+	}
+	if l.RequestTimeout == 0 {
+		l.RequestTimeout = 30 * time.Second
+	}
+	if l.MaxConcurrent == 0 {
+		l.MaxConcurrent = 256
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
+	}
+}
+
+// mappings builds the User and Group mappings from the defaults and the
+// file's overrides.
+func (c *Config) mappings() (users, groups *ldapbackend.TypeMapping) {
+	ub := c.Users.BaseDN
+	if ub == "" {
+		ub = "ou=People," + c.LDAP.Suffix
+	}
+	gb := c.Groups.BaseDN
+	if gb == "" {
+		gb = "ou=Groups," + c.LDAP.Suffix
+	}
+	users, groups = ldapbackend.DefaultUserMapping(ub), ldapbackend.DefaultGroupMapping(gb)
+	if len(c.Users.Attributes) > 0 {
+		users.Attrs = c.Users.Attributes
+	}
+	if len(c.Groups.Attributes) > 0 {
+		groups.Attrs = c.Groups.Attributes
+	}
+	return users, groups
+}
+
+// validate reports every problem at once, each with its path.
+func (c *Config) validate() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen: %q is not host:port", c.Listen)
+	}
+	if !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+		bad("base_url: must be an absolute http(s) URL")
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls: cert_file and key_file go together")
+	}
+	if c.TLS.CertFile == "" {
+		if host, _, err := net.SplitHostPort(c.Listen); err == nil {
+			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				bad("listen: plain HTTP is only allowed on a loopback address; configure tls.cert_file and tls.key_file")
+			}
+		}
+	}
+	switch c.Mapping {
+	case "disabled":
+	case "optional", "required":
+		bad("mapping: %q is not implemented yet; only disabled is", c.Mapping)
+	default:
+		bad("mapping: must be disabled, optional or required, not %q", c.Mapping)
+	}
+	if c.ServiceDN == "" {
+		bad("service_dn: required (the DN every request runs as)")
+	}
+	errs = append(errs, c.LDAP.Validate("ldap")...)
+	for _, e := range c.OAuth.Validate() {
+		errs = append(errs, e)
+	}
+	if err := ldapbackend.ValidateGlobal(c.LDAP.GlobalACIs); err != nil {
+		bad("ldap.global_acis: %v", err)
+	}
+	users, groups := c.mappings()
+	for _, e := range users.Compile(userURN) {
+		bad("users: %v", e)
+	}
+	for _, e := range groups.Compile(groupURN) {
+		bad("groups: %v", e)
+	}
+	l := c.Limits
+	if l.MaxBodyBytes < 1024 {
+		bad("limits.max_body_bytes: at least 1024")
+	}
+	if l.DefaultPageSize < 1 || l.MaxPageSize < l.DefaultPageSize {
+		bad("limits: need 1 <= default_page_size <= max_page_size")
+	}
+	if l.MaxConcurrent < 1 {
+		bad("limits.max_concurrent: at least 1")
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("metrics_listen: %q is not host:port", c.MetricsListen)
+		}
+	}
+	if l.Lookthrough < l.MaxPageSize {
+		bad("limits.lookthrough: must be at least max_page_size")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level: debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		bad("log.format: json or console")
+	}
+	return errs
+}
+
+const (
+	userURN  = ldapbackend.CoreUserURN
+	groupURN = ldapbackend.CoreGroupURN
+)

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/scimgate/scimgate/ldapbackend/slapd"
+	"github.com/scimgate/scimgate/oauth"
+)
+
+// demoCmd is `make run`: a private slapd seeded with the demo directory,
+// and scimgate in front of it, in the foreground until interrupted. It
+// writes .run/tokens.env with ready-to-use tokens and prints examples.
+func demoCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "testdata/demo/scimgate.yaml", "demo configuration")
+	runDir := fs.String("run-dir", ".run", "where the directory's files and tokens.env go")
+	httpPort := fs.String("port", envOr("SCIMGATE_PORT", "8080"), "SCIM port on 127.0.0.1 (env SCIMGATE_PORT)")
+	ldapPort := fs.String("ldap-port", envOr("SCIMGATE_LDAP_PORT", "3389"), "LDAP port on 127.0.0.1 (env SCIMGATE_LDAP_PORT)")
+	metricsPort := fs.String("metrics-port", envOr("SCIMGATE_METRICS_PORT", "9090"), "metrics port on 127.0.0.1 (env SCIMGATE_METRICS_PORT)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := runDemo(ctx, *cfgPath, *runDir, *httpPort, *ldapPort, *metricsPort, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "scimgate demo: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// portFree says clearly when a port is taken, before anything starts.
+func portFree(port, what, env string) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		return fmt.Errorf("port %s for %s is in use on 127.0.0.1; choose another with %s=PORT", port, what, env)
+	}
+	return ln.Close()
+}
+
+func runDemo(ctx context.Context, cfgPath, runDir, httpPort, ldapPort, metricsPort string, stdout, stderr io.Writer) error {
+	if err := portFree(httpPort, "SCIM", "SCIMGATE_PORT"); err != nil {
+		return err
+	}
+	if err := portFree(metricsPort, "metrics", "SCIMGATE_METRICS_PORT"); err != nil {
+		return err
+	}
+	if err := portFree(ldapPort, "LDAP", "SCIMGATE_LDAP_PORT"); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	ldapDir := filepath.Join(runDir, "ldap")
+	fmt.Fprintf(stderr, "starting slapd on 127.0.0.1:%s (data in %s)\n", ldapPort, ldapDir)
+	srv, err := slapd.Start(ctx, slapd.Options{
+		Dir: ldapDir, Fresh: true, Addr: "127.0.0.1:" + ldapPort, Suffix: cfg.LDAP.Suffix,
+		ServiceDN: cfg.ServiceDN, SeedLDIF: []string{"testdata/demo/directory.ldif"},
+	})
+	if err != nil {
+		return fmt.Errorf("slapd: %v", err)
+	}
+	defer func() {
+		if err := srv.Stop(); err != nil {
+			fmt.Fprintf(stderr, "stopping slapd: %v\n", err)
+		} else {
+			fmt.Fprintln(stderr, "slapd stopped")
+		}
+	}()
+	cfg.Listen = "127.0.0.1:" + httpPort
+	cfg.MetricsListen = "127.0.0.1:" + metricsPort
+	cfg.BaseURL = ""
+	cfg.LDAP.URL = srv.URL
+	cfg.defaults()
+	if errs := cfg.validate(); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	key, err := oauth.LoadSigningKey("testdata/oauth/demo-signing-key.jwk")
+	if err != nil {
+		return err
+	}
+	sign := func(sub, scopes string) (string, error) {
+		return oauth.SignDevToken(key, oauth.DevClaims{Subject: sub, ClientID: sub, Scopes: strings.Fields(scopes), TTL: 12 * time.Hour})
+	}
+	connector, err := sign("sync-connector", allDemoScopes)
+	if err != nil {
+		return err
+	}
+	reporting, _ := sign("reporting", "scim:read")
+	none, _ := sign("no-scopes", "")
+	env := []string{
+		"SCIM_URL=" + cfg.BaseURL,
+		"TOKEN_CONNECTOR=" + connector,
+		"TOKEN_REPORTING=" + reporting,
+		"TOKEN_NONE=" + none,
+		"LDAP_URL=" + srv.URL,
+		"LDAP_BASE=" + srv.Suffix,
+		"LDAP_ADMIN_DN=" + srv.AdminDN,
+		"LDAP_ADMIN_PASSWORD=" + srv.AdminPassword,
+		"METRICS_URL=http://" + cfg.MetricsListen + "/metrics",
+	}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, stderr, ready) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		return err
+	}
+	tokensFile := filepath.Join(runDir, "tokens.env")
+	if err := writeFileAtomic(tokensFile, []byte(shellLines(env)), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, demoBanner(tokensFile, env))
+	return <-done
+}
+
+const allDemoScopes = "scim:read scim:write sync:profile:read connector:read connector:write"
+
+// shellLines renders NAME='value' lines a shell can source.
+func shellLines(env []string) string {
+	var b strings.Builder
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&b, "%s='%s'\n", k, strings.ReplaceAll(v, "'", `'\''`))
+	}
+	return b.String()
+}
+
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, perm); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func demoBanner(tokensFile string, env []string) string {
+	var b strings.Builder
+	b.WriteString("\nscimgate demo is running. Tokens and URLs (also in " + tokensFile + "):\n\n")
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "TOKEN_") && len(v) > 40 {
+			v = v[:40] + "..."
+		}
+		fmt.Fprintf(&b, "  %s=%s\n", k, v)
+	}
+	b.WriteString(`
+Try it (in another shell):
+
+  . ` + tokensFile + `
+  # list users (the connector holds all five scopes)
+  curl -s -H "Authorization: Bearer $TOKEN_CONNECTOR" "$SCIM_URL/Users?count=2"
+  # create a user
+  curl -s -H "Authorization: Bearer $TOKEN_CONNECTOR" -H 'Content-Type: application/scim+json' \
+    -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"jdoe","name":{"givenName":"Jane","familyName":"Doe"}}' \
+    "$SCIM_URL/Users"
+  # deactivate it (use the id the create returned)
+  curl -s -X PATCH -H "Authorization: Bearer $TOKEN_CONNECTOR" -H 'Content-Type: application/scim+json' \
+    -d '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}' \
+    "$SCIM_URL/Users/ID"
+  # the reporting token (scim:read only) may read but not write: 403
+  curl -s -X DELETE -H "Authorization: Bearer $TOKEN_REPORTING" "$SCIM_URL/Users/ID"
+  # a token without scopes sees nothing
+  curl -s -H "Authorization: Bearer $TOKEN_NONE" "$SCIM_URL/Users"
+
+Press Ctrl-C to stop the server and slapd.
+`)
+	return b.String()
+}

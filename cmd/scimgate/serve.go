@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/metrics"
+	"github.com/scimgate/scimgate/oauth"
+	"github.com/scimgate/scimgate/scim"
+	"github.com/scimgate/scimgate/scim/resource"
+)
+
+func serveCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "scimgate.yaml", "configuration file")
+	check := fs.Bool("check", false, "validate the configuration and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "scimgate: %v\n", err)
+		return 2
+	}
+	if errs := cfg.validate(); len(errs) > 0 {
+		fmt.Fprintf(stderr, "scimgate: %s: %d problem(s):\n", *cfgPath, len(errs))
+		for _, e := range errs {
+			fmt.Fprintf(stderr, "  %v\n", e)
+		}
+		return 2
+	}
+	if *check {
+		fmt.Fprintf(stdout, "%s: configuration OK\n", *cfgPath)
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, stderr, nil); err != nil {
+		fmt.Fprintf(stderr, "scimgate: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg LogConfig, w io.Writer) zerolog.Logger {
+	if cfg.Format == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+	}
+	lvl, err := zerolog.ParseLevel(cfg.Level)
+	if err != nil {
+		lvl = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// serve runs the server until ctx ends, then stops gracefully. ready, when
+// set, receives the listening address once the server accepts requests.
+func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- string) error {
+	log := newLogger(cfg.Log, logOut)
+	m := metrics.New()
+	validator, err := oauth.New(ctx, cfg.OAuth, log.With().Str("component", "oauth").Logger())
+	if err != nil {
+		return fmt.Errorf("oauth: %v", err)
+	}
+	pool, err := ldapbackend.NewPool(ctx, cfg.LDAP, log.With().Str("component", "ldap").Logger())
+	if err != nil {
+		return fmt.Errorf("ldap: %v", err)
+	}
+	defer pool.Close()
+	m.PoolStats(
+		func() float64 { return float64(pool.Stats().Open) },
+		func() float64 { return float64(pool.Stats().Idle) },
+		func() float64 { return float64(pool.Stats().InUse) },
+	)
+	dir := ldapbackend.NewDirectory(pool, cfg.LDAP, log)
+	store := ldapbackend.NewACIStore(pool, cfg.LDAP, log.With().Str("component", "aci").Logger())
+	if err := store.Load(ctx); err != nil {
+		log.Warn().Err(err).Msg("ACIs not loaded yet; SCIM answers 503 until they are")
+	}
+	go store.Run(ctx)
+
+	users, groups := cfg.mappings()
+	users.Compile(userURN)
+	groups.Compile(groupURN)
+	ut, gt := scim.UserType(), scim.GroupType()
+	backend, err := ldapbackend.New(ldapbackend.Options{
+		Pool: pool, ACIs: store, Directory: dir, ServiceDN: cfg.ServiceDN,
+		Types:           []ldapbackend.TypeBinding{{Type: ut, Mapping: users}, {Type: gt, Mapping: groups}},
+		DefaultPageSize: cfg.Limits.DefaultPageSize, MaxPageSize: cfg.Limits.MaxPageSize, Lookthrough: cfg.Limits.Lookthrough,
+		Log: log, OnDecision: m.ACIDecision, ObserveLDAP: m.LDAPOp,
+	})
+	if err != nil {
+		return err
+	}
+	srv := scim.New(scim.Config{
+		BaseURL: cfg.BaseURL, BasePath: cfg.BasePath, MaxBodyBytes: cfg.Limits.MaxBodyBytes,
+		MaxFilterBytes: cfg.Limits.MaxFilterBytes, MaxPageSize: cfg.Limits.MaxPageSize, Mode: cfg.Mapping,
+	}, backend, []*resource.Type{ut, gt}, log)
+	auth := oauth.Middleware(validator, oauth.MiddlewareOptions{Realm: "scimgate", Logger: log.With().Str("component", "oauth").Logger(), OnFailure: m.TokenFailure})
+	m.Gauge("scimgate_aci_lockdown", "1 while the directory holds an invalid ACI and SCIM answers 503.", func() float64 {
+		if _, err := store.Current(); err != nil {
+			return 1
+		}
+		return 0
+	})
+
+	mux := http.NewServeMux()
+	scimHandler := http.TimeoutHandler(srv.Handler(auth, nil), cfg.Limits.RequestTimeout, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"503","detail":"request timed out"}`)
+	mux.Handle(cfg.BasePath+"/", m.Middleware(cfg.BasePath, cfg.Limits.MaxConcurrent)(scimHandler))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := pool.Ready(rctx); err != nil {
+			http.Error(w, "directory unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		if _, err := store.Current(); err != nil {
+			http.Error(w, "ACIs not usable: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v", cfg.Listen, err)
+	}
+	hs := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      cfg.Limits.RequestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	if cfg.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("tls: %v", err)
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- hs.Serve(ln) }()
+	var ms *http.Server
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("cannot listen on %s for metrics: %v", cfg.MetricsListen, err)
+		}
+		mmux := http.NewServeMux()
+		mmux.Handle("/metrics", m.Handler())
+		ms = &http.Server{Handler: mmux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- ms.Serve(mln) }()
+		log.Info().Str("listen", mln.Addr().String()).Msg("metrics serving")
+	}
+	log.Info().Str("listen", ln.Addr().String()).Str("base_url", cfg.BaseURL).Msg("scimgate serving")
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info().Msg("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if ms != nil {
+		_ = ms.Shutdown(sctx)
+	}
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info().Msg("stopped")
+	return nil
+}

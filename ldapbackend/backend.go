@@ -1,0 +1,399 @@
+package ldapbackend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/elimity-com/scim/schema"
+	"github.com/go-ldap/ldap/v3"
+	"github.com/rs/zerolog"
+
+	"github.com/scimgate/scimgate/aci"
+	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/scim/resource"
+)
+
+// Options configure a Backend.
+type Options struct {
+	Pool      *Pool
+	ACIs      *ACIStore
+	Directory *Directory
+	Types     []TypeBinding
+	// ServiceDN is the bind identity every request runs as (mapping disabled).
+	ServiceDN string
+	// DefaultPageSize and MaxPageSize bound list responses; Lookthrough
+	// bounds how many entries one search may examine (beyond it: 400 tooMany).
+	DefaultPageSize, MaxPageSize, Lookthrough int
+	// AddNeedsEveryAttribute: a create needs the add right on every
+	// attribute of the new entry (default) rather than on at least one.
+	AddAnyAttribute bool
+	Log             zerolog.Logger
+	Now             func() time.Time
+	// OnDecision and ObserveLDAP feed metrics; both may be nil.
+	OnDecision  func(allowed bool)
+	ObserveLDAP func(op string, d time.Duration, err error)
+}
+
+// TypeBinding pairs a SCIM resource type with its directory mapping.
+type TypeBinding struct {
+	Type    *resource.Type
+	Mapping *TypeMapping
+}
+
+// Backend stores SCIM resources in an LDAP directory and decides every
+// operation with the ACI engine. It implements resource.Backend.
+type Backend struct {
+	opt    Options
+	byType map[*resource.Type]*typeState
+	byName map[string]*typeState
+}
+
+type typeState struct {
+	t          *resource.Type
+	m          *TypeMapping
+	base       string // normalized base DN
+	structural string
+	names      map[string]string // "urn|attr" and "urn|attr.sub" -> schema spelling
+	multi      map[string]bool   // "urn|attr" -> multi-valued in the schema
+	fetch      []string          // LDAP attributes to fetch
+}
+
+// New builds a backend. Every mapping must already be compiled.
+func New(opt Options) (*Backend, error) {
+	if opt.Pool == nil || opt.ACIs == nil || opt.Directory == nil {
+		return nil, errors.New("ldapbackend: pool, ACI store and directory are required")
+	}
+	if opt.DefaultPageSize <= 0 {
+		opt.DefaultPageSize = 100
+	}
+	if opt.MaxPageSize <= 0 {
+		opt.MaxPageSize = 1000
+	}
+	if opt.Lookthrough <= 0 {
+		opt.Lookthrough = 10000
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	sdn, err := ldapfilter.NormalizeDN(opt.ServiceDN)
+	if err != nil {
+		return nil, fmt.Errorf("ldapbackend: service DN: %v", err)
+	}
+	opt.ServiceDN = sdn
+	b := &Backend{opt: opt, byType: map[*resource.Type]*typeState{}, byName: map[string]*typeState{}}
+	for _, tb := range opt.Types {
+		base, err := ldapfilter.NormalizeDN(tb.Mapping.BaseDN)
+		if err != nil {
+			return nil, fmt.Errorf("ldapbackend: %s base DN: %v", tb.Type.ID, err)
+		}
+		ts := &typeState{t: tb.Type, m: tb.Mapping, base: base, structural: tb.Mapping.ObjectClasses[0],
+			names: map[string]string{}, multi: map[string]bool{}}
+		addSchema := func(urn string, s schema.Schema) {
+			for _, a := range s.Attributes {
+				key := strings.ToLower(urn) + "|" + strings.ToLower(a.Name())
+				ts.names[key] = a.Name()
+				ts.multi[key] = a.MultiValued()
+				for _, sa := range a.SubAttributes() {
+					ts.names[key+"."+strings.ToLower(sa.Name())] = sa.Name()
+				}
+			}
+		}
+		addSchema("", tb.Type.Schema)
+		for _, e := range tb.Type.Extensions {
+			addSchema(e.Schema.ID, e.Schema)
+		}
+		seen := map[string]bool{}
+		for _, a := range append([]string{"objectClass", tb.Mapping.IDAttr, "entryCSN", "createTimestamp", "modifyTimestamp"}, mappedLDAP(tb.Mapping)...) {
+			if !seen[strings.ToLower(a)] {
+				seen[strings.ToLower(a)] = true
+				ts.fetch = append(ts.fetch, a)
+			}
+		}
+		b.byType[tb.Type] = ts
+		b.byName[strings.ToLower(tb.Type.ID)] = ts
+	}
+	return b, nil
+}
+
+func mappedLDAP(m *TypeMapping) []string {
+	var out []string
+	for _, a := range m.Attrs {
+		if !a.WriteOnly {
+			out = append(out, a.LDAP)
+		}
+	}
+	return out
+}
+
+func (b *Backend) state(t *resource.Type) (*typeState, error) {
+	ts, ok := b.byType[t]
+	if !ok {
+		return nil, resource.Internal(fmt.Errorf("resource type %q is not mapped", t.ID))
+	}
+	return ts, nil
+}
+
+// reqCtx is one request's view: the ACI set it started with, its
+// subject, and the directory for lookups.
+type reqCtx struct {
+	ctx    context.Context
+	b      *Backend
+	set    *aci.Set
+	subj   *aci.Subject
+	dir    aci.Directory
+	caller *resource.Caller
+	last   aci.Decision
+	denied *aci.Decision // the first denial that decided the outcome
+}
+
+func (b *Backend) begin(ctx context.Context) (*reqCtx, error) {
+	set, err := b.opt.ACIs.Current()
+	if err != nil {
+		var lock *LockdownError
+		if errors.As(err, &lock) {
+			return nil, resource.Unavailable(err, "service locked down: the directory holds an invalid ACI: %s", lock.Error())
+		}
+		return nil, resource.Unavailable(err, "access control not available yet")
+	}
+	caller, ok := resource.CallerFrom(ctx)
+	if !ok {
+		return nil, resource.Internal(errors.New("no caller in context"))
+	}
+	subj := &aci.Subject{
+		DN:         b.opt.ServiceDN,
+		AuthMethod: "simple",
+		IP:         caller.IP,
+		Secure:     caller.Secure,
+		Time:       b.opt.Now(),
+		HasToken:   caller.HasToken,
+		Scopes:     caller.Scopes,
+	}
+	if caller.BindDN != "" {
+		subj.DN = caller.BindDN
+	}
+	return &reqCtx{ctx: ctx, b: b, set: set, subj: subj, dir: b.opt.Directory.WithContext(ctx), caller: caller}, nil
+}
+
+// allowed asks the ACI engine and remembers the decision for the audit log.
+func (rc *reqCtx) allowed(req *aci.Request) bool {
+	req.Subject = rc.subj
+	d := rc.set.Evaluate(req, rc.dir)
+	rc.last = d
+	if !d.Allowed && rc.denied == nil {
+		dd := d
+		rc.denied = &dd
+	}
+	if rc.caller.Audit != nil {
+		rc.caller.Audit.Record(d.Allowed, d.Reason())
+	}
+	if rc.b.opt.OnDecision != nil {
+		rc.b.opt.OnDecision(d.Allowed)
+	}
+	if !d.Allowed && rc.b.opt.Log.GetLevel() <= zerolog.DebugLevel {
+		_, exp := rc.set.Explain(req, rc.dir)
+		rc.b.opt.Log.Debug().Str("request_id", rc.caller.RequestID).Str("target", req.TargetDN).Str("right", req.Right.String()).
+			Str("attr", req.Attr).Interface("explanation", exp).Msg("access denied")
+	}
+	return d.Allowed
+}
+
+// canRead reports whether the subject may read attr of the entry.
+func (rc *reqCtx) canRead(e aci.Entry, attr string) bool {
+	return rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightRead, Attr: attr})
+}
+
+// visible: an entry exists for the caller only if it may read its objectClass.
+func (rc *reqCtx) visible(e aci.Entry) bool { return rc.canRead(e, "objectClass") }
+
+// search runs one LDAP search through the pool and maps errors.
+func (b *Backend) search(ctx context.Context, req *ldap.SearchRequest, op string) (*ldap.SearchResult, error) {
+	var res *ldap.SearchResult
+	err := b.do(ctx, "search", func(c *ldap.Conn) error {
+		var err error
+		res, err = c.Search(req)
+		return err
+	})
+	if err != nil {
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) && res != nil {
+			return res, err
+		}
+		return nil, MapError(err, op)
+	}
+	return res, nil
+}
+
+// do runs one LDAP operation through the pool and observes its latency.
+func (b *Backend) do(ctx context.Context, op string, fn func(*ldap.Conn) error) error {
+	start := time.Now()
+	err := b.opt.Pool.Do(ctx, fn)
+	if b.opt.ObserveLDAP != nil {
+		b.opt.ObserveLDAP(op, time.Since(start), err)
+	}
+	return err
+}
+
+// typeFilter selects the entries of a resource type.
+func (ts *typeState) typeFilter() ldapfilter.Filter {
+	f := ldapfilter.Filter(&ldapfilter.Equality{Attr: "objectClass", Value: ts.structural})
+	if ts.m.Filter != "" {
+		if extra, err := ldapfilter.Parse(ts.m.Filter); err == nil {
+			f = &ldapfilter.And{Filters: []ldapfilter.Filter{f, extra}}
+		}
+	}
+	return f
+}
+
+// fetchByID finds the entry of the resource id. A missing entry and an id
+// that cannot be an id are both 404.
+func (b *Backend) fetchByID(rc *reqCtx, ts *typeState, id string, attrs []string) (*ldap.Entry, error) {
+	if id == "" || len(id) > 256 {
+		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
+	}
+	f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.typeFilter(), &ldapfilter.Equality{Attr: ts.m.IDAttr, Value: id}}}
+	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false, f.String(), attrs, nil)
+	res, err := b.search(rc.ctx, req, "lookup by id")
+	if err != nil {
+		var se *resource.Error
+		if errors.As(err, &se) && se.Status == 404 {
+			return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
+		}
+		return nil, err
+	}
+	if len(res.Entries) != 1 {
+		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
+	}
+	return res.Entries[0], nil
+}
+
+// toResource turns an entry into the resource the caller may see: only
+// readable attributes, references resolved to ids.
+func (b *Backend) toResource(rc *reqCtx, ts *typeState, le *ldap.Entry, p resource.Projection) (*resource.Resource, error) {
+	e := NewEntry(le)
+	r := &resource.Resource{ID: le.GetAttributeValue(ts.m.IDAttr), Attrs: map[string]any{}}
+	r.Meta.ResourceType = ts.t.Name
+	r.Meta.Version = le.GetAttributeValue("entryCSN")
+	// id, the version and the resource type are always returned; the
+	// timestamps only to a caller that may read them.
+	if t, err := parseGeneralizedTime(le.GetAttributeValue("createTimestamp")); err == nil && rc.canRead(e, "createTimestamp") {
+		r.Meta.Created = t
+	}
+	if t, err := parseGeneralizedTime(le.GetAttributeValue("modifyTimestamp")); err == nil && rc.canRead(e, "modifyTimestamp") {
+		r.Meta.LastModified = t
+	}
+	readable := map[string]bool{}
+	firstOf := map[string]bool{}
+	for _, a := range ts.m.Attrs {
+		if a.WriteOnly {
+			continue
+		}
+		top := topPath(a)
+		if !resource.WantsAttr(p, top) {
+			continue
+		}
+		lk := strings.ToLower(a.LDAP)
+		ok, seen := readable[lk]
+		if !seen {
+			ok = rc.canRead(e, a.LDAP)
+			readable[lk] = ok
+		}
+		if !ok {
+			continue
+		}
+		key := strings.ToLower(a.URN) + "|" + a.Attr
+		multi := ts.multi[key]
+		vals := le.GetAttributeValues(a.LDAP)
+		var out []any
+		if a.Kind == KindReference {
+			refs, err := b.resolveDNs(rc, vals, a, ts)
+			if err != nil {
+				return nil, err
+			}
+			out = refs
+			if a.Sub == "value" && len(out) > 0 {
+				// References become whole complex values.
+				c := container(r.Attrs, a, true)
+				name := attrName(a, ts.names)
+				if multi {
+					c[name] = out
+				} else {
+					c[name] = out[0]
+				}
+			}
+			continue
+		}
+		for _, v := range vals {
+			if sv, ok := toSCIMValue(a, v); ok {
+				out = append(out, sv)
+			}
+		}
+		if len(out) == 0 && a.Kind == KindBoolean && a.DefaultTrue {
+			out = []any{true}
+		}
+		setSCIMValues(r.Attrs, a, out, multi, ts.names, !firstOf[key])
+		if len(out) > 0 {
+			firstOf[key] = true
+		}
+	}
+	return r, nil
+}
+
+// topPath is the attribute a mapping belongs to, as a projection names it.
+func topPath(a *AttrMapping) string {
+	if a.URN != "" {
+		return a.URN + ":" + a.Attr
+	}
+	return a.Attr
+}
+
+// Get implements resource.Backend.
+func (b *Backend) Get(ctx context.Context, t *resource.Type, id string, p resource.Projection) (*resource.Resource, error) {
+	ts, err := b.state(t)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := b.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	le, err := b.fetchByID(rc, ts, id, b.fetchAttrs(ts, p))
+	if err != nil {
+		return nil, err
+	}
+	if !rc.visible(NewEntry(le)) {
+		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
+	}
+	return b.toResource(rc, ts, le, p)
+}
+
+// fetchAttrs lists the LDAP attributes to request, leaving out those the
+// projection excludes (Entra's excludedAttributes=members must not even
+// fetch the members).
+func (b *Backend) fetchAttrs(ts *typeState, p resource.Projection) []string {
+	if len(p.Attributes) == 0 && len(p.ExcludedAttributes) == 0 {
+		return ts.fetch
+	}
+	skip := map[string]bool{}
+	keep := map[string]bool{}
+	for _, a := range ts.m.Attrs {
+		if a.WriteOnly {
+			continue
+		}
+		if resource.WantsAttr(p, topPath(a)) {
+			keep[strings.ToLower(a.LDAP)] = true
+		} else {
+			skip[strings.ToLower(a.LDAP)] = true
+		}
+	}
+	var out []string
+	for _, a := range ts.fetch {
+		l := strings.ToLower(a)
+		if skip[l] && !keep[l] {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}

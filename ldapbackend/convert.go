@@ -1,0 +1,243 @@
+package ldapbackend
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scimgate/scimgate/scim/resource"
+)
+
+// ldapValues are an entry's attribute values keyed by lowercased name.
+type ldapValues map[string][]string
+
+// getCI returns the value of key in m, matching case-insensitively.
+func getCI(m map[string]any, key string) (any, bool) {
+	if v, ok := m[key]; ok {
+		return v, true
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// container returns the map holding the mapping's attribute: the resource
+// itself, or the extension's map under its URN.
+func container(attrs map[string]any, a *AttrMapping, create bool) map[string]any {
+	if a.URN == "" {
+		return attrs
+	}
+	if v, ok := getCI(attrs, a.URN); ok {
+		if m, ok := v.(map[string]any); ok {
+			return m
+		}
+	}
+	if !create {
+		return nil
+	}
+	m := map[string]any{}
+	attrs[a.URN] = m
+	return m
+}
+
+// attrName returns the schema spelling of a mapping's top-level attribute.
+func attrName(a *AttrMapping, names map[string]string) string {
+	if n, ok := names[strings.ToLower(a.URN)+"|"+a.Attr]; ok {
+		return n
+	}
+	return a.Attr
+}
+
+// subName returns the schema spelling of a sub-attribute.
+func subName(a *AttrMapping, names map[string]string) string {
+	if n, ok := names[strings.ToLower(a.URN)+"|"+a.Attr+"."+a.Sub]; ok {
+		return n
+	}
+	return a.Sub
+}
+
+// toSCIMValue converts one LDAP value by kind. refs maps normalized DNs
+// to resource ids for references.
+func toSCIMValue(a *AttrMapping, v string) (any, bool) {
+	switch a.Kind {
+	case KindBoolean:
+		return strings.EqualFold(v, "TRUE"), true
+	case KindInteger:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		return n, true
+	case KindDateTime:
+		t, err := parseGeneralizedTime(v)
+		if err != nil {
+			return nil, false
+		}
+		return t.UTC().Format(time.RFC3339), true
+	}
+	return v, true
+}
+
+// fromSCIMValue converts one SCIM value to its LDAP text.
+func fromSCIMValue(a *AttrMapping, v any) (string, error) {
+	switch a.Kind {
+	case KindBoolean:
+		b, ok := v.(bool)
+		if !ok {
+			if s, isStr := v.(string); isStr && (strings.EqualFold(s, "true") || strings.EqualFold(s, "false")) {
+				b, ok = strings.EqualFold(s, "true"), true
+			}
+		}
+		if !ok {
+			return "", resource.InvalidValue("%s must be a boolean", a.SCIM)
+		}
+		if b {
+			return "TRUE", nil
+		}
+		return "FALSE", nil
+	case KindInteger:
+		switch n := v.(type) {
+		case int64:
+			return strconv.FormatInt(n, 10), nil
+		case int:
+			return strconv.Itoa(n), nil
+		case float64:
+			if n == float64(int64(n)) {
+				return strconv.FormatInt(int64(n), 10), nil
+			}
+		}
+		return "", resource.InvalidValue("%s must be an integer", a.SCIM)
+	case KindDateTime:
+		s, ok := v.(string)
+		t, err := time.Parse(time.RFC3339, s)
+		if !ok || err != nil {
+			return "", resource.InvalidValue("%s must be an RFC 3339 date-time", a.SCIM)
+		}
+		return t.UTC().Format("20060102150405Z"), nil
+	}
+	switch s := v.(type) {
+	case string:
+		return s, nil
+	case bool, int64, float64, int:
+		return fmt.Sprint(s), nil
+	}
+	return "", resource.InvalidValue("%s must be a string", a.SCIM)
+}
+
+func parseGeneralizedTime(v string) (time.Time, error) {
+	for _, layout := range []string{"20060102150405Z", "20060102150405.000000Z", "20060102150405.000Z", "20060102150405-0700"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("not a generalized time: %q", v)
+}
+
+// scimValues extracts, for one mapping, the SCIM values the attributes
+// hold: one for a simple or single complex attribute, every matching
+// element's sub-attribute for a multi-valued one. present says the
+// attribute was there at all (even empty or null), which PUT needs.
+func scimValues(attrs map[string]any, a *AttrMapping, firstOfAttr bool) (vals []any, present bool) {
+	c := container(attrs, a, false)
+	if c == nil {
+		return nil, false
+	}
+	v, ok := getCI(c, a.Attr)
+	if !ok {
+		return nil, false
+	}
+	if v == nil {
+		return nil, true
+	}
+	if a.Sub == "" && a.TypeEq == "" {
+		if list, ok := v.([]any); ok {
+			return list, true
+		}
+		return []any{v}, true
+	}
+	var elems []any
+	switch t := v.(type) {
+	case []any:
+		elems = t
+	case map[string]any:
+		elems = []any{t}
+	default:
+		// A bare value for a complex attribute (Entra's manager id).
+		if a.Sub == "value" {
+			return []any{v}, true
+		}
+		return nil, true
+	}
+	for _, e := range elems {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		if a.TypeEq != "" {
+			typ, hasType := getCI(m, "type")
+			ts, _ := typ.(string)
+			if hasType && typ != nil && !strings.EqualFold(ts, a.TypeEq) || (!hasType || typ == nil) && !firstOfAttr {
+				continue
+			}
+		}
+		if sv, ok := getCI(m, a.Sub); ok && sv != nil {
+			vals = append(vals, sv)
+		}
+	}
+	return vals, true
+}
+
+// setSCIMValues writes one mapping's values into attrs, the inverse of
+// scimValues. multi says the SCIM attribute is multi-valued.
+func setSCIMValues(attrs map[string]any, a *AttrMapping, vals []any, multi bool, names map[string]string, primary bool) {
+	if len(vals) == 0 {
+		return
+	}
+	c := container(attrs, a, true)
+	name := attrName(a, names)
+	if a.Sub == "" && a.TypeEq == "" {
+		if multi {
+			c[name] = vals
+		} else {
+			c[name] = vals[0]
+		}
+		return
+	}
+	sub := subName(a, names)
+	if !multi {
+		m, _ := c[name].(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+			c[name] = m
+		}
+		m[sub] = vals[0]
+		return
+	}
+	list, _ := c[name].([]any)
+	for i, v := range vals {
+		el := map[string]any{sub: v}
+		if a.TypeEq != "" {
+			el["type"] = a.TypeEq
+		}
+		if primary && i == 0 && len(list) == 0 && a.TypeEq != "" {
+			el["primary"] = true
+		}
+		list = append(list, el)
+	}
+	c[name] = list
+}
+
+// sortedKeys returns m's keys in order, for deterministic iteration.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,209 @@
+package ldapbackend
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/aci"
+	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/scim/resource"
+)
+
+// List implements resource.Backend. The directory evaluates the filter;
+// the gateway then keeps the entries the caller may see (read on
+// objectClass) and search (the search right on every attribute of the
+// client's filter), sorts them by sortBy and then id so pages are stable,
+// and converts only the requested page. At most Lookthrough entries may
+// match; more is 400 tooMany.
+func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQuery) (*resource.Page, error) {
+	ts, err := b.state(t)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := b.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := ts.typeFilter()
+	var clientAttrs []string
+	if q.Filter != nil {
+		tr, err := TranslateFilter(ctx, q.Filter, ts.m, b)
+		if err != nil {
+			return nil, err
+		}
+		f = &ldapfilter.And{Filters: []ldapfilter.Filter{f, tr.Filter}}
+		clientAttrs = tr.Attributes
+	}
+	count := q.Count
+	if count < 0 {
+		count = b.opt.DefaultPageSize
+	}
+	count = min(count, b.opt.MaxPageSize)
+	start := max(q.StartIndex, 1)
+
+	sortAttr, err := ts.sortAttr(q.SortBy)
+	if err != nil {
+		return nil, err
+	}
+	// The first pass leaves out multi-valued references (group members):
+	// they are fetched for the returned page only.
+	pass1, deferred := b.listAttrs(ts, q.Projection)
+	if sortAttr != "" && !containsFold(pass1, sortAttr) {
+		pass1 = append(pass1, sortAttr)
+	}
+	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+		b.opt.Lookthrough+1, 0, false, f.String(), pass1, nil)
+	res, err := b.search(ctx, req, "search")
+	if err != nil {
+		if ldap.IsErrorWithCode(errors.Unwrap(err), ldap.LDAPResultSizeLimitExceeded) || ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+			return nil, resource.TooMany("the search matched more than %d resources; narrow the filter", b.opt.Lookthrough)
+		}
+		return nil, err
+	}
+	if len(res.Entries) > b.opt.Lookthrough {
+		return nil, resource.TooMany("the search matched more than %d resources; narrow the filter", b.opt.Lookthrough)
+	}
+	type hit struct {
+		le  *ldap.Entry
+		key string
+		id  string
+	}
+	var hits []hit
+	for _, le := range res.Entries {
+		e := NewEntry(le)
+		if !rc.visible(e) || !rc.maySearch(e, clientAttrs) {
+			continue
+		}
+		h := hit{le: le, id: le.GetAttributeValue(ts.m.IDAttr)}
+		if sortAttr != "" {
+			h.key = strings.ToLower(le.GetAttributeValue(sortAttr))
+		}
+		hits = append(hits, h)
+	}
+	sort.SliceStable(hits, func(i, j int) bool {
+		if hits[i].key != hits[j].key {
+			if q.SortDescending {
+				return hits[i].key > hits[j].key
+			}
+			return hits[i].key < hits[j].key
+		}
+		return hits[i].id < hits[j].id
+	})
+	page := &resource.Page{TotalResults: len(hits), StartIndex: start, Resources: []*resource.Resource{}}
+	if start > len(hits) || count == 0 {
+		return page, nil
+	}
+	for _, h := range hits[start-1 : min(len(hits), start-1+count)] {
+		le := h.le
+		if len(deferred) > 0 {
+			full, err := b.fetchDN(ctx, le.DN, deferred)
+			if err != nil {
+				return nil, err
+			}
+			if full != nil {
+				le.Attributes = append(le.Attributes, full.Attributes...)
+			}
+		}
+		r, err := b.toResource(rc, ts, le, q.Projection)
+		if err != nil {
+			return nil, err
+		}
+		page.Resources = append(page.Resources, r)
+	}
+	return page, nil
+}
+
+// maySearch: the caller needs the search right on every attribute its
+// filter names; the parts the gateway adds itself need none.
+func (rc *reqCtx) maySearch(e aci.Entry, attrs []string) bool {
+	for _, a := range attrs {
+		if !rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightSearch, Attr: a}) {
+			return false
+		}
+	}
+	return true
+}
+
+// listAttrs splits the attributes to fetch into those of the first pass and
+// the multi-valued references fetched per returned entry.
+func (b *Backend) listAttrs(ts *typeState, p resource.Projection) (pass1, deferred []string) {
+	refs := map[string]bool{}
+	for _, a := range ts.m.Attrs {
+		if a.Kind == KindReference && ts.multi[strings.ToLower(a.URN)+"|"+a.Attr] && a.Attr != "groups" {
+			refs[strings.ToLower(a.LDAP)] = true
+		}
+	}
+	for _, a := range b.fetchAttrs(ts, p) {
+		if refs[strings.ToLower(a)] {
+			deferred = append(deferred, a)
+		} else {
+			pass1 = append(pass1, a)
+		}
+	}
+	return pass1, deferred
+}
+
+// fetchDN reads attributes of one entry by DN; nil when it is gone.
+func (b *Backend) fetchDN(ctx context.Context, dn string, attrs []string) (*ldap.Entry, error) {
+	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", attrs, nil)
+	res, err := b.search(ctx, req, "read")
+	if err != nil {
+		var se *resource.Error
+		if errors.As(err, &se) && se.Status == 404 {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if len(res.Entries) == 0 {
+		return nil, nil
+	}
+	return res.Entries[0], nil
+}
+
+// sortAttr maps sortBy to the LDAP attribute to order by ("" = by id).
+func (ts *typeState) sortAttr(sortBy string) (string, error) {
+	if sortBy == "" {
+		return "", nil
+	}
+	p, err := resource.ParsePath(sortBy)
+	if err != nil {
+		return "", resource.InvalidValue("sortBy %q is not an attribute path", sortBy)
+	}
+	urn, attr, sub := "", strings.ToLower(p.AttributePath.AttributeName), ""
+	if p.AttributePath.URIPrefix != nil && !strings.EqualFold(*p.AttributePath.URIPrefix, ts.t.Schema.ID) {
+		urn = strings.ToLower(*p.AttributePath.URIPrefix)
+	}
+	if p.AttributePath.SubAttribute != nil {
+		sub = strings.ToLower(*p.AttributePath.SubAttribute)
+	}
+	switch {
+	case urn == "" && attr == "id":
+		return "", nil
+	case urn == "" && attr == "meta" && sub == "created":
+		return "createTimestamp", nil
+	case urn == "" && attr == "meta" && sub == "lastmodified":
+		return "modifyTimestamp", nil
+	}
+	for _, a := range ts.m.Attrs {
+		if strings.ToLower(a.URN) != urn || a.Attr != attr || a.WriteOnly || a.Kind == KindReference {
+			continue
+		}
+		if sub == "" || a.Sub == sub || sub == "value" && a.Sub == "value" {
+			return a.LDAP, nil
+		}
+	}
+	return "", resource.InvalidValue("cannot sort by %q", sortBy)
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}

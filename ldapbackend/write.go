@@ -1,0 +1,542 @@
+package ldapbackend
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/aci"
+	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/scim/resource"
+)
+
+// ldapFromSCIM converts the SCIM values of one mapping to LDAP values;
+// references become DNs, and an unknown id is 400 invalidValue.
+func (b *Backend) ldapFromSCIM(ctx context.Context, a *AttrMapping, vals []any) ([]string, error) {
+	if a.Kind != KindReference {
+		out := make([]string, 0, len(vals))
+		for _, v := range vals {
+			s, err := fromSCIMValue(a, v)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	var ids []string
+	for _, v := range vals {
+		id, ok := v.(string)
+		if !ok {
+			return nil, resource.InvalidValue("%s must hold resource ids", a.SCIM)
+		}
+		ids = append(ids, id)
+	}
+	dns, err := b.DNsForIDs(ctx, a.RefTypes, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		dn, ok := dns[id]
+		if !ok {
+			return nil, resource.InvalidValue("%s: no %s with id %q", a.SCIM, strings.Join(a.RefTypes, " or "), id)
+		}
+		out = append(out, dn)
+	}
+	return out, nil
+}
+
+// firstMapping reports whether a is the first mapping of its SCIM
+// attribute: elements without a type land there.
+func (ts *typeState) firstMapping(a *AttrMapping) bool {
+	for _, x := range ts.m.Attrs {
+		if x.URN == a.URN && x.Attr == a.Attr {
+			return x == a
+		}
+	}
+	return false
+}
+
+// Create implements resource.Backend.
+func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string]any, p resource.Projection) (*resource.Resource, error) {
+	ts, err := b.state(t)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := b.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vals := map[string][]string{}
+	for _, a := range ts.m.Attrs {
+		if a.ReadOnly {
+			continue
+		}
+		sv, _ := scimValues(attrs, a, ts.firstMapping(a))
+		if len(sv) == 0 {
+			continue
+		}
+		lv, err := b.ldapFromSCIM(ctx, a, sv)
+		if err != nil {
+			return nil, err
+		}
+		if len(lv) > 0 {
+			vals[a.LDAP] = append(vals[a.LDAP], lv...)
+		}
+	}
+	for _, attr := range sortedKeys(ts.m.CreateDefaults) {
+		if len(vals[attr]) > 0 {
+			continue
+		}
+		for _, path := range ts.m.CreateDefaults[attr] {
+			if src := ts.mappingFor(path); src != nil && len(vals[src.LDAP]) > 0 {
+				vals[attr] = []string{vals[src.LDAP][0]}
+				break
+			}
+		}
+	}
+	rdn := vals[ts.m.RDNAttr]
+	if len(rdn) != 1 || strings.TrimSpace(rdn[0]) == "" {
+		return nil, resource.InvalidValue("%s needs exactly one value for %s", ts.t.Name, ts.rdnSCIM())
+	}
+	for _, a := range ts.m.Attrs {
+		if a.Kind == KindReference && ts.m.EmptyMember != "" && a.LDAP == "member" && len(vals[a.LDAP]) == 0 {
+			vals[a.LDAP] = []string{ts.m.EmptyMember}
+		}
+	}
+	dn := ts.m.RDNAttr + "=" + ldap.EscapeDN(rdn[0]) + "," + ts.m.BaseDN
+	ndn, err := ldapfilter.NormalizeDN(dn)
+	if err != nil {
+		return nil, resource.InvalidValue("%s is not usable in a DN", ts.rdnSCIM())
+	}
+	newAttrs := map[string][]string{"objectClass": ts.m.ObjectClasses}
+	for k, v := range vals {
+		newAttrs[k] = v
+	}
+	entry := mapEntry{dn: ndn, vals: lowerKeys(newAttrs)}
+	if !rc.allowed(&aci.Request{TargetDN: ndn, Entry: entry, Right: aci.RightAdd}) {
+		return nil, resource.Forbidden("not allowed to create this %s", ts.t.Name)
+	}
+	anyOK, allOK := false, true
+	for _, attr := range sortedKeys(newAttrs) {
+		if rc.allowed(&aci.Request{TargetDN: ndn, Entry: entry, Right: aci.RightAdd, Attr: attr}) {
+			anyOK = true
+		} else {
+			allOK = false
+			if !b.opt.AddAnyAttribute {
+				return nil, resource.Forbidden("not allowed to create a %s with %s", ts.t.Name, ts.scimName(attr))
+			}
+		}
+	}
+	if !anyOK || !allOK && !b.opt.AddAnyAttribute {
+		return nil, resource.Forbidden("not allowed to create this %s", ts.t.Name)
+	}
+	// Only a caller allowed to create learns whether the name is taken.
+	if err := b.checkUnique(rc, ts, rdn[0], ""); err != nil {
+		return nil, err
+	}
+	add := ldap.NewAddRequest(dn, nil)
+	for _, attr := range sortedKeys(newAttrs) {
+		add.Attribute(attr, newAttrs[attr])
+	}
+	if err := b.do(ctx, "add", func(c *ldap.Conn) error { return c.Add(add) }); err != nil {
+		return nil, MapError(err, "create")
+	}
+	le, err := b.fetchDN(ctx, dn, ts.fetch)
+	if err != nil {
+		return nil, err
+	}
+	if le == nil {
+		return nil, resource.Internal(errors.New("created entry vanished"))
+	}
+	return b.toResource(rc, ts, le, p)
+}
+
+// defaultFor derives a value for an LDAP attribute from CreateDefaults,
+// reading the SCIM values of attrs; "" when there is none.
+func (b *Backend) defaultFor(ctx context.Context, ts *typeState, ldapAttr string, attrs map[string]any) (string, error) {
+	for _, path := range ts.m.CreateDefaults[ldapAttr] {
+		src := ts.mappingFor(path)
+		if src == nil || strings.EqualFold(src.LDAP, ldapAttr) {
+			continue // the attribute's own mapping is what came out empty
+		}
+		sv, _ := scimValues(attrs, src, ts.firstMapping(src))
+		if len(sv) == 0 {
+			continue
+		}
+		lv, err := b.ldapFromSCIM(ctx, src, sv[:1])
+		if err != nil {
+			return "", err
+		}
+		if len(lv) > 0 && lv[0] != "" {
+			return lv[0], nil
+		}
+	}
+	return "", nil
+}
+
+// mappingFor finds the mapping of a SCIM path (as written in config).
+func (ts *typeState) mappingFor(path string) *AttrMapping {
+	for _, a := range ts.m.Attrs {
+		if strings.EqualFold(a.SCIM, path) {
+			return a
+		}
+	}
+	return nil
+}
+
+func (ts *typeState) rdnSCIM() string { return ts.scimName(ts.m.RDNAttr) }
+
+// scimName names an LDAP attribute by its SCIM path, for messages.
+func (ts *typeState) scimName(ldapAttr string) string {
+	for _, a := range ts.m.Attrs {
+		if strings.EqualFold(a.LDAP, ldapAttr) {
+			return a.SCIM
+		}
+	}
+	return ldapAttr
+}
+
+// checkUnique refuses a second resource with the same naming value
+// (userName, group displayName): 409 uniqueness.
+func (b *Backend) checkUnique(rc *reqCtx, ts *typeState, value, selfDN string) error {
+	f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.typeFilter(), &ldapfilter.Equality{Attr: ts.m.RDNAttr, Value: value}}}
+	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false, f.String(), []string{"1.1"}, nil)
+	res, err := b.search(rc.ctx, req, "uniqueness check")
+	if err != nil {
+		return err
+	}
+	for _, e := range res.Entries {
+		if selfDN == "" || !strings.EqualFold(e.DN, selfDN) {
+			return resource.Uniqueness("a %s with %s %q already exists", ts.t.Name, ts.rdnSCIM(), value)
+		}
+	}
+	return nil
+}
+
+// Replace implements resource.Backend (PUT). Attributes the caller can see
+// and left out are cleared; attributes it cannot see are left alone, so a
+// client never erases what it was not allowed to read.
+func (b *Backend) Replace(ctx context.Context, t *resource.Type, id string, attrs map[string]any, c resource.Conditions, p resource.Projection) (*resource.Resource, error) {
+	return b.modify(ctx, t, id, c, p, func(old map[string]any) (map[string]any, error) { return attrs, nil })
+}
+
+// Patch implements resource.Backend.
+func (b *Backend) Patch(ctx context.Context, t *resource.Type, id string, ops []resource.PatchOp, c resource.Conditions, p resource.Projection) (*resource.Resource, error) {
+	return b.modify(ctx, t, id, c, p, func(old map[string]any) (map[string]any, error) { return resource.ApplyPatch(old, ops, t) })
+}
+
+// modify reads the resource as the caller sees it, lets change compute the
+// new attributes, and writes the difference as one LDAP modify (plus a
+// rename when the naming attribute changes), after checking the write
+// right on every value added or removed.
+func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond resource.Conditions, p resource.Projection, change func(map[string]any) (map[string]any, error)) (*resource.Resource, error) {
+	ts, err := b.state(t)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := b.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	le, err := b.fetchByID(rc, ts, id, ts.fetch)
+	if err != nil {
+		return nil, err
+	}
+	e := NewEntry(le)
+	if !rc.visible(e) {
+		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
+	}
+	if err := checkPreconditions(cond, le.GetAttributeValue("entryCSN")); err != nil {
+		return nil, err
+	}
+	old, err := b.toResource(rc, ts, le, resource.Projection{})
+	if err != nil {
+		return nil, err
+	}
+	next, err := change(cloneMap(old.Attrs))
+	if err != nil {
+		return nil, err
+	}
+	mods := ldap.NewModifyRequest(le.DN, nil)
+	newRDN := ""
+	for _, a := range ts.m.Attrs {
+		if a.ReadOnly {
+			continue
+		}
+		first := ts.firstMapping(a)
+		oldS, _ := scimValues(old.Attrs, a, first)
+		newS, present := scimValues(next, a, first)
+		if a.WriteOnly && !present {
+			continue
+		}
+		if !a.WriteOnly && reflect.DeepEqual(oldS, newS) {
+			continue
+		}
+		newL, err := b.ldapFromSCIM(ctx, a, newS)
+		if err != nil {
+			return nil, err
+		}
+		if len(newL) == 0 {
+			// A required attribute with a default (cn, sn) is derived again
+			// rather than cleared.
+			if d, err := b.defaultFor(ctx, ts, a.LDAP, next); err != nil {
+				return nil, err
+			} else if d != "" {
+				newL = []string{d}
+			}
+		}
+		oldL := le.GetAttributeValues(a.LDAP)
+		if a.WriteOnly {
+			oldL = nil // never read; replaced as a whole
+		}
+		add, del := diffValues(oldL, newL, a.Kind == KindReference)
+		if a.Kind == KindReference && ts.m.EmptyMember != "" && strings.EqualFold(a.LDAP, "member") {
+			add, del = keepPlaceholder(oldL, add, del, ts.m.EmptyMember)
+		}
+		if len(add) == 0 && len(del) == 0 && !a.WriteOnly {
+			continue
+		}
+		for _, v := range del {
+			if !rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP, Value: v, HasValue: true, DeleteValue: true}) {
+				return nil, resource.Forbidden("not allowed to change %s", a.SCIM)
+			}
+		}
+		for _, v := range add {
+			if !rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP, Value: v, HasValue: true}) {
+				return nil, resource.Forbidden("not allowed to change %s", a.SCIM)
+			}
+		}
+		if strings.EqualFold(a.LDAP, ts.m.RDNAttr) {
+			if len(newL) != 1 || strings.TrimSpace(newL[0]) == "" {
+				return nil, resource.InvalidValue("%s needs exactly one value", a.SCIM)
+			}
+			newRDN = newL[0]
+			continue
+		}
+		switch {
+		case a.WriteOnly || a.Kind != KindReference && len(newL) > 0:
+			mods.Replace(a.LDAP, newL)
+		case len(newL) == 0 && a.Kind != KindReference:
+			mods.Delete(a.LDAP, nil)
+		default:
+			if len(del) > 0 {
+				mods.Delete(a.LDAP, del)
+			}
+			if len(add) > 0 {
+				mods.Add(a.LDAP, add)
+			}
+		}
+	}
+	dn := le.DN
+	assertion, err := NewAssertionControl((&ldapfilter.Equality{Attr: "entryCSN", Value: le.GetAttributeValue("entryCSN")}).String())
+	if err != nil {
+		return nil, resource.Internal(err)
+	}
+	if newRDN != "" && !strings.EqualFold(newRDN, le.GetAttributeValue(ts.m.RDNAttr)) {
+		if err := b.checkUnique(rc, ts, newRDN, le.DN); err != nil {
+			return nil, err
+		}
+		rdn := ts.m.RDNAttr + "=" + ldap.EscapeDN(newRDN)
+		mdn := ldap.NewModifyDNRequest(le.DN, rdn, true, "")
+		mdn.Controls = append(mdn.Controls, assertion)
+		if err := b.do(ctx, "modrdn", func(c *ldap.Conn) error { return c.ModifyDN(mdn) }); err != nil {
+			return nil, MapError(err, "rename")
+		}
+		dn = rdn + "," + parentOf(le.DN)
+		assertion = nil // the rename changed entryCSN; the modify follows at once
+	}
+	if len(mods.Changes) > 0 {
+		mods.DN = dn
+		if assertion != nil {
+			mods.Controls = append(mods.Controls, assertion)
+		}
+		if err := b.do(ctx, "modify", func(c *ldap.Conn) error { return c.Modify(mods) }); err != nil {
+			return nil, MapError(err, "modify")
+		}
+	}
+	fresh, err := b.fetchDN(ctx, dn, b.fetchAttrs(ts, p))
+	if err != nil {
+		return nil, err
+	}
+	if fresh == nil {
+		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
+	}
+	return b.toResource(rc, ts, fresh, p)
+}
+
+// Delete implements resource.Backend.
+func (b *Backend) Delete(ctx context.Context, t *resource.Type, id string, cond resource.Conditions) error {
+	ts, err := b.state(t)
+	if err != nil {
+		return err
+	}
+	rc, err := b.begin(ctx)
+	if err != nil {
+		return err
+	}
+	le, err := b.fetchByID(rc, ts, id, ts.fetch)
+	if err != nil {
+		return err
+	}
+	e := NewEntry(le)
+	if !rc.visible(e) {
+		return resource.NotFound("%s %q not found", ts.t.Name, id)
+	}
+	if !rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightDelete}) {
+		return resource.Forbidden("not allowed to delete this %s", ts.t.Name)
+	}
+	if err := checkPreconditions(cond, le.GetAttributeValue("entryCSN")); err != nil {
+		return err
+	}
+	del := ldap.NewDelRequest(le.DN, nil)
+	if len(cond.IfMatch) > 0 {
+		ctl, err := NewAssertionControl((&ldapfilter.Equality{Attr: "entryCSN", Value: le.GetAttributeValue("entryCSN")}).String())
+		if err != nil {
+			return resource.Internal(err)
+		}
+		del.Controls = append(del.Controls, ctl)
+	}
+	if err := b.do(ctx, "delete", func(c *ldap.Conn) error { return c.Del(del) }); err != nil {
+		return MapError(err, "delete")
+	}
+	return nil
+}
+
+// checkPreconditions applies If-Match and If-None-Match to the entry's
+// current version.
+func checkPreconditions(c resource.Conditions, version string) error {
+	if len(c.IfMatch) > 0 && !etagIn(c.IfMatch, version) {
+		return resource.PreconditionFailed("the resource changed: its version is not the one in If-Match")
+	}
+	if len(c.IfNoneMatch) > 0 && etagIn(c.IfNoneMatch, version) {
+		return resource.PreconditionFailed("the resource matches If-None-Match")
+	}
+	return nil
+}
+
+func etagIn(list []string, version string) bool {
+	for _, v := range list {
+		if v == "*" || v == version {
+			return true
+		}
+	}
+	return false
+}
+
+// diffValues returns the values to add and delete; DN values compare
+// normalized.
+func diffValues(oldL, newL []string, dn bool) (add, del []string) {
+	key := func(v string) string {
+		if dn {
+			if n, err := ldapfilter.NormalizeDN(v); err == nil {
+				return n
+			}
+		}
+		return v
+	}
+	oldSet := map[string]bool{}
+	for _, v := range oldL {
+		oldSet[key(v)] = true
+	}
+	newSet := map[string]bool{}
+	for _, v := range newL {
+		k := key(v)
+		if !newSet[k] && !oldSet[k] {
+			add = append(add, v)
+		}
+		newSet[k] = true
+	}
+	for _, v := range oldL {
+		if !newSet[key(v)] {
+			del = append(del, v)
+		}
+	}
+	return add, del
+}
+
+// keepPlaceholder keeps a group valid for classes that require a member:
+// the placeholder goes when a real member arrives and comes back when the
+// last one leaves.
+func keepPlaceholder(oldL, add, del []string, placeholder string) ([]string, []string) {
+	hasPH := false
+	real := 0
+	for _, v := range oldL {
+		if strings.EqualFold(v, placeholder) {
+			hasPH = true
+		} else {
+			real++
+		}
+	}
+	var d2 []string
+	for _, v := range del {
+		if !strings.EqualFold(v, placeholder) {
+			d2 = append(d2, v)
+		}
+	}
+	remaining := real - len(d2) + len(add)
+	switch {
+	case remaining > 0 && hasPH:
+		d2 = append(d2, placeholder)
+	case remaining == 0 && !hasPH:
+		add = append(add, placeholder)
+	}
+	return add, d2
+}
+
+func parentOf(dn string) string {
+	for i := 0; i < len(dn); i++ {
+		if dn[i] == '\\' {
+			i++
+			continue
+		}
+		if dn[i] == ',' {
+			return dn[i+1:]
+		}
+	}
+	return ""
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneValue(v)
+	}
+	return out
+}
+
+func cloneValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return cloneMap(t)
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = cloneValue(x)
+		}
+		return out
+	}
+	return v
+}
+
+// mapEntry is an entry under construction, for ACI checks on add.
+type mapEntry struct {
+	dn   string
+	vals map[string][]string
+}
+
+func (m mapEntry) DN() string                  { return m.dn }
+func (m mapEntry) Values(attr string) []string { return m.vals[aci.CanonicalAttr(attr)] }
+
+func lowerKeys(m map[string][]string) map[string][]string {
+	out := make(map[string][]string, len(m))
+	for k, v := range m {
+		c := aci.CanonicalAttr(k)
+		out[c] = append(out[c], v...)
+	}
+	return out
+}

@@ -1,0 +1,538 @@
+package resource
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/elimity-com/scim/schema"
+)
+
+// Normalize validates a POST or PUT body against t's schema and
+// extensions and returns it in canonical shape: core attributes under
+// their schema spelling, each extension's attributes in a map under the
+// extension's URN (spelled as in its schema), values of the attribute's
+// JSON type (int64 for integers, float64 for decimals). It is
+// NormalizeReport without the list of ignored names.
+func Normalize(attrs map[string]any, t *Type, forCreate bool) (map[string]any, error) {
+	out, _, err := NormalizeReport(attrs, t, forCreate)
+	return out, err
+}
+
+// NormalizeReport is Normalize that also returns the names it ignored
+// because no schema of t defines them (Entra sends attributes of schemas
+// we do not serve), sorted, for logging.
+//
+// The rules:
+//   - attribute and sub-attribute names match case-insensitively;
+//   - extension attributes may come nested ({"urn:...:User": {"department":
+//     "x"}}) or flat ("urn:...:User:department": "x"), and core attributes
+//     may carry the core URN as a prefix;
+//   - "schemas", "id", "meta" and every readOnly attribute or
+//     sub-attribute are dropped: the backend owns them;
+//   - strings are accepted for booleans ("True", "false"), integers and
+//     decimals; any other type mismatch is 400 invalidValue;
+//   - a multi-valued attribute given one value gets a list of one; a
+//     single-valued one given a list of at most one value gets that value;
+//   - a bare string for a complex attribute with a "value" sub-attribute
+//     (Entra's manager) becomes {"value": s};
+//   - null, "", [] and {} mean "no value". With forCreate they are dropped;
+//     otherwise (PUT) the attribute is kept with an explicit nil value, and
+//     an extension given as null is kept as a nil map, so that the backend
+//     can tell "clear this" from "not mine to touch";
+//   - required attributes (schema Required, and Required extensions) must
+//     have a value, on create and on replace, else 400 invalidValue.
+func NormalizeReport(attrs map[string]any, t *Type, forCreate bool) (map[string]any, []string, error) {
+	n := normalizer{t: t, out: map[string]any{}}
+	for _, key := range slices.Sorted(maps.Keys(attrs)) {
+		if err := n.topLevel(key, attrs[key]); err != nil {
+			return nil, nil, err
+		}
+	}
+	if forCreate {
+		dropNils(n.out)
+	}
+	if err := checkRequired(t, n.out); err != nil {
+		return nil, nil, err
+	}
+	slices.Sort(n.ignored)
+	return n.out, slices.Compact(n.ignored), nil
+}
+
+type normalizer struct {
+	t       *Type
+	out     map[string]any
+	ignored []string
+}
+
+func (n *normalizer) topLevel(key string, v any) error {
+	if strings.EqualFold(key, "schemas") {
+		return nil
+	}
+	ref, ok := resolveKey(n.t, key, false)
+	if !ok {
+		n.ignored = append(n.ignored, key)
+		return nil
+	}
+	if ref.whole {
+		return n.wholeSchema(key, ref.urn, v)
+	}
+	return n.put(ref, key, v)
+}
+
+// wholeSchema takes the nested object of one schema: an extension, or
+// (rarely) the core schema under its URN.
+func (n *normalizer) wholeSchema(key, urn string, v any) error {
+	if v == nil {
+		if urn != "" {
+			if _, exists := n.out[urn]; !exists {
+				n.out[urn] = nil
+			}
+		}
+		return nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return InvalidValue("%q must be an object, not %s", key, describeValue(v))
+	}
+	if urn != "" {
+		if _, ok := n.out[urn].(map[string]any); !ok {
+			n.out[urn] = map[string]any{}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		ref, ok := resolveKeyIn(n.t, urn, k)
+		if !ok {
+			n.ignored = append(n.ignored, key+":"+k)
+			continue
+		}
+		if err := n.put(ref, qualify(urn, k), m[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// put stores the coerced value of one resolved key.
+func (n *normalizer) put(ref keyRef, key string, v any) error {
+	if isCommonOwned(ref) || ref.attr.Mutability() == "readOnly" ||
+		(ref.sub != nil && ref.sub.Mutability() == "readOnly") {
+		return nil
+	}
+	c := n.out
+	if ref.urn != "" {
+		m, ok := n.out[ref.urn].(map[string]any)
+		if !ok {
+			m = map[string]any{}
+			n.out[ref.urn] = m
+		}
+		c = m
+	}
+	name := ref.attr.Name()
+	if ref.sub != nil {
+		val, err := coerceAttr(*ref.sub, v, name+"."+ref.sub.Name(), &n.ignored)
+		if err != nil {
+			return err
+		}
+		if ref.attr.MultiValued() {
+			return InvalidValue("%q: set the sub-attributes of multi-valued %q inside its list", key, name)
+		}
+		cur, exists := c[name]
+		m, ok := cur.(map[string]any)
+		if exists && cur != nil && !ok {
+			return InvalidValue("attribute %q given twice", name)
+		}
+		if m == nil {
+			m = map[string]any{}
+			c[name] = m
+		}
+		if _, dup := m[ref.sub.Name()]; dup {
+			return InvalidValue("attribute %q given twice", name+"."+ref.sub.Name())
+		}
+		m[ref.sub.Name()] = val
+		return nil
+	}
+	val, err := coerceAttr(ref.attr, v, name, &n.ignored)
+	if err != nil {
+		return err
+	}
+	if cur, exists := c[name]; exists {
+		cm, ok1 := cur.(map[string]any)
+		vm, ok2 := val.(map[string]any)
+		if !ok1 || !ok2 {
+			return InvalidValue("attribute %q given twice", name)
+		}
+		for k, sv := range vm {
+			if _, dup := cm[k]; dup {
+				return InvalidValue("attribute %q given twice", name+"."+k)
+			}
+			cm[k] = sv
+		}
+		return nil
+	}
+	c[name] = val
+	return nil
+}
+
+// isCommonOwned reports whether ref is id or meta, which the backend owns
+// even when a schema declares them writable.
+func isCommonOwned(ref keyRef) bool {
+	return ref.urn == "" && (strings.EqualFold(ref.attr.Name(), "id") || strings.EqualFold(ref.attr.Name(), "meta"))
+}
+
+// dropNils removes nil values and empty maps, one level into extensions.
+func dropNils(m map[string]any) {
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok && strings.Contains(k, ":") {
+			dropNils(sub)
+			if len(sub) == 0 {
+				delete(m, k)
+			}
+			continue
+		}
+		if v == nil {
+			delete(m, k)
+		}
+	}
+}
+
+func checkRequired(t *Type, out map[string]any) error {
+	for _, a := range t.Schema.Attributes {
+		if a.Required() && a.Mutability() != "readOnly" && out[a.Name()] == nil {
+			return InvalidValue("attribute %q is required", a.Name())
+		}
+	}
+	for _, ext := range t.Extensions {
+		m, _ := out[ext.Schema.ID].(map[string]any)
+		if m == nil {
+			if ext.Required {
+				return InvalidValue("schema extension %q is required", ext.Schema.ID)
+			}
+			continue
+		}
+		for _, a := range ext.Schema.Attributes {
+			if a.Required() && a.Mutability() != "readOnly" && m[a.Name()] == nil {
+				return InvalidValue("attribute %q is required", ext.Schema.ID+":"+a.Name())
+			}
+		}
+	}
+	return nil
+}
+
+// commonAttributes are id, externalId and meta (RFC 7643 §3.1), used when
+// a type's core schema does not declare them itself.
+var commonAttributes = sync.OnceValue(func() schema.Attributes { return schema.CommonAttributes() })
+
+// keyRef is an attribute name resolved against a type's schemas.
+type keyRef struct {
+	urn   string // "" for the core schema, else the extension's schema ID
+	whole bool   // the name is a schema URN: the value holds its attributes
+	attr  schema.CoreAttribute
+	sub   *schema.CoreAttribute // set for "attr.sub"
+}
+
+// resolveKey resolves a JSON key or SCIM path without filter: "userName",
+// "name.givenName", "urn:...:core:2.0:User:userName",
+// "urn:...:enterprise:2.0:User:manager.value", or an extension URN itself.
+// With extFallback an unqualified name missing from the core schema may
+// name the attribute of exactly one extension (Entra's "manager").
+func resolveKey(t *Type, key string, extFallback bool) (keyRef, bool) {
+	bestLen := 0
+	var urn, rest string
+	for _, ext := range t.Extensions {
+		id := ext.Schema.ID
+		if strings.EqualFold(key, id) {
+			return keyRef{urn: id, whole: true}, true
+		}
+		if len(key) > len(id)+1 && key[len(id)] == ':' && strings.EqualFold(key[:len(id)], id) && len(id) > bestLen {
+			bestLen, urn, rest = len(id), id, key[len(id)+1:]
+		}
+	}
+	core := t.Schema.ID
+	switch {
+	case bestLen > 0:
+		return resolveKeyIn(t, urn, rest)
+	case core != "" && strings.EqualFold(key, core):
+		return keyRef{whole: true}, true
+	case core != "" && len(key) > len(core)+1 && key[len(core)] == ':' && strings.EqualFold(key[:len(core)], core):
+		return resolveKeyIn(t, "", key[len(core)+1:])
+	case strings.Contains(key, ":"):
+		return keyRef{}, false
+	}
+	if ref, ok := resolveKeyIn(t, "", key); ok || !extFallback {
+		return ref, ok
+	}
+	var found keyRef
+	n := 0
+	for _, ext := range t.Extensions {
+		if ref, ok := resolveKeyIn(t, ext.Schema.ID, key); ok {
+			found = ref
+			n++
+		}
+	}
+	return found, n == 1
+}
+
+// resolveKeyIn resolves "attr" or "attr.sub" within one schema.
+func resolveKeyIn(t *Type, urn, key string) (keyRef, bool) {
+	name, subName, hasSub := strings.Cut(key, ".")
+	attr, ok := findAttr(t, urn, name)
+	if !ok {
+		return keyRef{}, false
+	}
+	ref := keyRef{urn: urn, attr: attr}
+	if hasSub {
+		if !attr.HasSubAttributes() {
+			return keyRef{}, false
+		}
+		sub, ok := attr.SubAttributes().ContainsAttribute(subName)
+		if !ok {
+			return keyRef{}, false
+		}
+		ref.sub = &sub
+	}
+	return ref, true
+}
+
+// findAttr looks a top-level attribute up in the core schema (urn "",
+// falling back to the common attributes) or in the extension urn.
+func findAttr(t *Type, urn, name string) (schema.CoreAttribute, bool) {
+	if urn == "" {
+		if a, ok := t.Schema.Attributes.ContainsAttribute(name); ok {
+			return a, true
+		}
+		return commonAttributes().ContainsAttribute(name)
+	}
+	for _, ext := range t.Extensions {
+		if strings.EqualFold(ext.Schema.ID, urn) {
+			return ext.Schema.Attributes.ContainsAttribute(name)
+		}
+	}
+	return schema.CoreAttribute{}, false
+}
+
+// qualify returns the URN-qualified name of an attribute ("" = core).
+func qualify(urn, name string) string {
+	if urn == "" {
+		return name
+	}
+	return urn + ":" + name
+}
+
+// lookupKey finds name in m, exactly or else case-insensitively.
+func lookupKey(m map[string]any, name string) (key string, v any, ok bool) {
+	if v, ok := m[name]; ok {
+		return name, v, true
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, name) {
+			return k, v, true
+		}
+	}
+	return "", nil, false
+}
+
+// coerceAttr converts a client value for def to its canonical JSON shape;
+// nil means "no value". Unknown sub-attributes of complex values are
+// recorded in ignored (when not nil) and dropped, readOnly ones dropped.
+func coerceAttr(def schema.CoreAttribute, v any, path string, ignored *[]string) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if !def.MultiValued() {
+		v, err := unwrapSingle(def, v, path)
+		if err != nil || v == nil {
+			return nil, err
+		}
+		return coerceSingle(def, v, path, ignored)
+	}
+	items, ok := v.([]any)
+	if !ok {
+		items = []any{v}
+	}
+	out := make([]any, 0, len(items))
+	for _, it := range items {
+		c, err := coerceSingle(def, it, path, ignored)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// unwrapSingle accepts a list of at most one value for a single-valued
+// attribute, and {"value": x} for a simple one (Entra sends both).
+func unwrapSingle(def schema.CoreAttribute, v any, path string) (any, error) {
+	if l, ok := v.([]any); ok {
+		switch len(l) {
+		case 0:
+			return nil, nil
+		case 1:
+			v = l[0]
+		default:
+			return nil, InvalidValue("attribute %q is single-valued but got %d values", path, len(l))
+		}
+	}
+	if m, ok := v.(map[string]any); ok && def.AttributeType() != "complex" {
+		if _, inner, ok := lookupKey(m, "value"); ok {
+			return inner, nil
+		}
+	}
+	return v, nil
+}
+
+// coerceSingle converts one value (not a list) for def.
+func coerceSingle(def schema.CoreAttribute, v any, path string, ignored *[]string) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if def.AttributeType() != "complex" {
+		return coerceSimple(def, v, path)
+	}
+	if s, ok := v.(string); ok {
+		if _, hasValue := def.SubAttributes().ContainsAttribute("value"); hasValue {
+			if s == "" {
+				return nil, nil
+			}
+			v = map[string]any{"value": s}
+		}
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, InvalidValue("attribute %q must be an object, not %s", path, describeValue(v))
+	}
+	out := map[string]any{}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		sub, ok := def.SubAttributes().ContainsAttribute(k)
+		if !ok {
+			if ignored != nil {
+				*ignored = append(*ignored, path+"."+k)
+			}
+			continue
+		}
+		if sub.Mutability() == "readOnly" {
+			continue
+		}
+		c, err := coerceAttr(sub, m[k], path+"."+sub.Name(), ignored)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			out[sub.Name()] = c
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// coerceSimple converts a scalar to def's type; "" is no value.
+func coerceSimple(def schema.CoreAttribute, v any, path string) (any, error) {
+	bad := func(want string) error {
+		return InvalidValue("attribute %q must be %s, not %s", path, want, describeValue(v))
+	}
+	if s, ok := v.(string); ok && s == "" {
+		return nil, nil
+	}
+	switch def.AttributeType() {
+	case "boolean":
+		if b, ok := asBool(v); ok {
+			return b, nil
+		}
+		return nil, bad("a boolean")
+	case "integer":
+		switch x := v.(type) {
+		case int:
+			return int64(x), nil
+		case int64:
+			return x, nil
+		case float64:
+			if x == math.Trunc(x) && x >= math.MinInt64 && x < math.MaxInt64 {
+				return int64(x), nil
+			}
+		case json.Number:
+			if n, err := x.Int64(); err == nil {
+				return n, nil
+			}
+		case string:
+			if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
+				return n, nil
+			}
+		}
+		return nil, bad("an integer")
+	case "decimal":
+		if _, isBool := v.(bool); !isBool {
+			if f, ok := asFloat(v); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
+				return f, nil
+			}
+		}
+		return nil, bad("a number")
+	case "dateTime":
+		s, ok := v.(string)
+		if !ok {
+			return nil, bad("a date-time string")
+		}
+		if _, err := parseDateTime(s); err != nil {
+			return nil, InvalidValue("attribute %q must be an RFC 3339 date-time, not %q", path, s)
+		}
+		return strings.TrimSpace(s), nil
+	case "complex":
+		return nil, bad("an object")
+	}
+	// string, reference, binary
+	s, ok := v.(string)
+	if !ok {
+		return nil, bad("a string")
+	}
+	return s, nil
+}
+
+// describeValue names the JSON type of v for error messages.
+func describeValue(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int, int64, float64, json.Number:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+// deepCopy copies the maps and lists of a JSON-shaped value.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = deepCopy(e)
+		}
+		return l
+	}
+	return v
+}
