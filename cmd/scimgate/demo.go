@@ -162,11 +162,7 @@ func demoBanner(tokensFile string, env []string) string {
 	var b strings.Builder
 	b.WriteString("\nscimgate demo is running. Tokens and URLs (also in " + tokensFile + "):\n\n")
 	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "TOKEN_") && len(v) > 40 {
-			v = v[:40] + "..."
-		}
-		fmt.Fprintf(&b, "  %s=%s\n", k, v)
+		fmt.Fprintf(&b, "  %s\n", kv)
 	}
 	b.WriteString(`
 Try it (in another shell):
