@@ -347,7 +347,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		if err := b.do(ctx, "modrdn", func(c *ldap.Conn) error { return c.ModifyDN(mdn) }); err != nil {
 			return nil, MapError(err, "rename")
 		}
-		dn = rdn + "," + parentOf(le.DN)
+		dn = rdn + "," + ldapfilter.ParentDN(le.DN)
 		assertion = nil // the rename changed entryCSN; the modify follows at once
 	}
 	if len(mods.Changes) > 0 {
@@ -486,19 +486,6 @@ func keepPlaceholder(oldL, add, del []string, placeholder string) ([]string, []s
 		add = append(add, placeholder)
 	}
 	return add, d2
-}
-
-func parentOf(dn string) string {
-	for i := 0; i < len(dn); i++ {
-		if dn[i] == '\\' {
-			i++
-			continue
-		}
-		if dn[i] == ',' {
-			return dn[i+1:]
-		}
-	}
-	return ""
 }
 
 func cloneMap(m map[string]any) map[string]any {
