@@ -30,6 +30,7 @@ const (
 type testEnv struct {
 	t      *testing.T
 	ldap   *slapd.Server
+	cfg    *Config
 	base   string // SCIM base URL
 	root   string // http://host:port
 	logs   *syncBuffer
@@ -68,6 +69,13 @@ func freeAddr(t *testing.T) string {
 // and the server, both stopped when the test ends.
 func startEnv(t *testing.T, extraSeeds ...string) *testEnv {
 	t.Helper()
+	return startEnvWith(t, nil, extraSeeds...)
+}
+
+// startEnvWith is startEnv with a hook that adjusts the configuration
+// before the server starts (limits, metrics listener, mapping mode...).
+func startEnvWith(t *testing.T, adjust func(*Config), extraSeeds ...string) *testEnv {
+	t.Helper()
 	s := slapd.StartT(t, slapd.Options{SeedLDIF: append([]string{demoLDIF}, extraSeeds...)})
 	addr := freeAddr(t)
 	cfg := &Config{
@@ -78,6 +86,9 @@ func startEnv(t *testing.T, extraSeeds ...string) *testEnv {
 	cfg.LDAP.URL, cfg.LDAP.BindDN, cfg.LDAP.BindPassword, cfg.LDAP.Suffix = s.URL, serviceDN, servicePass, s.Suffix
 	cfg.LDAP.RefreshInterval = 200 * time.Millisecond
 	cfg.Log.Level = "debug"
+	if adjust != nil {
+		adjust(cfg)
+	}
 	cfg.defaults()
 	if errs := cfg.validate(); len(errs) > 0 {
 		t.Fatalf("config: %v", errs)
@@ -110,7 +121,7 @@ func startEnv(t *testing.T, extraSeeds ...string) *testEnv {
 			t.Logf("server log:\n%s", tail(logs.String(), 6000))
 		}
 	})
-	e := &testEnv{t: t, ldap: s, base: "http://" + addr + "/scim/v2", root: "http://" + addr, logs: logs, tokens: map[string]string{}}
+	e := &testEnv{t: t, ldap: s, cfg: cfg, base: "http://" + addr + "/scim/v2", root: "http://" + addr, logs: logs, tokens: map[string]string{}}
 	e.tokens["connector"] = e.token("sync-connector", allScopes)
 	e.tokens["reporting"] = e.token("reporting", "scim:read")
 	e.tokens["none"] = e.token("nobody", "")
