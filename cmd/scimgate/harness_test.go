@@ -28,7 +28,7 @@ const (
 
 // testEnv is a running scimgate in front of a private slapd.
 type testEnv struct {
-	t      *testing.T
+	t      testing.TB
 	ldap   *slapd.Server
 	cfg    *Config
 	base   string // SCIM base URL
@@ -55,7 +55,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,14 +67,14 @@ func freeAddr(t *testing.T) string {
 
 // startEnv starts slapd with the demo directory (plus extra seed files)
 // and the server, both stopped when the test ends.
-func startEnv(t *testing.T, extraSeeds ...string) *testEnv {
+func startEnv(t testing.TB, extraSeeds ...string) *testEnv {
 	t.Helper()
 	return startEnvWith(t, nil, extraSeeds...)
 }
 
 // startEnvWith is startEnv with a hook that adjusts the configuration
 // before the server starts (limits, metrics listener, mapping mode...).
-func startEnvWith(t *testing.T, adjust func(*Config), extraSeeds ...string) *testEnv {
+func startEnvWith(t testing.TB, adjust func(*Config), extraSeeds ...string) *testEnv {
 	t.Helper()
 	s := slapd.StartT(t, slapd.Options{SeedLDIF: append([]string{demoLDIF}, extraSeeds...)})
 	addr := freeAddr(t)

@@ -20,7 +20,6 @@ import (
 	"github.com/scimgate/scimgate/metrics"
 	"github.com/scimgate/scimgate/oauth"
 	"github.com/scimgate/scimgate/scim"
-	"github.com/scimgate/scimgate/scim/resource"
 )
 
 func serveCmd(args []string, stdout, stderr io.Writer) int {
@@ -93,13 +92,10 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	}
 	go store.Run(ctx)
 
-	users, groups := cfg.mappings()
-	users.Compile(userURN)
-	groups.Compile(groupURN)
-	ut, gt := scim.UserType(), scim.GroupType()
+	bindings := cfg.bindings()
 	backend, err := ldapbackend.New(ldapbackend.Options{
 		Pool: pool, ACIs: store, Directory: dir, ServiceDN: cfg.ServiceDN,
-		Types:           []ldapbackend.TypeBinding{{Type: ut, Mapping: users}, {Type: gt, Mapping: groups}},
+		Types:           bindings,
 		DefaultPageSize: cfg.Limits.DefaultPageSize, MaxPageSize: cfg.Limits.MaxPageSize, Lookthrough: cfg.Limits.Lookthrough,
 		Log: log, OnDecision: m.ACIDecision, ObserveLDAP: m.LDAPOp,
 	})
@@ -109,7 +105,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	srv := scim.New(scim.Config{
 		BaseURL: cfg.BaseURL, BasePath: cfg.BasePath, MaxBodyBytes: cfg.Limits.MaxBodyBytes,
 		MaxFilterBytes: cfg.Limits.MaxFilterBytes, MaxPageSize: cfg.Limits.MaxPageSize, Mode: cfg.Mapping,
-	}, backend, []*resource.Type{ut, gt}, log)
+	}, backend, types(bindings), log)
 	auth := oauth.Middleware(validator, oauth.MiddlewareOptions{Realm: "scimgate", Logger: log.With().Str("component", "oauth").Logger(), OnFailure: m.TokenFailure})
 	m.Gauge("scimgate_aci_lockdown", "1 while the directory holds an invalid ACI and SCIM answers 503.", func() float64 {
 		if _, err := store.Current(); err != nil {
