@@ -234,13 +234,7 @@ func (c *Config) validate() []error {
 	if err := ldapbackend.ValidateGlobal(c.LDAP.GlobalACIs); err != nil {
 		bad("ldap.global_acis: %v", err)
 	}
-	users, groups := c.mappings()
-	for _, e := range users.Compile(userURN) {
-		bad("users: %v", e)
-	}
-	for _, e := range groups.Compile(groupURN) {
-		bad("groups: %v", e)
-	}
+	errs = append(errs, c.validateTypes()...)
 	l := c.Limits
 	if l.MaxBodyBytes < 1024 {
 		bad("limits.max_body_bytes: at least 1024")

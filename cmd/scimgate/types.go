@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/scimgate/scimgate/ldapbackend"
 	"github.com/scimgate/scimgate/scim"
 	"github.com/scimgate/scimgate/scim/resource"
@@ -16,6 +18,20 @@ func (c *Config) bindings() []ldapbackend.TypeBinding {
 		{Type: scim.UserType(), Mapping: users},
 		{Type: scim.GroupType(), Mapping: groups},
 	}
+}
+
+// validateTypes compiles every mapping and reports each problem with the
+// configuration section it comes from.
+func (c *Config) validateTypes() []error {
+	var errs []error
+	users, groups := c.mappings()
+	for _, e := range users.Compile(userURN) {
+		errs = append(errs, fmt.Errorf("users: %v", e))
+	}
+	for _, e := range groups.Compile(groupURN) {
+		errs = append(errs, fmt.Errorf("groups: %v", e))
+	}
+	return errs
 }
 
 // types lists the resource types of the bindings.
