@@ -32,6 +32,10 @@ type Options struct {
 	AddAnyAttribute bool
 	Log             zerolog.Logger
 	Now             func() time.Time
+	// ProxiedAuthz sends the Proxied Authorization control (RFC 4370) as the
+	// mapped user on every LDAP operation of a mapped request, so the
+	// directory's own access control applies as well.
+	ProxiedAuthz bool
 	// OnDecision and ObserveLDAP feed metrics; both may be nil.
 	OnDecision  func(allowed bool)
 	ObserveLDAP func(op string, d time.Duration, err error)
@@ -171,10 +175,16 @@ func (b *Backend) begin(ctx context.Context) (*reqCtx, error) {
 		HasToken:   caller.HasToken,
 		Scopes:     caller.Scopes,
 	}
+	opCtx := ctx
 	if caller.BindDN != "" {
 		subj.DN = caller.BindDN
+		if b.opt.ProxiedAuthz {
+			opCtx = context.WithValue(ctx, proxyKey{}, caller.BindDN)
+		}
 	}
-	return &reqCtx{ctx: ctx, b: b, set: set, subj: subj, dir: b.opt.Directory.WithContext(ctx), caller: caller}, nil
+	// ACI lookups (groups, userattr) run as the service account: the
+	// engine needs the whole picture whatever the subject may read.
+	return &reqCtx{ctx: opCtx, b: b, set: set, subj: subj, dir: b.opt.Directory.WithContext(ctx), caller: caller}, nil
 }
 
 // allowed asks the ACI engine and remembers the decision for the audit log.
@@ -208,8 +218,23 @@ func (rc *reqCtx) canRead(e aci.Entry, attr string) bool {
 // visible: an entry exists for the caller only if it may read its objectClass.
 func (rc *reqCtx) visible(e aci.Entry) bool { return rc.canRead(e, "objectClass") }
 
+type proxyKey struct{}
+
+// proxied adds the Proxied Authorization control when the context asks for
+// it (a mapped request with proxied_authz on).
+func proxied(ctx context.Context, controls []ldap.Control) []ldap.Control {
+	if dn, ok := ctx.Value(proxyKey{}).(string); ok {
+		return append(controls, ldap.NewControlString(ControlTypeProxiedAuthz, true, "dn:"+dn))
+	}
+	return controls
+}
+
+// ControlTypeProxiedAuthz is the Proxied Authorization control (RFC 4370).
+const ControlTypeProxiedAuthz = "2.16.840.1.113730.3.4.18"
+
 // search runs one LDAP search through the pool and maps errors.
 func (b *Backend) search(ctx context.Context, req *ldap.SearchRequest, op string) (*ldap.SearchResult, error) {
+	req.Controls = proxied(ctx, req.Controls)
 	var res *ldap.SearchResult
 	err := b.do(ctx, "search", func(c *ldap.Conn) error {
 		var err error
@@ -396,4 +421,29 @@ func (b *Backend) fetchAttrs(ts *typeState, p resource.Projection) []string {
 		out = append(out, a)
 	}
 	return out
+}
+
+// SelfID returns the id of the caller's own entry as a resource of type t:
+// the mapped user, for /Me. A caller running as the service account has
+// none (404).
+func (b *Backend) SelfID(ctx context.Context, t *resource.Type) (string, error) {
+	ts, err := b.state(t)
+	if err != nil {
+		return "", err
+	}
+	rc, err := b.begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if rc.caller.BindDN == "" {
+		return "", resource.NotFound("the token's subject is not mapped to a %s", ts.t.Name)
+	}
+	le, err := b.fetchDN(rc.ctx, rc.caller.BindDN, []string{ts.m.IDAttr, "objectClass"})
+	if err != nil {
+		return "", err
+	}
+	if le == nil || !isUnderDN(NewEntry(le).DN(), ts.base) || !containsFold(le.GetAttributeValues("objectClass"), ts.structural) {
+		return "", resource.NotFound("the token's subject is not mapped to a %s", ts.t.Name)
+	}
+	return le.GetAttributeValue(ts.m.IDAttr), nil
 }

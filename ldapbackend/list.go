@@ -28,6 +28,7 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	if err != nil {
 		return nil, err
 	}
+	ctx = rc.ctx
 	f := ts.typeFilter()
 	var clientAttrs []string
 	if q.Filter != nil {

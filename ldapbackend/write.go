@@ -71,6 +71,7 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 	if err != nil {
 		return nil, err
 	}
+	ctx = rc.ctx
 	vals := map[string][]string{}
 	for _, a := range ts.m.Attrs {
 		if a.ReadOnly {
@@ -139,7 +140,7 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 	if err := b.checkUnique(rc, ts, rdn[0], ""); err != nil {
 		return nil, err
 	}
-	add := ldap.NewAddRequest(dn, nil)
+	add := ldap.NewAddRequest(dn, proxied(ctx, nil))
 	for _, attr := range sortedKeys(newAttrs) {
 		add.Attribute(attr, newAttrs[attr])
 	}
@@ -243,6 +244,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 	if err != nil {
 		return nil, err
 	}
+	ctx = rc.ctx
 	le, err := b.fetchByID(rc, ts, id, ts.fetch)
 	if err != nil {
 		return nil, err
@@ -262,7 +264,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 	if err != nil {
 		return nil, err
 	}
-	mods := ldap.NewModifyRequest(le.DN, nil)
+	mods := ldap.NewModifyRequest(le.DN, proxied(ctx, nil))
 	newRDN := ""
 	for _, a := range ts.m.Attrs {
 		if a.ReadOnly {
@@ -343,7 +345,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		}
 		rdn := ts.m.RDNAttr + "=" + ldap.EscapeDN(newRDN)
 		mdn := ldap.NewModifyDNRequest(le.DN, rdn, true, "")
-		mdn.Controls = append(mdn.Controls, assertion)
+		mdn.Controls = append(proxied(ctx, mdn.Controls), assertion)
 		if err := b.do(ctx, "modrdn", func(c *ldap.Conn) error { return c.ModifyDN(mdn) }); err != nil {
 			return nil, MapError(err, "rename")
 		}
@@ -379,6 +381,7 @@ func (b *Backend) Delete(ctx context.Context, t *resource.Type, id string, cond 
 	if err != nil {
 		return err
 	}
+	ctx = rc.ctx
 	le, err := b.fetchByID(rc, ts, id, ts.fetch)
 	if err != nil {
 		return err
@@ -393,7 +396,7 @@ func (b *Backend) Delete(ctx context.Context, t *resource.Type, id string, cond 
 	if err := checkPreconditions(cond, le.GetAttributeValue("entryCSN")); err != nil {
 		return err
 	}
-	del := ldap.NewDelRequest(le.DN, nil)
+	del := ldap.NewDelRequest(le.DN, proxied(ctx, nil))
 	if len(cond.IfMatch) > 0 {
 		ctl, err := NewAssertionControl((&ldapfilter.Equality{Attr: "entryCSN", Value: le.GetAttributeValue("entryCSN")}).String())
 		if err != nil {

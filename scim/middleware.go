@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
@@ -40,6 +41,10 @@ func (s *Server) Handler(auth func(http.Handler) http.Handler, mapUser func(cont
 			if mapUser != nil {
 				dn, err := mapUser(r.Context(), p)
 				if err != nil {
+					var se *resource.Error
+					if errors.As(err, &se) && se.Status == http.StatusUnauthorized {
+						w.Header().Set("WWW-Authenticate", `Bearer realm="scimgate", error="invalid_token", error_description="`+se.Detail+`"`)
+					}
 					writeError(w, &s.log, err)
 					return
 				}

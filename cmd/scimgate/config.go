@@ -19,20 +19,21 @@ import (
 // Config is the scimgate configuration file. Every field is documented
 // with its default in testdata/demo/scimgate.yaml and the README.
 type Config struct {
-	Listen       string                 `yaml:"listen"`   // default 127.0.0.1:8080
-	BaseURL      string                 `yaml:"base_url"` // default http(s)://LISTEN/scim/v2
-	BasePath     string                 `yaml:"base_path"`
-	TLS          TLSConfig              `yaml:"tls"`
-	Mapping      string                 `yaml:"mapping"` // disabled (default) | optional | required
-	ServiceDN    string                 `yaml:"service_dn"`
-	LDAP         ldapbackend.LDAPConfig `yaml:"ldap"`
-	OAuth        oauth.Config           `yaml:"oauth"`
-	Users        TypeConfig             `yaml:"users"`
-	Groups       TypeConfig             `yaml:"groups"`
-	SyncProfiles TypeConfig             `yaml:"sync_profiles"`
-	Connectors   TypeConfig             `yaml:"connectors"`
-	Limits       Limits                 `yaml:"limits"`
-	Log          LogConfig              `yaml:"log"`
+	Listen       string                     `yaml:"listen"`   // default 127.0.0.1:8080
+	BaseURL      string                     `yaml:"base_url"` // default http(s)://LISTEN/scim/v2
+	BasePath     string                     `yaml:"base_path"`
+	TLS          TLSConfig                  `yaml:"tls"`
+	Mapping      string                     `yaml:"mapping"`  // disabled (default) | optional | required
+	Identity     ldapbackend.IdentityConfig `yaml:"identity"` // how a token's subject maps to an entry
+	ServiceDN    string                     `yaml:"service_dn"`
+	LDAP         ldapbackend.LDAPConfig     `yaml:"ldap"`
+	OAuth        oauth.Config               `yaml:"oauth"`
+	Users        TypeConfig                 `yaml:"users"`
+	Groups       TypeConfig                 `yaml:"groups"`
+	SyncProfiles TypeConfig                 `yaml:"sync_profiles"`
+	Connectors   TypeConfig                 `yaml:"connectors"`
+	Limits       Limits                     `yaml:"limits"`
+	Log          LogConfig                  `yaml:"log"`
 	// MetricsListen is where Prometheus metrics are served (/metrics), on a
 	// listener of their own; "" disables them.
 	MetricsListen string `yaml:"metrics_listen"`
@@ -143,6 +144,7 @@ func (c *Config) defaults() {
 		c.Mapping = "disabled"
 	}
 	c.LDAP.Defaults()
+	c.Identity.Defaults(c.LDAP.Suffix)
 	if c.ServiceDN == "" {
 		c.ServiceDN = c.LDAP.BindDN
 	}
@@ -220,7 +222,7 @@ func (c *Config) validate() []error {
 	switch c.Mapping {
 	case "disabled":
 	case "optional", "required":
-		bad("mapping: %q is not implemented yet; only disabled is", c.Mapping)
+		errs = append(errs, c.Identity.Validate("identity")...)
 	default:
 		bad("mapping: must be disabled, optional or required, not %q", c.Mapping)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/scimgate/scimgate/metrics"
 	"github.com/scimgate/scimgate/oauth"
 	"github.com/scimgate/scimgate/scim"
+	"github.com/scimgate/scimgate/scim/resource"
 )
 
 func serveCmd(args []string, stdout, stderr io.Writer) int {
@@ -53,6 +54,29 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// identityMapping maps a token's subject claim to a directory entry. With
+// required, a subject that maps to no single entry is refused with 401;
+// otherwise it runs as the service account.
+func identityMapping(m *ldapbackend.IdentityMapper, required bool) func(context.Context, *oauth.Principal) (string, error) {
+	return func(ctx context.Context, p *oauth.Principal) (string, error) {
+		value := p.Subject
+		if m.Claim() != "sub" {
+			v, _ := p.Claims[m.Claim()].(string)
+			value = v
+		}
+		dn, err := m.Map(ctx, value)
+		switch {
+		case err == nil:
+			return dn, nil
+		case errors.Is(err, ldapbackend.ErrNoIdentity) && !required:
+			return "", nil
+		case errors.Is(err, ldapbackend.ErrNoIdentity):
+			return "", &resource.Error{Status: http.StatusUnauthorized, Detail: "the token's subject is not a known directory user"}
+		}
+		return "", err
+	}
 }
 
 func newLogger(cfg LogConfig, w io.Writer) zerolog.Logger {
@@ -98,6 +122,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		Types:           bindings,
 		DefaultPageSize: cfg.Limits.DefaultPageSize, MaxPageSize: cfg.Limits.MaxPageSize, Lookthrough: cfg.Limits.Lookthrough,
 		Log: log, OnDecision: m.ACIDecision, ObserveLDAP: m.LDAPOp,
+		ProxiedAuthz: cfg.LDAP.ProxiedAuthz && cfg.Mapping != "disabled",
 	})
 	if err != nil {
 		return err
@@ -114,8 +139,15 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		return 0
 	})
 
+	var mapUser func(context.Context, *oauth.Principal) (string, error)
+	if cfg.Mapping != "disabled" {
+		mapper := ldapbackend.NewIdentityMapper(pool, cfg.Identity)
+		mapUser = identityMapping(mapper, cfg.Mapping == "required")
+		srv.MeHandler = srv.Me(scim.UserTypeIn(types(bindings)), backend)
+	}
+
 	mux := http.NewServeMux()
-	scimHandler := http.TimeoutHandler(srv.Handler(auth, nil), cfg.Limits.RequestTimeout, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"503","detail":"request timed out"}`)
+	scimHandler := http.TimeoutHandler(srv.Handler(auth, mapUser), cfg.Limits.RequestTimeout, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"503","detail":"request timed out"}`)
 	mux.Handle(cfg.BasePath+"/", m.Middleware(cfg.BasePath, cfg.Limits.MaxConcurrent)(scimHandler))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)

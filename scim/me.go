@@ -1,0 +1,64 @@
+package scim
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/scimgate/scimgate/scim/resource"
+)
+
+// SelfResolver finds the caller's own resource, for /Me.
+type SelfResolver interface {
+	SelfID(ctx context.Context, t *resource.Type) (string, error)
+}
+
+// Me serves /Me (RFC 7644 §3.11) for the mapped user: GET, PUT and PATCH
+// act on the caller's own User resource, with the same access checks as
+// /Users/{id}. A caller that runs as the service account gets 404.
+func (s *Server) Me(t *resource.Type, self SelfResolver) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log := s.requestLog(r)
+		if t == nil {
+			writeError(w, log, &resource.Error{Status: http.StatusNotImplemented, Detail: "no User resource type"})
+			return
+		}
+		parts := splitPath(r.URL.Path)
+		if len(parts) > 0 && parts[len(parts)-1] != "Me" && !equalFold(parts[len(parts)-1], "me") {
+			writeError(w, log, resource.NotFound("no such endpoint"))
+			return
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodPut, http.MethodPatch:
+		default:
+			methodNotAllowed(w, log, http.MethodGet, http.MethodPut, http.MethodPatch)
+			return
+		}
+		id, err := self.SelfID(r.Context(), t)
+		if err != nil {
+			writeError(w, log, err)
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			s.get(w, r, log, t, id)
+		case http.MethodPut:
+			s.replace(w, r, log, t, id)
+		case http.MethodPatch:
+			s.patch(w, r, log, t, id)
+		}
+	})
+}
+
+func equalFold(a, b string) bool {
+	return len(a) == len(b) && (a == b || containsFold([]string{a}, b))
+}
+
+// UserTypeIn returns the User type of a list, or nil.
+func UserTypeIn(types []*resource.Type) *resource.Type {
+	for _, t := range types {
+		if t.ID == "User" {
+			return t
+		}
+	}
+	return nil
+}
