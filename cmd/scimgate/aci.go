@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/scimgate/scimgate/aci"
 	"github.com/scimgate/scimgate/aci/acieval"
@@ -172,7 +174,9 @@ func parentOf(ndn string) string {
 func aciEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("aci eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	ldifPath := fs.String("ldif", "", "LDIF file with the entries, their aci values, groups and users (required)")
+	ldifPath := fs.String("ldif", "", "LDIF file with the entries, their aci values, groups and users")
+	var live liveFlags
+	live.register(fs)
 	reqPath := fs.String("requests", "", `JSON-lines file of requests ("-" = standard input); without it, one request from the flags below`)
 	globalPath := fs.String("global", "", "file of global ACIs, one a line")
 	one := acieval.Request{}
@@ -187,19 +191,15 @@ func aciEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.BoolVar(&one.Secure, "secure", false, "the connection is secure")
 	fs.StringVar(&one.Time, "time", "", "RFC 3339 time (default now)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: scimgate aci eval --ldif TREE.ldif [--global FILE] (--requests REQS.jsonl | request flags)\n\nPrints one JSON line per request: its decision (allow|deny) and the explanation.")
+		fmt.Fprintln(stderr, "usage: scimgate aci eval (--ldif TREE.ldif | --ldap-url URL --ldap-bind-dn DN --ldap-password-file F --ldap-base DN)\n       [--global FILE] (--requests REQS.jsonl | request flags)\n\nPrints one JSON line per request: its decision (allow|deny) and the explanation.\nWith --ldap-url the ACIs, entries and groups come from the live directory.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *ldifPath == "" {
+	if (*ldifPath == "") == (live.url == "") {
+		fmt.Fprintln(stderr, "aci eval: give exactly one of --ldif and --ldap-url")
 		fs.Usage()
-		return 2
-	}
-	tree, err := acieval.LoadTree(*ldifPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", *ldifPath, err)
 		return 2
 	}
 	var globals []string
@@ -213,10 +213,28 @@ func aciEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			globals = append(globals, l.Text)
 		}
 	}
-	env, err := acieval.NewEnv(tree, globals)
-	if err != nil {
-		fmt.Fprintf(stderr, "invalid ACIs, nothing evaluated:\n%v\n", err)
-		return 2
+	var env *acieval.Env
+	if live.url != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		var closeFn func()
+		var err error
+		env, closeFn, err = live.env(ctx, globals)
+		if err != nil {
+			fmt.Fprintf(stderr, "aci eval: %v\n", err)
+			return 2
+		}
+		defer closeFn()
+	} else {
+		tree, err := acieval.LoadTree(*ldifPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", *ldifPath, err)
+			return 2
+		}
+		if env, err = acieval.NewEnv(tree, globals); err != nil {
+			fmt.Fprintf(stderr, "invalid ACIs, nothing evaluated:\n%v\n", err)
+			return 2
+		}
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
