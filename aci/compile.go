@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/scimgate/scimgate/aci/ldapfilter"
 )
@@ -157,4 +158,46 @@ func hasKeyword(b BindRule, k BindKeyword) bool {
 		return b.Keyword == k
 	}
 	return false
+}
+
+// entryAttributes lists the target-entry attributes the ACI reads.
+func (c *Compiled) entryAttributes() []string {
+	var out []string
+	for _, t := range c.ACI.Targets {
+		switch t.Keyword {
+		case KwTargetFilter:
+			out = append(out, ldapfilter.Attributes(t.Filter)...)
+		case KwTargAttrFilters:
+			for _, l := range t.AttrFilters {
+				for _, f := range l.Filters {
+					out = append(out, strings.ToLower(f.Attr))
+				}
+			}
+		}
+	}
+	for _, r := range c.ACI.Rules {
+		walkConds(r.Bind, func(cd *Cond) {
+			if cd.Keyword == KwUserAttr {
+				if ua, err := parseUserAttr(cd.Values[0]); err == nil {
+					out = append(out, ua.attr)
+				}
+			}
+		})
+	}
+	return out
+}
+
+func walkConds(b BindRule, f func(*Cond)) {
+	switch b := b.(type) {
+	case *And:
+		walkConds(b.Left, f)
+		walkConds(b.Right, f)
+	case *Or:
+		walkConds(b.Left, f)
+		walkConds(b.Right, f)
+	case *Not:
+		walkConds(b.Rule, f)
+	case *Cond:
+		f(b)
+	}
 }

@@ -286,3 +286,19 @@ func TestTargAttrFiltersDenyAnyValue(t *testing.T) {
 		t.Errorf("known units: %s", d.Reason())
 	}
 }
+
+func TestEntryAttributes(t *testing.T) {
+	b := aci.NewBuilder()
+	b.Add("dc=example,dc=com",
+		`(targetattr="cn")(targetfilter="(&(objectClass=person)(l=Paris))")(version 3.0; acl "a"; allow (read) userdn="ldap:///all";)`,
+		`(targattrfilters="add=title:(title=x)")(version 3.0; acl "b"; allow (write) userattr="parent[0,1].Manager#USERDN";)`)
+	b.AddGlobal(`(targetattr="sn")(version 3.0; acl "c"; allow (read) userattr="departmentNumber#42";)`)
+	set, errs := b.Build()
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	got := strings.Join(set.EntryAttributes(), ",")
+	if got != "departmentnumber,l,manager,objectclass,title" {
+		t.Fatalf("EntryAttributes = %s", got)
+	}
+}

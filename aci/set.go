@@ -3,6 +3,7 @@ package aci
 import (
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/scimgate/scimgate/aci/ldapfilter"
 )
@@ -17,6 +18,10 @@ type Set struct {
 	byDN   map[string][]*Compiled
 	global []*Compiled
 	n      int
+	// entryAttrs are the target-entry attributes any ACI of the set reads
+	// (targetfilter, targattrfilters, userattr), computed on first use.
+	entryAttrs     []string
+	entryAttrsDone sync.Once
 }
 
 // LoadError is an ACI that could not be parsed or compiled, with where it
@@ -162,4 +167,38 @@ func (s *Set) WithoutSubtree(dn string) *Set {
 	}
 	ns.n += len(s.global)
 	return ns
+}
+
+// EntryAttributes lists, lowercased and sorted, the attributes of a target
+// entry that some ACI of the set reads: those of targetfilter and
+// targattrfilters filters and userattr rules. A caller that hands the
+// engine partial entries must include at least these (and objectClass).
+func (s *Set) EntryAttributes() []string {
+	s.entryAttrsDone.Do(func() {
+		seen := map[string]bool{}
+		add := func(c *Compiled) {
+			for _, a := range c.entryAttributes() {
+				seen[a] = true
+			}
+		}
+		for _, list := range s.byDN {
+			for _, c := range list {
+				add(c)
+			}
+		}
+		for _, c := range s.global {
+			add(c)
+		}
+		s.entryAttrs = sortedKeys(seen)
+	})
+	return s.entryAttrs
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -50,11 +50,17 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	if err != nil {
 		return nil, err
 	}
-	// The first pass leaves out multi-valued references (group members):
-	// they are fetched for the returned page only.
-	pass1, deferred := b.listAttrs(ts, q.Projection)
-	if sortAttr != "" && !containsFold(pass1, sortAttr) {
+	// The first pass fetches only what ordering and the access decisions
+	// need (the attributes the ACIs' target filters and userattr rules
+	// read); the returned page is fetched in full afterwards.
+	pass1 := []string{"objectClass", ts.m.IDAttr}
+	if sortAttr != "" {
 		pass1 = append(pass1, sortAttr)
+	}
+	for _, a := range rc.set.EntryAttributes() {
+		if !containsFold(pass1, a) {
+			pass1 = append(pass1, a)
+		}
 	}
 	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 		b.opt.Lookthrough+1, 0, false, f.String(), pass1, nil)
@@ -98,16 +104,23 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	if start > len(hits) || count == 0 {
 		return page, nil
 	}
-	for _, h := range hits[start-1 : min(len(hits), start-1+count)] {
-		le := h.le
-		if len(deferred) > 0 {
-			full, err := b.fetchDN(ctx, le.DN, deferred)
-			if err != nil {
-				return nil, err
-			}
-			if full != nil {
-				le.Attributes = append(le.Attributes, full.Attributes...)
-			}
+	pageHits := hits[start-1 : min(len(hits), start-1+count)]
+	ids := make([]string, len(pageHits))
+	for i, h := range pageHits {
+		ids[i] = h.id
+	}
+	full, err := b.fetchByIDs(ctx, ts, ids, b.fetchAttrs(ts, q.Projection))
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		le, ok := full[id]
+		if !ok {
+			continue // deleted between the two passes
+		}
+		e := NewEntry(le)
+		if !rc.visible(e) {
+			continue // changed between the two passes
 		}
 		r, err := b.toResource(rc, ts, le, q.Projection)
 		if err != nil {
@@ -116,6 +129,29 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 		page.Resources = append(page.Resources, r)
 	}
 	return page, nil
+}
+
+// fetchByIDs reads the entries of a page in one search per chunk of ids.
+func (b *Backend) fetchByIDs(ctx context.Context, ts *typeState, ids []string, attrs []string) (map[string]*ldap.Entry, error) {
+	out := make(map[string]*ldap.Entry, len(ids))
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		ors := make([]ldapfilter.Filter, len(chunk))
+		for i, id := range chunk {
+			ors[i] = &ldapfilter.Equality{Attr: ts.m.IDAttr, Value: id}
+		}
+		f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.typeFilter(), &ldapfilter.Or{Filters: ors}}}
+		req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f.String(), attrs, nil)
+		res, err := b.search(ctx, req, "read page")
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range res.Entries {
+			out[e.GetAttributeValue(ts.m.IDAttr)] = e
+		}
+	}
+	return out, nil
 }
 
 // maySearch: the caller needs the search right on every attribute its
@@ -127,25 +163,6 @@ func (rc *reqCtx) maySearch(e aci.Entry, attrs []string) bool {
 		}
 	}
 	return true
-}
-
-// listAttrs splits the attributes to fetch into those of the first pass and
-// the multi-valued references fetched per returned entry.
-func (b *Backend) listAttrs(ts *typeState, p resource.Projection) (pass1, deferred []string) {
-	refs := map[string]bool{}
-	for _, a := range ts.m.Attrs {
-		if a.Kind == KindReference && ts.multi[strings.ToLower(a.URN)+"|"+a.Attr] && a.Attr != "groups" {
-			refs[strings.ToLower(a.LDAP)] = true
-		}
-	}
-	for _, a := range b.fetchAttrs(ts, p) {
-		if refs[strings.ToLower(a)] {
-			deferred = append(deferred, a)
-		} else {
-			pass1 = append(pass1, a)
-		}
-	}
-	return pass1, deferred
 }
 
 // fetchDN reads attributes of one entry by DN; nil when it is gone.
