@@ -226,9 +226,49 @@ func (b *Backend) Replace(ctx context.Context, t *resource.Type, id string, attr
 	return b.modify(ctx, t, id, c, p, func(old map[string]any) (map[string]any, error) { return attrs, nil })
 }
 
-// Patch implements resource.Backend.
+// Patch implements resource.Backend. A PATCH that only adds or removes
+// group members takes a short path that never resolves the whole member
+// list.
 func (b *Backend) Patch(ctx context.Context, t *resource.Type, id string, ops []resource.PatchOp, c resource.Conditions, p resource.Projection) (*resource.Resource, error) {
+	if ts, err := b.state(t); err == nil {
+		if add, del, ok := memberOps(ts, ops); ok {
+			return b.patchMembersByID(ctx, ts, id, add, del, c, p)
+		}
+	}
 	return b.modify(ctx, t, id, c, p, func(old map[string]any) (map[string]any, error) { return resource.ApplyPatch(old, ops, t) })
+}
+
+func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string, add, del []string, cond resource.Conditions, p resource.Projection) (*resource.Resource, error) {
+	rc, err := b.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx = rc.ctx
+	le, err := b.fetchByID(rc, ts, id, ts.fetch)
+	if err != nil {
+		return nil, err
+	}
+	if !rc.visible(NewEntry(le)) {
+		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
+	}
+	if err := checkPreconditions(cond, le.GetAttributeValue("entryCSN")); err != nil {
+		return nil, err
+	}
+	assertion, err := NewAssertionControl((&ldapfilter.Equality{Attr: "entryCSN", Value: le.GetAttributeValue("entryCSN")}).String())
+	if err != nil {
+		return nil, resource.Internal(err)
+	}
+	if err := b.patchMembers(rc, ts, le, add, del, assertion); err != nil {
+		return nil, err
+	}
+	fresh, err := b.fetchDN(ctx, le.DN, b.fetchAttrs(ts, p))
+	if err != nil {
+		return nil, err
+	}
+	if fresh == nil {
+		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
+	}
+	return b.toResource(rc, ts, fresh, p)
 }
 
 // modify reads the resource as the caller sees it, lets change compute the
