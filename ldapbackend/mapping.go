@@ -173,7 +173,7 @@ func (m *TypeMapping) Compile(coreURN string) []error {
 func (a *AttrMapping) parse(coreURN string) error {
 	p, err := filter.ParsePath([]byte(a.SCIM))
 	if err != nil {
-		return fmt.Errorf("invalid SCIM path %q: %v", a.SCIM, err)
+		return fmt.Errorf("invalid SCIM path %q", a.SCIM)
 	}
 	ap := p.AttributePath
 	if ap.URIPrefix != nil && !strings.EqualFold(*ap.URIPrefix, coreURN) {

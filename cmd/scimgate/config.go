@@ -45,10 +45,46 @@ type TLSConfig struct {
 	KeyFile  string `yaml:"key_file"`
 }
 
-// TypeConfig overrides parts of a resource type's default mapping.
+// TypeConfig overrides parts of a resource type's default mapping, so a
+// site with a different schema needs no code. Empty fields keep the
+// defaults; attributes, when given, replace the whole attribute list.
 type TypeConfig struct {
-	BaseDN     string                     `yaml:"base_dn"` // default ou=People / ou=Groups under the suffix
-	Attributes []*ldapbackend.AttrMapping `yaml:"attributes"`
+	BaseDN         string                     `yaml:"base_dn"` // default ou=People / ou=Groups / ou=SyncProfiles / ou=Connectors under the suffix
+	RDNAttribute   string                     `yaml:"rdn_attribute"`
+	ObjectClasses  []string                   `yaml:"object_classes"` // the first is the structural class that selects entries
+	Filter         string                     `yaml:"filter"`         // an extra LDAP filter selecting entries
+	IDAttribute    string                     `yaml:"id_attribute"`   // entryUUID (default), nsUniqueId on 389, objectGUID on AD
+	Attributes     []*ldapbackend.AttrMapping `yaml:"attributes"`
+	CreateDefaults map[string][]string        `yaml:"create_defaults"`
+	EmptyMember    *string                    `yaml:"empty_member"` // groups: placeholder member DN; "" for none
+}
+
+// apply overrides the default mapping m with the fields set in tc.
+func (tc TypeConfig) apply(m *ldapbackend.TypeMapping) {
+	if tc.BaseDN != "" {
+		m.BaseDN = tc.BaseDN
+	}
+	if tc.RDNAttribute != "" {
+		m.RDNAttr = tc.RDNAttribute
+	}
+	if len(tc.ObjectClasses) > 0 {
+		m.ObjectClasses = tc.ObjectClasses
+	}
+	if tc.Filter != "" {
+		m.Filter = tc.Filter
+	}
+	if tc.IDAttribute != "" {
+		m.IDAttr = tc.IDAttribute
+	}
+	if len(tc.Attributes) > 0 {
+		m.Attrs = tc.Attributes
+	}
+	if tc.CreateDefaults != nil {
+		m.CreateDefaults = tc.CreateDefaults
+	}
+	if tc.EmptyMember != nil {
+		m.EmptyMember = *tc.EmptyMember
+	}
 }
 
 // Limits bound what one request may cost.
@@ -181,21 +217,10 @@ func (c *Config) defaults() {
 // mappings builds the User and Group mappings from the defaults and the
 // file's overrides.
 func (c *Config) mappings() (users, groups *ldapbackend.TypeMapping) {
-	ub := c.Users.BaseDN
-	if ub == "" {
-		ub = "ou=People," + c.LDAP.Suffix
-	}
-	gb := c.Groups.BaseDN
-	if gb == "" {
-		gb = "ou=Groups," + c.LDAP.Suffix
-	}
-	users, groups = ldapbackend.DefaultUserMapping(ub), ldapbackend.DefaultGroupMapping(gb)
-	if len(c.Users.Attributes) > 0 {
-		users.Attrs = c.Users.Attributes
-	}
-	if len(c.Groups.Attributes) > 0 {
-		groups.Attrs = c.Groups.Attributes
-	}
+	users = ldapbackend.DefaultUserMapping("ou=People," + c.LDAP.Suffix)
+	groups = ldapbackend.DefaultGroupMapping("ou=Groups," + c.LDAP.Suffix)
+	c.Users.apply(users)
+	c.Groups.apply(groups)
 	return users, groups
 }
 
@@ -232,9 +257,6 @@ func (c *Config) validate() []error {
 	errs = append(errs, c.LDAP.Validate("ldap")...)
 	for _, e := range c.OAuth.Validate() {
 		errs = append(errs, e)
-	}
-	if err := ldapbackend.ValidateGlobal(c.LDAP.GlobalACIs); err != nil {
-		bad("ldap.global_acis: %v", err)
 	}
 	errs = append(errs, c.validateTypes()...)
 	l := c.Limits
