@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestETags: If-Match makes concurrent writers safe (412, never a lost
+// update) and If-None-Match answers 304.
+func TestETags(t *testing.T) {
+	e := startEnv(t)
+	c := "connector"
+	id := e.firstID("/Users", `userName eq "alice"`, c)
+	r := e.must(200, "GET", "/Users/"+id, c, nil)
+	tag := r.header.Get("ETag")
+	if !strings.HasPrefix(tag, `W/"`) || str(r.body, "meta.version") != tag {
+		t.Fatalf("ETag %q, meta.version %q", tag, str(r.body, "meta.version"))
+	}
+	e.must(304, "GET", "/Users/"+id, c, nil, "If-None-Match", tag)
+	r = e.must(200, "PATCH", "/Users/"+id, c, patchOp("replace", "title", "v1"), "If-Match", tag)
+	newTag := r.header.Get("ETag")
+	if newTag == tag {
+		t.Fatal("the ETag did not change with the resource")
+	}
+	e.must(412, "PATCH", "/Users/"+id, c, patchOp("replace", "title", "stale"), "If-Match", tag)
+	e.must(412, "PUT", "/Users/"+id, c, map[string]any{"schemas": []string{userURN}, "userName": "alice"}, "If-Match", tag)
+	e.must(412, "DELETE", "/Users/"+id, c, nil, "If-Match", tag)
+	if got := str(e.must(200, "GET", "/Users/"+id, c, nil).body, "title"); got != "v1" {
+		t.Fatalf("title %q after stale writes, want v1", got)
+	}
+
+	// Concurrent writers, each reading the version and writing with
+	// If-Match: exactly the writers whose version was current succeed, and
+	// the final title is one that a successful writer wrote.
+	const writers = 8
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := map[string]bool{}
+	codes := map[int]int{}
+	for i := 0; i < writers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			g := e.do("GET", "/Users/"+id, c, nil)
+			title := fmt.Sprintf("writer-%d", i)
+			p := e.do("PATCH", "/Users/"+id, c, patchOp("replace", "title", title), "If-Match", g.header.Get("ETag"))
+			mu.Lock()
+			defer mu.Unlock()
+			codes[p.status]++
+			if p.status == 200 {
+				won[title] = true
+			}
+		}(i)
+	}
+	wg.Wait()
+	if codes[200] < 1 || codes[200]+codes[412] != writers {
+		t.Fatalf("statuses %v: every writer must get 200 or 412, at least one 200", codes)
+	}
+	final := str(e.must(200, "GET", "/Users/"+id, c, nil).body, "title")
+	if !won[final] {
+		t.Fatalf("final title %q was not written by a writer that got 200 (%v)", final, won)
+	}
+}
+
+// TestQueries: projection, sorting, paging edges and POST .search.
+func TestQueries(t *testing.T) {
+	e := startEnv(t)
+	c := "connector"
+	id := e.firstID("/Users", `userName eq "alice"`, c)
+	r := e.must(200, "GET", "/Users/"+id+"?attributes=userName,name.familyName", c, nil)
+	if str(r.body, "userName") != "alice" || str(r.body, "name.familyName") == "" || str(r.body, "name.givenName") != "" || str(r.body, "emails") != "" || str(r.body, "id") != id {
+		t.Fatalf("attributes=userName,name.familyName: %s", r.raw)
+	}
+	r = e.must(200, "GET", "/Users/"+id+"?excludedAttributes=emails,groups", c, nil)
+	if str(r.body, "emails") != "" || str(r.body, "groups") != "" || str(r.body, "userName") != "alice" {
+		t.Fatalf("excludedAttributes: %s", r.raw)
+	}
+	e.must(400, "GET", "/Users?attributes=userName&excludedAttributes=emails", c, nil)
+
+	// Sorting by userName, both ways, stable.
+	asc := e.must(200, "GET", "/Users?sortBy=userName&count=5&attributes=userName", c, nil)
+	desc := e.must(200, "GET", "/Users?sortBy=userName&sortOrder=descending&count=5&attributes=userName", c, nil)
+	if str(asc.body, "Resources[0].userName") >= str(asc.body, "Resources[1].userName") ||
+		str(desc.body, "Resources[0].userName") <= str(desc.body, "Resources[1].userName") {
+		t.Fatalf("sort: %s / %s", asc.raw, desc.raw)
+	}
+	e.must(400, "GET", "/Users?sortOrder=sideways", c, nil)
+
+	// count=0 gives the total only; a startIndex past the end an empty page.
+	r = e.must(200, "GET", "/Users?count=0", c, nil)
+	if num(r.body, "totalResults") < 40 || str(r.body, "Resources") != "[]" || num(r.body, "itemsPerPage") != 0 {
+		t.Fatalf("count=0: %s", r.raw)
+	}
+	r = e.must(200, "GET", "/Users?startIndex=100000", c, nil)
+	if str(r.body, "Resources") != "[]" || num(r.body, "startIndex") != 100000 {
+		t.Fatalf("startIndex past the end: %s", r.raw)
+	}
+
+	// POST .search with a filter and a projection.
+	r = e.must(200, "POST", "/Users/.search", c, map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"},
+		"filter":  `name.familyName sw "And" and active eq true`, "attributes": []string{"userName"}, "count": 10,
+	})
+	if num(r.body, "totalResults") < 1 || str(r.body, "Resources[0].userName") == "" || str(r.body, "Resources[0].emails") != "" {
+		t.Fatalf(".search: %s", r.raw)
+	}
+	e.must(400, "POST", "/Users/.search", c, map[string]any{"filter": `userName eq "x"`})
+
+	// Filters with every operator and logical form run in the directory.
+	for f, min := range map[string]int{
+		`userName eq "alice"`:                           1,
+		`userName ne "alice"`:                           39,
+		`emails.value co "@example.com"`:                40,
+		`userName sw "al"`:                              1,
+		`emails.value ew "example.com"`:                 40,
+		`title pr`:                                      1,
+		`not (userName eq "alice") and userName sw "b"`: 1,
+		`(userName eq "alice" or userName eq "bob")`:    2,
+		`meta.lastModified gt "2000-01-01T00:00:00Z"`:   40,
+		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Engineering"`: 1,
+		`id eq "` + id + `"`:      1,
+		`externalId eq "hr-1001"`: 1,
+	} {
+		r := e.must(200, "GET", "/Users?filter="+q(f)+"&count=0", c, nil)
+		if n := num(r.body, "totalResults"); n < min {
+			t.Errorf("filter %s: %d results, want at least %d", f, n, min)
+		}
+	}
+	// Discovery endpoints.
+	r = e.must(200, "GET", "/Schemas", c, nil)
+	if !strings.Contains(r.raw, "urn:ietf:params:scim:schemas:core:2.0:Group") || !strings.Contains(r.raw, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User") {
+		t.Fatalf("/Schemas lacks the Group schema or the enterprise extension")
+	}
+	r = e.must(200, "GET", "/ServiceProviderConfig", c, nil)
+	if str(r.body, "patch.supported") != "true" || str(r.body, "etag.supported") != "true" || str(r.body, "bulk.supported") != "false" {
+		t.Fatalf("SPC: %s", r.raw)
+	}
+	e.must(200, "GET", "/ResourceTypes/User", c, nil)
+	e.must(405, "POST", "/ServiceProviderConfig", c, map[string]any{})
+}
