@@ -29,7 +29,9 @@ type Translated struct {
 	Filter ldapfilter.Filter
 	// Attributes are the LDAP attributes the client's filter tests,
 	// lowercased, without the id attribute, in order of first use: the
-	// gateway checks the ACI search right on them.
+	// gateway checks the ACI search right on them. Parts of the filter
+	// decided without looking at entries (a type nothing maps, an unknown
+	// reference id, active pr) test nothing and contribute nothing.
 	Attributes []string
 }
 
@@ -49,8 +51,10 @@ type Translated struct {
 // (emails[type eq "work"].value, emails.value, emails[type eq "work" and
 // value eq "x"], members[value eq "x"], emails pr) matches when one of its
 // mapped values does: "type" is known from each mapping's [type eq "x"]
-// selector, so a type nothing maps to matches nothing, and a filter on a
-// complex attribute without sub-attribute means its "value".
+// selector, so a type nothing maps to matches nothing; a comparison on a
+// sub-attribute needs the value to exist (emails.value ne "x" does not
+// match users without email); and a filter on a complex attribute without
+// sub-attribute means its "value".
 //
 // Errors are *resource.Error 400 invalidFilter for unknown or ambiguous
 // attributes, write-only attributes (password), operators the attribute's
@@ -59,7 +63,7 @@ type Translated struct {
 // they are. Values are only ever placed in filter nodes, whose String
 // escapes them.
 func TranslateFilter(ctx context.Context, f filter.Expression, m *TypeMapping, refs RefResolver) (*Translated, error) {
-	tr := &filterTranslator{ctx: ctx, m: m, refs: refs, used: map[string]bool{}, dns: map[string]string{}}
+	tr := &filterTranslator{ctx: ctx, m: m, refs: refs, dns: map[string]string{}}
 	p, err := tr.expr(f)
 	if err != nil {
 		return nil, err
@@ -68,25 +72,32 @@ func TranslateFilter(ctx context.Context, f filter.Expression, m *TypeMapping, r
 	if d := ldapFilterDepth(out); d > ldapfilter.MaxDepth {
 		return nil, resource.InvalidFilter("filter too complex: it nests %d levels deep in LDAP, at most %d", d, ldapfilter.MaxDepth)
 	}
-	return &Translated{Filter: out, Attributes: tr.attrs}, nil
+	var attrs []string
+	seen := map[string]bool{strings.ToLower(m.IDAttr): true}
+	for _, a := range p.attrs {
+		if l := strings.ToLower(a); !seen[l] {
+			seen[l] = true
+			attrs = append(attrs, l)
+		}
+	}
+	return &Translated{Filter: out, Attributes: attrs}, nil
 }
 
 // filterTranslator holds the state of one translation.
 type filterTranslator struct {
-	ctx   context.Context
-	m     *TypeMapping
-	refs  RefResolver
-	attrs []string
-	used  map[string]bool
-	dns   map[string]string // refTypes "\x00" id -> DN ("" = unknown)
+	ctx  context.Context
+	m    *TypeMapping
+	refs RefResolver
+	dns  map[string]string // refTypes "\x00" id -> DN ("" = unknown)
 }
 
 // fpart is a translated sub-filter, or a constant when the SCIM filter
 // decides it without looking at entries ([type eq "home"] with no home
 // mapping, meta.resourceType, an unknown reference).
 type fpart struct {
-	f ldapfilter.Filter
-	c int8 // 1: matches every entry, -1: matches none, 0: f
+	f     ldapfilter.Filter
+	c     int8     // 1: matches every entry, -1: matches none, 0: f
+	attrs []string // the LDAP attributes f tests
 }
 
 func fTrue() fpart  { return fpart{c: 1} }
@@ -115,6 +126,7 @@ func fCombine(and bool, ps ...fpart) fpart {
 		absorb, neutral = 1, -1
 	}
 	var fs []ldapfilter.Filter
+	var attrs []string
 	for _, p := range ps {
 		switch p.c {
 		case absorb:
@@ -122,6 +134,7 @@ func fCombine(and bool, ps ...fpart) fpart {
 		case neutral:
 			continue
 		}
+		attrs = append(attrs, p.attrs...)
 		switch x := p.f.(type) {
 		case ldapfilter.And:
 			if and {
@@ -140,12 +153,12 @@ func fCombine(and bool, ps ...fpart) fpart {
 	case 0:
 		return fpart{c: neutral}
 	case 1:
-		return fLeaf(fs[0])
+		return fpart{f: fs[0], attrs: attrs}
 	}
 	if and {
-		return fLeaf(ldapfilter.And{Filters: fs})
+		return fpart{f: ldapfilter.And{Filters: fs}, attrs: attrs}
 	}
-	return fLeaf(ldapfilter.Or{Filters: fs})
+	return fpart{f: ldapfilter.Or{Filters: fs}, attrs: attrs}
 }
 
 func fAnd(ps ...fpart) fpart { return fCombine(true, ps...) }
@@ -156,19 +169,17 @@ func fNot(p fpart) fpart {
 		return fpart{c: -p.c}
 	}
 	if n, ok := p.f.(ldapfilter.Not); ok {
-		return fLeaf(n.Filter)
+		return fpart{f: n.Filter, attrs: p.attrs}
 	}
-	return fLeaf(ldapfilter.Not{Filter: p.f})
+	return fpart{f: ldapfilter.Not{Filter: p.f}, attrs: p.attrs}
 }
 
-// use records an LDAP attribute the client's filter tests.
-func (tr *filterTranslator) use(attr string) {
-	l := strings.ToLower(attr)
-	if l == strings.ToLower(tr.m.IDAttr) || tr.used[l] {
-		return
+// withAttr records that p tests attr.
+func withAttr(p fpart, attr string) fpart {
+	if p.c == 0 {
+		p.attrs = append(p.attrs, attr)
 	}
-	tr.used[l] = true
-	tr.attrs = append(tr.attrs, l)
+	return p
 }
 
 func (tr *filterTranslator) expr(e filter.Expression) (fpart, error) {
@@ -344,8 +355,7 @@ func (tr *filterTranslator) groups(maps []*AttrMapping, vf filter.Expression, te
 		var exists []fpart
 		for _, a := range g {
 			if !a.WriteOnly {
-				tr.use(a.LDAP)
-				exists = append(exists, fLeaf(ldapfilter.Present{Attr: a.LDAP}))
+				exists = append(exists, withAttr(fLeaf(ldapfilter.Present{Attr: a.LDAP}), a.LDAP))
 			}
 		}
 		parts = append(parts, fAnd(fOr(exists...), p))
@@ -495,11 +505,11 @@ func (tr *filterTranslator) metaExpr(ap filter.AttributePath, op filter.CompareO
 	if attr == "" {
 		return fpart{}, resource.InvalidFilter("filtering on %q is not supported", text)
 	}
-	tr.use(attr)
 	if op == filter.PR {
-		return fLeaf(ldapfilter.Present{Attr: attr}), nil
+		return withAttr(fLeaf(ldapfilter.Present{Attr: attr}), attr), nil
 	}
-	return filterTime(attr, op, v, text)
+	p, err := filterTime(attr, op, v, text)
+	return withAttr(p, attr), err
 }
 
 // leaf translates a comparison on one mapped LDAP attribute.
@@ -507,7 +517,11 @@ func (tr *filterTranslator) leaf(a *AttrMapping, op filter.CompareOperator, v an
 	if a.WriteOnly || a.Kind == KindPassword {
 		return fpart{}, resource.InvalidFilter("attribute %q cannot be used in a filter", text)
 	}
-	tr.use(a.LDAP)
+	p, err := tr.leafFilter(a, op, v, text)
+	return withAttr(p, a.LDAP), err
+}
+
+func (tr *filterTranslator) leafFilter(a *AttrMapping, op filter.CompareOperator, v any, text string) (fpart, error) {
 	if op == filter.PR {
 		if a.Kind == KindBoolean && a.DefaultTrue {
 			return fTrue(), nil
@@ -633,6 +647,10 @@ func filterOrdered(attr string, op filter.CompareOperator, s string, substr bool
 // LDAP times here have whole seconds, so a fraction rounds the bound to
 // the second that keeps the comparison exact.
 func filterTime(attr string, op filter.CompareOperator, v any, text string) (fpart, error) {
+	switch op {
+	case filter.CO, filter.SW, filter.EW:
+		return fpart{}, resource.InvalidFilter("%q: %s needs a string attribute", text, op)
+	}
 	s, ok := v.(string)
 	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
 	if !ok || err != nil {

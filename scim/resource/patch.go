@@ -90,8 +90,7 @@ func TouchedAttributes(ops []PatchOp, t *Type) []string {
 		}
 	}
 	var pathless func(v any)
-	var whole func(urn string, v any)
-	whole = func(urn string, v any) {
+	whole := func(urn string, v any) {
 		if urn == "" {
 			pathless(v)
 			return
@@ -300,7 +299,7 @@ func (p *patcher) applyWhole(kind string, tgt target, v any) error {
 		return p.pathless(kind, v)
 	}
 	if kind == "remove" || isEmptyValue(v) {
-		if c := p.container(tgt.urn, false); c != nil && len(c) > 0 {
+		if c := p.container(tgt.urn, false); len(c) > 0 {
 			delete(p.res, tgt.urn)
 			return nil
 		}
@@ -693,7 +692,19 @@ func mergeComplex(def schema.CoreAttribute, cur any, raw map[string]any, path st
 	if out == nil {
 		out = map[string]any{}
 	}
-	for _, k := range slices.Sorted(maps.Keys(raw)) {
+	// "value" first: changing it drops the sub-attributes derived from
+	// it, which raw may then set anew.
+	keys := slices.SortedFunc(maps.Keys(raw), func(a, b string) int {
+		av, bv := strings.EqualFold(a, "value"), strings.EqualFold(b, "value")
+		if av != bv {
+			if av {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	for _, k := range keys {
 		sub, ok := def.SubAttributes().ContainsAttribute(k)
 		if !ok || sub.Mutability() == "readOnly" {
 			continue
