@@ -225,7 +225,11 @@ func (tr *filterTranslator) expr(e filter.Expression) (fpart, error) {
 
 // isCoreURN reports whether urn names the type's core schema.
 func (tr *filterTranslator) isCoreURN(urn string) bool {
-	return urn == "" || strings.EqualFold(urn, "urn:ietf:params:scim:schemas:core:2.0:"+tr.m.Name)
+	core := tr.m.CoreURN
+	if core == "" {
+		core = "urn:ietf:params:scim:schemas:core:2.0:" + tr.m.Name
+	}
+	return urn == "" || strings.EqualFold(urn, core)
 }
 
 func (tr *filterTranslator) attrExpr(x *filter.AttributeExpression) (fpart, error) {

@@ -58,6 +58,9 @@ type TypeMapping struct {
 	// EmptyMember is the placeholder member DN kept in a group that has no
 	// members, for classes like groupOfNames that require one.
 	EmptyMember string `yaml:"empty_member"`
+
+	// CoreURN is the URN of the type's core schema, set by Compile.
+	CoreURN string `yaml:"-"`
 }
 
 // EnterpriseUserURN is the enterprise User extension's schema URN.
@@ -118,6 +121,7 @@ func DefaultGroupMapping(base string) *TypeMapping {
 func (m *TypeMapping) Compile(coreURN string) []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	m.CoreURN = coreURN
 	if m.BaseDN == "" {
 		bad("%s: base_dn is required", m.Name)
 	}

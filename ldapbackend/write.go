@@ -235,7 +235,8 @@ func (b *Backend) Patch(ctx context.Context, t *resource.Type, id string, ops []
 			return b.patchMembersByID(ctx, ts, id, add, del, c, p)
 		}
 	}
-	return b.modify(ctx, t, id, c, p, func(old map[string]any) (map[string]any, error) { return resource.ApplyPatch(old, ops, t) })
+	touched := resource.TouchedAttributes(ops, t)
+	return b.modify(ctx, t, id, c, p, func(old map[string]any) (map[string]any, error) { return resource.ApplyPatch(old, ops, t) }, touched...)
 }
 
 func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string, add, del []string, cond resource.Conditions, p resource.Projection) (*resource.Resource, error) {
@@ -252,6 +253,9 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
 	}
 	if err := checkPreconditions(cond, le.GetAttributeValue("entryCSN")); err != nil {
+		return nil, err
+	}
+	if err := rc.mayWriteAll(ts, NewEntry(le), []string{"members"}); err != nil {
 		return nil, err
 	}
 	assertion, err := NewAssertionControl((&ldapfilter.Equality{Attr: "entryCSN", Value: le.GetAttributeValue("entryCSN")}).String())
@@ -275,7 +279,11 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 // new attributes, and writes the difference as one LDAP modify (plus a
 // rename when the naming attribute changes), after checking the write
 // right on every value added or removed.
-func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond resource.Conditions, p resource.Projection, change func(map[string]any) (map[string]any, error)) (*resource.Resource, error) {
+//
+// touched names the attributes a PATCH operates on: the caller needs write
+// on each even when the operation changes no value, so a caller without
+// the right learns nothing from a no-op.
+func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond resource.Conditions, p resource.Projection, change func(map[string]any) (map[string]any, error), touched ...string) (*resource.Resource, error) {
 	ts, err := b.state(t)
 	if err != nil {
 		return nil, err
@@ -294,6 +302,9 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
 	}
 	if err := checkPreconditions(cond, le.GetAttributeValue("entryCSN")); err != nil {
+		return nil, err
+	}
+	if err := rc.mayWriteAll(ts, e, touched); err != nil {
 		return nil, err
 	}
 	old, err := b.toResource(rc, ts, le, resource.Projection{})
@@ -409,6 +420,32 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
 	}
 	return b.toResource(rc, ts, fresh, p)
+}
+
+// mayWriteAll requires, for each touched SCIM attribute, the write right
+// on at least one LDAP attribute behind it (phoneNumbers maps to several;
+// a value-filtered path changes one). The values that really change are
+// each checked later; this refuses a caller who may write none of them
+// even when the PATCH would change nothing. Read-only attributes are left
+// to ApplyPatch, which refuses them with 400 mutability.
+func (rc *reqCtx) mayWriteAll(ts *typeState, e aci.Entry, touched []string) error {
+	for _, name := range touched {
+		mapped, ok := false, false
+		for _, a := range ts.m.Attrs {
+			if a.ReadOnly || !strings.EqualFold(topPath(a), name) {
+				continue
+			}
+			mapped = true
+			if rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP}) {
+				ok = true
+				break
+			}
+		}
+		if mapped && !ok {
+			return resource.Forbidden("not allowed to change %s", name)
+		}
+	}
+	return nil
 }
 
 // Delete implements resource.Backend.

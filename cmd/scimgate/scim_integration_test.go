@@ -43,6 +43,8 @@ func TestScopeTable(t *testing.T) {
 		t.Fatalf("reporting sees %d groups, want 6", n)
 	}
 	e.must(403, "PATCH", "/Users/"+alice, "reporting", patchOp("replace", "title", "CEO"))
+	// A PATCH that would change nothing is refused all the same.
+	e.must(403, "PATCH", "/Users/"+alice, "reporting", patchOp("replace", "title", str(r.body, "title")))
 	e.must(403, "POST", "/Users", "reporting", map[string]any{"schemas": []string{userURN}, "userName": "mallory"})
 	e.must(403, "DELETE", "/Users/"+alice, "reporting", nil)
 
