@@ -12,7 +12,9 @@ import (
 // refChunk bounds how many values one reference lookup puts in a filter.
 const refChunk = 100
 
-// refInfo is what a reference shows of the entry it names.
+// refInfo is what a reference shows of the entry it names. The id comes
+// from the DN-valued attribute the caller may read; the display name is an
+// attribute of the other entry, shown only if the caller may read it there.
 type refInfo struct {
 	id, typ, display string
 }
@@ -57,7 +59,7 @@ func (b *Backend) resolveDNs(rc *reqCtx, dns []string, a *AttrMapping, self *typ
 				ors = append(ors, &ldapfilter.Equality{Attr: "entryDN", Value: n})
 			}
 			f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.typeFilter(), &ldapfilter.Or{Filters: ors}}}
-			attrs := []string{ts.m.IDAttr, "displayName", "cn", "uid"}
+			attrs := append([]string{ts.m.IDAttr, "displayName", "cn", "uid", "objectClass"}, rc.set.EntryAttributes()...)
 			req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f.String(), attrs, nil)
 			res, err := b.search(rc.ctx, req, "resolve references")
 			if err != nil {
@@ -68,9 +70,13 @@ func (b *Backend) resolveDNs(rc *reqCtx, dns []string, a *AttrMapping, self *typ
 				if err != nil {
 					continue
 				}
-				disp := e.GetAttributeValue("displayName")
-				if disp == "" {
-					disp = e.GetAttributeValue("cn")
+				ref := NewEntry(e)
+				disp := ""
+				for _, attr := range []string{"displayName", "cn"} {
+					if v := e.GetAttributeValue(attr); v != "" && rc.canRead(ref, attr) {
+						disp = v
+						break
+					}
 				}
 				found[n] = refInfo{id: e.GetAttributeValue(ts.m.IDAttr), typ: ts.t.Name, display: disp}
 			}

@@ -49,7 +49,7 @@ type TLSConfig struct {
 // site with a different schema needs no code. Empty fields keep the
 // defaults; attributes, when given, replace the whole attribute list.
 type TypeConfig struct {
-	BaseDN         string                     `yaml:"base_dn"` // default ou=People / ou=Groups / ou=SyncProfiles / ou=Connectors under the suffix
+	BaseDN         string                     `yaml:"base_dn"` // default ou=People, ou=Groups, ou=SyncProfiles or ou=Connectors under the suffix
 	RDNAttribute   string                     `yaml:"rdn_attribute"`
 	ObjectClasses  []string                   `yaml:"object_classes"` // the first is the structural class that selects entries
 	Filter         string                     `yaml:"filter"`         // an extra LDAP filter selecting entries

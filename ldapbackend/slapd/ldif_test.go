@@ -249,7 +249,7 @@ func TestDemoLDIFShape(t *testing.T) {
 		acis += len(r.values("aci"))
 	}
 	want := map[string]int{"inetOrgPerson": 40, "groupOfNames": 6, "scimSyncProfile": 1, "scimConnector": 1, "applicationProcess": 1}
-	if !reflect.DeepEqual(count, want) || acis != 10 {
-		t.Errorf("counts %v, %d ACIs; want %v, 10", count, acis, want)
+	if !reflect.DeepEqual(count, want) || acis != 12 {
+		t.Errorf("counts %v, %d ACIs; want %v, 12", count, acis, want)
 	}
 }
