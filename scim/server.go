@@ -86,21 +86,19 @@ func (s *Server) route(w *statusWriter, r *http.Request, parts []string) {
 	}
 	head := strings.ToLower(parts[0])
 	switch head {
-	case "serviceproviderconfig":
-		if len(parts) == 1 && allow(w, r, log, http.MethodGet) {
+	case "serviceproviderconfig", "schemas", "resourcetypes":
+		switch {
+		case head == "serviceproviderconfig" && len(parts) != 1, len(parts) > 2:
+			writeError(w, log, resource.NotFound("no such endpoint"))
+		case !allow(w, r, log, http.MethodGet):
+		case head == "serviceproviderconfig":
 			s.serviceProviderConfig(w, r)
-			return
-		}
-	case "schemas":
-		if len(parts) <= 2 && allow(w, r, log, http.MethodGet) {
+		case head == "schemas":
 			s.schemas(w, r, log, parts[1:])
-			return
-		}
-	case "resourcetypes":
-		if len(parts) <= 2 && allow(w, r, log, http.MethodGet) {
+		default:
 			s.resourceTypes(w, r, log, parts[1:])
-			return
 		}
+		return
 	case "me":
 		if s.MeHandler != nil {
 			s.MeHandler.ServeHTTP(w, r)
