@@ -1,9 +1,11 @@
 package ldapbackend
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -46,7 +48,7 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	count = min(count, b.opt.MaxPageSize)
 	start := max(q.StartIndex, 1)
 
-	sortAttr, err := ts.sortAttr(q.SortBy)
+	sortAttr, sortKind, err := ts.sortAttr(q.SortBy)
 	if err != nil {
 		return nil, err
 	}
@@ -62,11 +64,26 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 			pass1 = append(pass1, a)
 		}
 	}
+	// With sortBy, the directory sorts (server-side sort, RFC 2891) with the
+	// attribute's ordering rule; the gateway then only drops what the caller
+	// may not see, which keeps the order.
+	var controls []ldap.Control
+	if rule := orderingRule(sortKind); sortAttr != "" && rule != "" {
+		controls = append(controls, ldap.NewControlServerSideSortingWithSortKeys([]*ldap.SortKey{{AttributeType: sortAttr, MatchingRule: rule, Reverse: q.SortDescending}}))
+	}
 	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-		b.opt.Lookthrough+1, 0, false, f.String(), pass1, nil)
+		b.opt.Lookthrough+1, 0, false, f.String(), pass1, controls)
 	res, err := b.search(ctx, req, "search")
+	if err != nil && len(controls) > 0 && !isSizeLimit(err) {
+		// A directory that cannot sort now (busy, unwilling, no overlay)
+		// still answers: the gateway sorts instead.
+		req.Controls = nil
+		res, err = b.search(ctx, req, "search")
+		controls = nil
+	}
+	serverSorted := len(controls) > 0 && res != nil && sortSucceeded(res.Controls)
 	if err != nil {
-		if ldap.IsErrorWithCode(errors.Unwrap(err), ldap.LDAPResultSizeLimitExceeded) || ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		if isSizeLimit(err) {
 			return nil, resource.TooMany("the search matched more than %d resources; narrow the filter", b.opt.Lookthrough)
 		}
 		return nil, err
@@ -87,19 +104,18 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 		}
 		h := hit{le: le, id: le.GetAttributeValue(ts.m.IDAttr)}
 		if sortAttr != "" {
-			h.key = strings.ToLower(le.GetAttributeValue(sortAttr))
+			h.key = le.GetAttributeValue(sortAttr)
 		}
 		hits = append(hits, h)
 	}
-	sort.SliceStable(hits, func(i, j int) bool {
-		if hits[i].key != hits[j].key {
-			if q.SortDescending {
-				return hits[i].key > hits[j].key
+	if !serverSorted {
+		sort.SliceStable(hits, func(i, j int) bool {
+			if c := compareKeys(sortKind, hits[i].key, hits[j].key); c != 0 {
+				return c < 0 != q.SortDescending
 			}
-			return hits[i].key < hits[j].key
-		}
-		return hits[i].id < hits[j].id
-	})
+			return hits[i].id < hits[j].id
+		})
+	}
 	page := &resource.Page{TotalResults: len(hits), StartIndex: start, Resources: []*resource.Resource{}}
 	if start > len(hits) || count == 0 {
 		return page, nil
@@ -182,14 +198,15 @@ func (b *Backend) fetchDN(ctx context.Context, dn string, attrs []string) (*ldap
 	return res.Entries[0], nil
 }
 
-// sortAttr maps sortBy to the LDAP attribute to order by ("" = by id).
-func (ts *typeState) sortAttr(sortBy string) (string, error) {
+// sortAttr maps sortBy to the LDAP attribute to order by ("" = by id) and
+// the kind of its values.
+func (ts *typeState) sortAttr(sortBy string) (string, Kind, error) {
 	if sortBy == "" {
-		return "", nil
+		return "", KindString, nil
 	}
 	p, err := resource.ParsePath(sortBy)
 	if err != nil {
-		return "", resource.InvalidValue("sortBy %q is not an attribute path", sortBy)
+		return "", KindString, resource.InvalidValue("sortBy %q is not an attribute path", sortBy)
 	}
 	urn, attr, sub := "", strings.ToLower(p.AttributePath.AttributeName), ""
 	if p.AttributePath.URIPrefix != nil && !strings.EqualFold(*p.AttributePath.URIPrefix, ts.t.Schema.ID) {
@@ -200,21 +217,61 @@ func (ts *typeState) sortAttr(sortBy string) (string, error) {
 	}
 	switch {
 	case urn == "" && attr == "id":
-		return "", nil
+		return "", KindString, nil
 	case urn == "" && attr == "meta" && sub == "created":
-		return "createTimestamp", nil
+		return "createTimestamp", KindDateTime, nil
 	case urn == "" && attr == "meta" && sub == "lastmodified":
-		return "modifyTimestamp", nil
+		return "modifyTimestamp", KindDateTime, nil
 	}
 	for _, a := range ts.m.Attrs {
 		if strings.ToLower(a.URN) != urn || a.Attr != attr || a.WriteOnly || a.Kind == KindReference {
 			continue
 		}
-		if sub == "" || a.Sub == sub || sub == "value" && a.Sub == "value" {
-			return a.LDAP, nil
+		if sub == "" || a.Sub == sub {
+			return a.LDAP, a.Kind, nil
 		}
 	}
-	return "", resource.InvalidValue("cannot sort by %q", sortBy)
+	return "", KindString, resource.InvalidValue("cannot sort by %q", sortBy)
+}
+
+// orderingRule names the LDAP ordering matching rule for a kind ("" when
+// the directory cannot order such values).
+func orderingRule(k Kind) string {
+	switch k {
+	case KindString:
+		return "caseIgnoreOrderingMatch"
+	case KindInteger:
+		return "integerOrderingMatch"
+	case KindDateTime:
+		return "generalizedTimeOrderingMatch"
+	}
+	return ""
+}
+
+// compareKeys orders two sort keys by kind, for when the gateway sorts.
+func compareKeys(k Kind, a, b string) int {
+	if k == KindInteger {
+		x, errA := strconv.ParseInt(a, 10, 64)
+		y, errB := strconv.ParseInt(b, 10, 64)
+		if errA == nil && errB == nil {
+			return cmp.Compare(x, y)
+		}
+	}
+	return strings.Compare(strings.ToLower(a), strings.ToLower(b))
+}
+
+// sortSucceeded reports whether the directory says it sorted the results.
+func sortSucceeded(controls []ldap.Control) bool {
+	for _, c := range controls {
+		if r, ok := c.(*ldap.ControlServerSideSortingResult); ok {
+			return r.Result == ldap.ControlServerSideSortingCodeSuccess
+		}
+	}
+	return false
+}
+
+func isSizeLimit(err error) bool {
+	return ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) || ldap.IsErrorWithCode(errors.Unwrap(err), ldap.LDAPResultSizeLimitExceeded)
 }
 
 func containsFold(list []string, s string) bool {

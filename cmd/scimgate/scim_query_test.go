@@ -88,6 +88,23 @@ func TestQueries(t *testing.T) {
 	}
 	e.must(400, "GET", "/Users?sortOrder=sideways", c, nil)
 
+	// Integer keys sort as numbers (the directory sorts with
+	// integerOrderingMatch): 9 before 10, where text order would differ.
+	for _, n := range []int{10, 9} {
+		e.must(201, "POST", "/Connectors", c, map[string]any{
+			"schemas": []string{"urn:scimgate:params:scim:schemas:core:1.0:Connector"},
+			"name":    fmt.Sprintf("sort-%d", n), "status": map[string]any{"usersSynced": n},
+		})
+	}
+	r = e.must(200, "GET", "/Connectors?filter="+q(`name sw "sort-"`)+"&sortBy=status.usersSynced", c, nil)
+	if str(r.body, "Resources[0].name") != "sort-9" || str(r.body, "Resources[1].name") != "sort-10" {
+		t.Fatalf("integer sort: %s", r.raw)
+	}
+	r = e.must(200, "GET", "/Connectors?filter="+q(`name sw "sort-"`)+"&sortBy=status.usersSynced&sortOrder=descending", c, nil)
+	if str(r.body, "Resources[0].name") != "sort-10" {
+		t.Fatalf("integer sort descending: %s", r.raw)
+	}
+
 	// count=0 gives the total only; a startIndex past the end an empty page.
 	r = e.must(200, "GET", "/Users?count=0", c, nil)
 	if num(r.body, "totalResults") < 40 || str(r.body, "Resources") != "[]" || num(r.body, "itemsPerPage") != 0 {
