@@ -436,8 +436,9 @@ func (rc *reqCtx) mayWriteAll(ts *typeState, e aci.Entry, touched []string) erro
 				continue
 			}
 			mapped = true
-			if rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP}) {
-				ok = true
+			if rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP}) ||
+				a.Kind == KindReference && rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightSelfWrite, Attr: a.LDAP}) {
+				ok = true // selfwrite may add or remove the caller's own DN
 				break
 			}
 		}

@@ -79,6 +79,22 @@ func TestMappingRequired(t *testing.T) {
 	e.tokens["loner"] = e.token("loner", "scim:read")
 	e.must(403, "PATCH", "/Users/"+bob, "loner", patchOp("replace", "title", "Nobody"))
 
+	// selfwrite: anyone may add or remove themselves as a group member,
+	// nobody else.
+	if err := e.ldap.LDAPModify(t.Context(), "dn: ou=Groups,dc=example,dc=com\nchangetype: modify\nadd: aci\naci: (targetattr=\"member\")(version 3.0; acl \"join\"; allow (selfwrite) userdn=\"ldap:///all\";)\n"); err != nil {
+		t.Fatal(err)
+	}
+	sales := e.firstID("/Groups", `displayName eq "sales"`, "carol-reader")
+	deadline := time.Now().Add(3 * time.Second)
+	for e.do("PATCH", "/Groups/"+sales, "alice-read", patchOp("add", "members", []any{map[string]any{"value": aliceID}})).status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("alice could not add herself to sales")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.must(403, "PATCH", "/Groups/"+sales, "alice-read", patchOp("add", "members", []any{map[string]any{"value": bob}}))
+	e.must(200, "PATCH", "/Groups/"+sales, "alice-read", patchOp("remove", `members[value eq "`+aliceID+`"]`, nil))
+
 	// An unknown subject is refused with an RFC 6750 challenge.
 	e.tokens["ghost"] = e.token("ghost", "scim:read")
 	r = e.must(401, "GET", "/Users", "ghost", nil)
