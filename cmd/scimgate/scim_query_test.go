@@ -157,3 +157,19 @@ func TestQueries(t *testing.T) {
 	e.must(200, "GET", "/ResourceTypes/User", c, nil)
 	e.must(405, "POST", "/ServiceProviderConfig", c, map[string]any{})
 }
+
+// TestLookthrough: a search matching more entries than the lookthrough
+// limit is 400 tooMany; a narrower filter still works.
+func TestLookthrough(t *testing.T) {
+	e := startEnvWith(t, func(c *Config) {
+		c.Limits.Lookthrough, c.Limits.MaxPageSize, c.Limits.DefaultPageSize = 20, 10, 10
+	})
+	r := e.must(400, "GET", "/Users", "connector", nil)
+	if str(r.body, "scimType") != "tooMany" {
+		t.Fatalf("over the lookthrough limit: %s", r.raw)
+	}
+	e.must(200, "GET", "/Users?filter="+q(`userName sw "a"`), "connector", nil)
+	if n := num(e.must(200, "GET", "/Groups?count=50", "connector", nil).body, "itemsPerPage"); n != 6 {
+		t.Fatalf("groups page: %d", n)
+	}
+}
