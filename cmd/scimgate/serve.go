@@ -161,7 +161,9 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 			return
 		}
 		if _, err := store.Current(); err != nil {
-			http.Error(w, "ACIs not usable: "+err.Error(), http.StatusServiceUnavailable)
+			// The details (entries, positions) are in the log and in the
+			// authenticated SCIM 503s, not on this open endpoint.
+			http.Error(w, "ACIs not loaded or in lockdown; see the server log", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = io.WriteString(w, "ready\n")
@@ -212,14 +214,17 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		return err
 	case <-ctx.Done():
 	}
+	// Requests in flight may run up to the request timeout: wait for them
+	// that long (and a little more) before cutting what is left.
 	log.Info().Msg("shutting down: finishing requests in flight")
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.RequestTimeout+5*time.Second)
 	defer cancel()
 	if ms != nil {
 		_ = ms.Shutdown(sctx)
 	}
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		log.Warn().Err(err).Msg("requests still running at the shutdown deadline were cut")
+		_ = hs.Close()
 	}
 	log.Info().Msg("stopped")
 	return nil
