@@ -36,6 +36,9 @@ type Options struct {
 	// mapped user on every LDAP operation of a mapped request, so the
 	// directory's own access control applies as well.
 	ProxiedAuthz bool
+	// RefCacheTTL is how long what a reference (member, manager) names is
+	// remembered; 0 disables the cache.
+	RefCacheTTL time.Duration
 	// OnDecision and ObserveLDAP feed metrics; both may be nil.
 	OnDecision  func(allowed bool)
 	ObserveLDAP func(op string, d time.Duration, err error)
@@ -53,6 +56,7 @@ type Backend struct {
 	opt    Options
 	byType map[*resource.Type]*typeState
 	byName map[string]*typeState
+	refs   refCache
 }
 
 type typeState struct {
@@ -87,7 +91,7 @@ func New(opt Options) (*Backend, error) {
 		return nil, fmt.Errorf("ldapbackend: service DN: %v", err)
 	}
 	opt.ServiceDN = sdn
-	b := &Backend{opt: opt, byType: map[*resource.Type]*typeState{}, byName: map[string]*typeState{}}
+	b := &Backend{opt: opt, byType: map[*resource.Type]*typeState{}, byName: map[string]*typeState{}, refs: refCache{ttl: opt.RefCacheTTL}}
 	for _, tb := range opt.Types {
 		base, err := ldapfilter.NormalizeDN(tb.Mapping.BaseDN)
 		if err != nil {

@@ -71,9 +71,24 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	if rule := orderingRule(sortKind); sortAttr != "" && rule != "" {
 		controls = append(controls, ldap.NewControlServerSideSortingWithSortKeys([]*ldap.SortKey{{AttributeType: sortAttr, MatchingRule: rule, Reverse: q.SortDescending}}))
 	}
+	// A filtered search usually matches a handful of entries (a userName
+	// or externalId lookup): read them in full at once, and fall back to
+	// two passes only when more than smallResult match.
+	var res *ldap.SearchResult
+	whole := false
+	if q.Filter != nil {
+		attrs := append(b.fetchAttrs(ts, q.Projection), pass1...)
+		req0 := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+			smallResult+1, 0, false, f.String(), attrs, controls)
+		if r0, err0 := b.search(ctx, req0, "search"); err0 == nil && len(r0.Entries) <= smallResult {
+			res, whole = r0, true
+		}
+	}
 	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 		b.opt.Lookthrough+1, 0, false, f.String(), pass1, controls)
-	res, err := b.search(ctx, req, "search")
+	if !whole {
+		res, err = b.search(ctx, req, "search")
+	}
 	if err != nil && len(controls) > 0 && !isSizeLimit(err) {
 		// A directory that cannot sort now (busy, unwilling, no overlay)
 		// still answers: the gateway sorts instead.
@@ -125,8 +140,20 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	for i, h := range pageHits {
 		ids[i] = h.id
 	}
-	full, err := b.fetchByIDs(ctx, ts, ids, b.fetchAttrs(ts, q.Projection))
-	if err != nil {
+	var full map[string]*ldap.Entry
+	if whole {
+		full = make(map[string]*ldap.Entry, len(pageHits))
+		for _, h := range pageHits {
+			full[h.id] = h.le
+		}
+	} else if full, err = b.fetchByIDs(ctx, ts, ids, b.fetchAttrs(ts, q.Projection)); err != nil {
+		return nil, err
+	}
+	pageEntries := make([]*ldap.Entry, 0, len(full))
+	for _, le := range full {
+		pageEntries = append(pageEntries, le)
+	}
+	if err := b.prefetchRefs(rc, ts, pageEntries, q.Projection); err != nil {
 		return nil, err
 	}
 	for _, id := range ids {
@@ -169,6 +196,10 @@ func (b *Backend) fetchByIDs(ctx context.Context, ts *typeState, ids []string, a
 	}
 	return out, nil
 }
+
+// smallResult is how many matches a filtered search reads in full in one
+// pass before it switches to two passes.
+const smallResult = 20
 
 // maySearch: the caller needs the search right on every attribute its
 // filter names; the parts the gateway adds itself need none.

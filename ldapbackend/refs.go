@@ -3,60 +3,118 @@ package ldapbackend
 import (
 	"context"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/scim/resource"
 )
 
 // refChunk bounds how many values one reference lookup puts in a filter.
 const refChunk = 100
 
-// refInfo is what a reference shows of the entry it names. The id comes
+// refEntry is what is known of the entry a reference names: the id comes
 // from the DN-valued attribute the caller may read; the display name is an
-// attribute of the other entry, shown only if the caller may read it there.
-type refInfo struct {
-	id, typ, display string
+// attribute of the other entry, shown only if the caller may read it there
+// (the entry is kept for that check). Entries are cached for the directory
+// cache's lifetime, misses included.
+type refEntry struct {
+	id, typ string
+	entry   *ldap.Entry
+	missing bool
+	expires time.Time
 }
 
-// resolveDNs turns DN values of a reference attribute into SCIM complex
-// values {value, $ref, type, display}. DNs that name no resource of the
-// mapping's types (a placeholder member, a deleted entry) are left out.
-func (b *Backend) resolveDNs(rc *reqCtx, dns []string, a *AttrMapping, self *typeState) ([]any, error) {
-	if len(dns) == 0 {
-		return nil, nil
+// refCache maps normalized DNs to what they name.
+type refCache struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	m   map[string]refEntry
+}
+
+// maxRefCache bounds the reference cache; it is cleared when full.
+const maxRefCache = 50000
+
+func (c *refCache) get(dn string, now time.Time) (refEntry, bool) {
+	if c.ttl <= 0 {
+		return refEntry{}, false
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[dn]
+	if !ok || now.After(e.expires) {
+		return refEntry{}, false
+	}
+	return e, true
+}
+
+func (c *refCache) put(dn string, e refEntry, now time.Time) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxRefCache {
+		c.m = map[string]refEntry{}
+	}
+	e.expires = now.Add(c.ttl)
+	c.m[dn] = e
+}
+
+// normRefs normalizes reference values, dropping duplicates, unparsable
+// values and the group placeholder.
+func normRefs(dns []string, self *typeState) []string {
 	want := map[string]bool{}
 	var norm []string
 	for _, v := range dns {
-		n, err := ldapfilter.NormalizeDN(v)
-		if err != nil || want[n] {
+		if self.m.EmptyMember != "" && strings.EqualFold(v, self.m.EmptyMember) {
 			continue
 		}
-		if self.m.EmptyMember != "" && strings.EqualFold(v, self.m.EmptyMember) {
+		n, err := ldapfilter.NormalizeDN(v)
+		if err != nil || want[n] {
 			continue
 		}
 		want[n] = true
 		norm = append(norm, n)
 	}
-	found := map[string]refInfo{}
-	for _, tname := range a.RefTypes {
+	return norm
+}
+
+// lookupRefs finds what the normalized DNs name among the given resource
+// types: from the cache, else with one search per chunk.
+func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[string]refEntry, error) {
+	now := time.Now()
+	found := make(map[string]refEntry, len(norm))
+	var todo []string
+	for _, n := range norm {
+		if e, ok := b.refs.get(n, now); ok {
+			found[n] = e
+		} else {
+			todo = append(todo, n)
+		}
+	}
+	if len(todo) == 0 {
+		return found, nil
+	}
+	for _, tname := range refTypes {
 		ts, ok := b.byName[strings.ToLower(tname)]
 		if !ok {
 			continue
 		}
-		var todo []string
-		for _, n := range norm {
+		var mine []string
+		for _, n := range todo {
 			if _, done := found[n]; !done && isUnderDN(n, ts.base) {
-				todo = append(todo, n)
+				mine = append(mine, n)
 			}
 		}
-		for len(todo) > 0 {
-			chunk := todo[:min(refChunk, len(todo))]
-			todo = todo[len(chunk):]
-			var ors []ldapfilter.Filter
-			for _, n := range chunk {
-				ors = append(ors, &ldapfilter.Equality{Attr: "entryDN", Value: n})
+		for len(mine) > 0 {
+			chunk := mine[:min(refChunk, len(mine))]
+			mine = mine[len(chunk):]
+			ors := make([]ldapfilter.Filter, len(chunk))
+			for i, n := range chunk {
+				ors[i] = &ldapfilter.Equality{Attr: "entryDN", Value: n}
 			}
 			f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.typeFilter(), &ldapfilter.Or{Filters: ors}}}
 			attrs := append([]string{ts.m.IDAttr, "displayName", "cn", "uid", "objectClass"}, rc.set.EntryAttributes()...)
@@ -70,27 +128,45 @@ func (b *Backend) resolveDNs(rc *reqCtx, dns []string, a *AttrMapping, self *typ
 				if err != nil {
 					continue
 				}
-				ref := NewEntry(e)
-				disp := ""
-				for _, attr := range []string{"displayName", "cn"} {
-					if v := e.GetAttributeValue(attr); v != "" && rc.canRead(ref, attr) {
-						disp = v
-						break
-					}
-				}
-				found[n] = refInfo{id: e.GetAttributeValue(ts.m.IDAttr), typ: ts.t.Name, display: disp}
+				re := refEntry{id: e.GetAttributeValue(ts.m.IDAttr), typ: ts.t.Name, entry: e}
+				found[n] = re
+				b.refs.put(n, re, now)
 			}
 		}
+	}
+	for _, n := range todo {
+		if _, ok := found[n]; !ok {
+			b.refs.put(n, refEntry{missing: true}, now)
+		}
+	}
+	return found, nil
+}
+
+// resolveDNs turns DN values of a reference attribute into SCIM complex
+// values {value, $ref, type, display}. DNs that name no resource of the
+// mapping's types (a placeholder member, a deleted entry) are left out.
+func (b *Backend) resolveDNs(rc *reqCtx, dns []string, a *AttrMapping, self *typeState) ([]any, error) {
+	if len(dns) == 0 {
+		return nil, nil
+	}
+	norm := normRefs(dns, self)
+	found, err := b.lookupRefs(rc, norm, a.RefTypes)
+	if err != nil {
+		return nil, err
 	}
 	var out []any
 	for _, n := range norm {
 		ri, ok := found[n]
-		if !ok || ri.id == "" {
+		if !ok || ri.missing || ri.id == "" {
 			continue
 		}
 		el := map[string]any{"value": ri.id, "$ref": b.location(ri.typ, ri.id)}
-		if ri.display != "" {
-			el[displayKey(a)] = ri.display
+		ref := NewEntry(ri.entry)
+		for _, attr := range []string{"displayName", "cn"} {
+			if v := ri.entry.GetAttributeValue(attr); v != "" && rc.canRead(ref, attr) {
+				el[displayKey(a)] = v
+				break
+			}
 		}
 		if len(a.RefTypes) > 1 {
 			el["type"] = ri.typ
@@ -98,6 +174,27 @@ func (b *Backend) resolveDNs(rc *reqCtx, dns []string, a *AttrMapping, self *typ
 		out = append(out, el)
 	}
 	return out, nil
+}
+
+// prefetchRefs resolves, in one batch, every reference the entries of a
+// page hold, so converting each entry finds them in the cache.
+func (b *Backend) prefetchRefs(rc *reqCtx, ts *typeState, entries []*ldap.Entry, p resource.Projection) error {
+	byTypes := map[string][]string{}
+	for _, a := range ts.m.Attrs {
+		if a.Kind != KindReference || a.WriteOnly || !resource.WantsAttr(p, topPath(a)) {
+			continue
+		}
+		key := strings.Join(a.RefTypes, ",")
+		for _, e := range entries {
+			byTypes[key] = append(byTypes[key], e.GetAttributeValues(a.LDAP)...)
+		}
+	}
+	for key, dns := range byTypes {
+		if _, err := b.lookupRefs(rc, normRefs(dns, ts), strings.Split(key, ",")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // displayKey is the sub-attribute holding a reference's name: displayName

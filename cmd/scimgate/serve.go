@@ -123,6 +123,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		DefaultPageSize: cfg.Limits.DefaultPageSize, MaxPageSize: cfg.Limits.MaxPageSize, Lookthrough: cfg.Limits.Lookthrough,
 		Log: log, OnDecision: m.ACIDecision, ObserveLDAP: m.LDAPOp,
 		ProxiedAuthz: cfg.LDAP.ProxiedAuthz && cfg.Mapping != "disabled",
+		RefCacheTTL:  cfg.LDAP.CacheTTL,
 	})
 	if err != nil {
 		return err
