@@ -153,8 +153,28 @@ type reqCtx struct {
 	subj   *aci.Subject
 	dir    aci.Directory
 	caller *resource.Caller
-	last   aci.Decision
-	denied *aci.Decision // the first denial that decided the outcome
+
+	// Decisions are summed up here and handed to the audit once, when the
+	// operation ends (flush): building each decision's text would cost more
+	// than the decision.
+	allowedN, deniedN int
+	lastAllow         aci.Decision
+	firstDeny         aci.Decision
+}
+
+// flush records the operation's access decisions in the caller's audit.
+func (rc *reqCtx) flush() {
+	if rc.caller.Audit == nil || rc.allowedN+rc.deniedN == 0 {
+		return
+	}
+	var allow, deny string
+	if rc.allowedN > 0 {
+		allow = rc.lastAllow.Reason()
+	}
+	if rc.deniedN > 0 {
+		deny = rc.firstDeny.Reason()
+	}
+	rc.caller.Audit.Add(rc.allowedN, rc.deniedN, allow, deny)
 }
 
 func (b *Backend) begin(ctx context.Context) (*reqCtx, error) {
@@ -195,13 +215,14 @@ func (b *Backend) begin(ctx context.Context) (*reqCtx, error) {
 func (rc *reqCtx) allowed(req *aci.Request) bool {
 	req.Subject = rc.subj
 	d := rc.set.Evaluate(req, rc.dir)
-	rc.last = d
-	if !d.Allowed && rc.denied == nil {
-		dd := d
-		rc.denied = &dd
-	}
-	if rc.caller.Audit != nil {
-		rc.caller.Audit.Record(d.Allowed, d.Reason())
+	if d.Allowed {
+		rc.allowedN++
+		rc.lastAllow = d
+	} else {
+		if rc.deniedN == 0 {
+			rc.firstDeny = d
+		}
+		rc.deniedN++
 	}
 	if rc.b.opt.OnDecision != nil {
 		rc.b.opt.OnDecision(d.Allowed)
@@ -387,6 +408,7 @@ func (b *Backend) Get(ctx context.Context, t *resource.Type, id string, p resour
 	if err != nil {
 		return nil, err
 	}
+	defer rc.flush()
 	le, err := b.fetchByID(rc, ts, id, b.fetchAttrs(ts, p))
 	if err != nil {
 		return nil, err
@@ -439,6 +461,7 @@ func (b *Backend) SelfID(ctx context.Context, t *resource.Type) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	defer rc.flush()
 	if rc.caller.BindDN == "" {
 		return "", resource.NotFound("the token's subject is not mapped to a %s", ts.t.Name)
 	}

@@ -30,6 +30,7 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	if err != nil {
 		return nil, err
 	}
+	defer rc.flush()
 	ctx = rc.ctx
 	f := ts.typeFilter()
 	var clientAttrs []string

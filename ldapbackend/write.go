@@ -71,6 +71,7 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 	if err != nil {
 		return nil, err
 	}
+	defer rc.flush()
 	ctx = rc.ctx
 	vals := map[string][]string{}
 	for _, a := range ts.m.Attrs {
@@ -244,6 +245,7 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 	if err != nil {
 		return nil, err
 	}
+	defer rc.flush()
 	ctx = rc.ctx
 	le, err := b.fetchByID(rc, ts, id, ts.fetch)
 	if err != nil {
@@ -292,6 +294,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 	if err != nil {
 		return nil, err
 	}
+	defer rc.flush()
 	ctx = rc.ctx
 	le, err := b.fetchByID(rc, ts, id, ts.fetch)
 	if err != nil {
@@ -459,6 +462,7 @@ func (b *Backend) Delete(ctx context.Context, t *resource.Type, id string, cond 
 	if err != nil {
 		return err
 	}
+	defer rc.flush()
 	ctx = rc.ctx
 	le, err := b.fetchByID(rc, ts, id, ts.fetch)
 	if err != nil {

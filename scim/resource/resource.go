@@ -147,16 +147,25 @@ type Audit struct {
 
 // Record adds one decision.
 func (a *Audit) Record(allowed bool, reason string) {
+	if allowed {
+		a.Add(1, 0, reason, "")
+	} else {
+		a.Add(0, 1, "", reason)
+	}
+}
+
+// Add adds a batch of decisions: how many were allowed and denied, the
+// last grant and the first denial among them ("" when none).
+func (a *Audit) Add(allowed, denied int, lastAllow, firstDeny string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if allowed {
-		a.Allowed++
-		a.LastAllow = reason
-		return
+	a.Allowed += allowed
+	a.Denied += denied
+	if lastAllow != "" {
+		a.LastAllow = lastAllow
 	}
-	a.Denied++
-	if a.FirstDeny == "" {
-		a.FirstDeny = reason
+	if a.FirstDeny == "" && firstDeny != "" {
+		a.FirstDeny = firstDeny
 	}
 }
 
