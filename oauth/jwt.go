@@ -2,11 +2,14 @@ package oauth
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -33,6 +36,60 @@ type JWTValidator struct {
 	verifiers map[string]jws.Verifier // the allow-list
 	keys      keySource
 	rules     claimRules
+	verified  verifiedCache
+}
+
+// verifiedCache remembers tokens whose signature and claims were checked,
+// keyed by the token's SHA-256, so a client reusing its token is not
+// verified again on every request. An entry lives at most
+// verifiedCacheTTL, never past the token's exp, and only while the key set
+// it was verified with is current; times are checked again on every hit.
+// Failures are never cached.
+type verifiedCache struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]verifiedToken
+}
+
+type verifiedToken struct {
+	p      *Principal
+	claims map[string]any
+	keys   *keySet
+	until  time.Time
+}
+
+const (
+	verifiedCacheTTL  = time.Minute
+	verifiedCacheSize = 10000
+)
+
+func (c *verifiedCache) get(k [sha256.Size]byte) (verifiedToken, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.m[k]
+	return t, ok
+}
+
+func (c *verifiedCache) put(k [sha256.Size]byte, t verifiedToken) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= verifiedCacheSize {
+		c.m = map[[sha256.Size]byte]verifiedToken{}
+	}
+	c.m[k] = t
+}
+
+func (c *verifiedCache) drop(k [sha256.Size]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, k)
+}
+
+// copyPrincipal gives each caller its own Principal; Claims stay shared
+// and must be treated as read-only.
+func copyPrincipal(p *Principal) *Principal {
+	c := *p
+	c.Scopes = append([]string(nil), p.Scopes...)
+	return &c
 }
 
 // NewJWTValidator builds a JWT validator from cfg (defaults applied; cfg is
@@ -95,6 +152,17 @@ func (v *JWTValidator) Validate(ctx context.Context, token string) (*Principal, 
 	}
 	if len(token) > v.maxToken {
 		return nil, newError(ReasonTooLarge, fmt.Sprintf("the access token is longer than %d bytes", v.maxToken))
+	}
+	key := sha256.Sum256([]byte(token))
+	if hit, ok := v.verified.get(key); ok {
+		if hit.keys == v.keys.current() && v.rules.now().Before(hit.until) {
+			if _, e := v.rules.checkTimes(hit.claims, true); e != nil {
+				v.verified.drop(key)
+				return nil, e
+			}
+			return copyPrincipal(hit.p), nil
+		}
+		v.verified.drop(key)
 	}
 	dots := strings.Count(token, ".")
 	if dots == 4 {
@@ -163,7 +231,12 @@ func (v *JWTValidator) Validate(ctx context.Context, token string) (*Principal, 
 	if e != nil {
 		return nil, e
 	}
-	return p, nil
+	until := v.rules.now().Add(verifiedCacheTTL)
+	if !exp.IsZero() && exp.Before(until) {
+		until = exp
+	}
+	v.verified.put(key, verifiedToken{p: p, claims: claims, keys: v.keys.current(), until: until})
+	return copyPrincipal(p), nil
 }
 
 // lookup finds the keys to try, refreshing a remote JWKS early (rate-limited)
