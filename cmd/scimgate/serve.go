@@ -56,6 +56,17 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// withDeadline gives each request a context deadline: every LDAP
+// operation honours it, and one that runs out answers 503. Unlike
+// http.TimeoutHandler it neither buffers the response nor adds a goroutine.
+func withDeadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
 // identityMapping maps a token's subject claim to a directory entry. With
 // required, a subject that maps to no single entry is refused with 401;
 // otherwise it runs as the service account.
@@ -148,7 +159,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	}
 
 	mux := http.NewServeMux()
-	scimHandler := http.TimeoutHandler(srv.Handler(auth, mapUser), cfg.Limits.RequestTimeout, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"503","detail":"request timed out"}`)
+	scimHandler := withDeadline(cfg.Limits.RequestTimeout, srv.Handler(auth, mapUser))
 	mux.Handle(cfg.BasePath+"/", m.Middleware(cfg.BasePath, cfg.Limits.MaxConcurrent)(scimHandler))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
