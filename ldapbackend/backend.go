@@ -153,17 +153,28 @@ type reqCtx struct {
 	subj   *aci.Subject
 	dir    aci.Directory
 	caller *resource.Caller
+	debug  bool // log explanations
 
 	// Decisions are summed up here and handed to the audit once, when the
 	// operation ends (flush): building each decision's text would cost more
 	// than the decision.
 	allowedN, deniedN int
 	lastAllow         aci.Decision
+	lastAllowReq      aci.Request // kept for the debug explanation
 	firstDeny         aci.Decision
 }
 
-// flush records the operation's access decisions in the caller's audit.
+// flush records the operation's access decisions in the caller's audit;
+// at debug level it also logs the full explanation of the last grant
+// (denials are explained as they happen).
 func (rc *reqCtx) flush() {
+	if rc.debug && rc.allowedN > 0 {
+		req := rc.lastAllowReq
+		_, exp := rc.set.Explain(&req, rc.dir)
+		rc.b.opt.Log.Debug().Str("request_id", rc.caller.RequestID).Str("target", req.TargetDN).Str("right", req.Right.String()).
+			Str("attr", req.Attr).Int("checks_allowed", rc.allowedN).Int("checks_denied", rc.deniedN).
+			Interface("explanation", exp).Msg("access granted")
+	}
 	if rc.caller.Audit == nil || rc.allowedN+rc.deniedN == 0 {
 		return
 	}
@@ -208,7 +219,8 @@ func (b *Backend) begin(ctx context.Context) (*reqCtx, error) {
 	}
 	// ACI lookups (groups, userattr) run as the service account: the
 	// engine needs the whole picture whatever the subject may read.
-	return &reqCtx{ctx: opCtx, b: b, set: set, subj: subj, dir: b.opt.Directory.WithContext(ctx), caller: caller}, nil
+	return &reqCtx{ctx: opCtx, b: b, set: set, subj: subj, dir: b.opt.Directory.WithContext(ctx), caller: caller,
+		debug: b.opt.Log.GetLevel() <= zerolog.DebugLevel}, nil
 }
 
 // allowed asks the ACI engine and remembers the decision for the audit log.
@@ -218,6 +230,9 @@ func (rc *reqCtx) allowed(req *aci.Request) bool {
 	if d.Allowed {
 		rc.allowedN++
 		rc.lastAllow = d
+		if rc.debug {
+			rc.lastAllowReq = *req
+		}
 	} else {
 		if rc.deniedN == 0 {
 			rc.firstDeny = d
@@ -227,7 +242,7 @@ func (rc *reqCtx) allowed(req *aci.Request) bool {
 	if rc.b.opt.OnDecision != nil {
 		rc.b.opt.OnDecision(d.Allowed)
 	}
-	if !d.Allowed && rc.b.opt.Log.GetLevel() <= zerolog.DebugLevel {
+	if !d.Allowed && rc.debug {
 		_, exp := rc.set.Explain(req, rc.dir)
 		rc.b.opt.Log.Debug().Str("request_id", rc.caller.RequestID).Str("target", req.TargetDN).Str("right", req.Right.String()).
 			Str("attr", req.Attr).Interface("explanation", exp).Msg("access denied")

@@ -67,6 +67,9 @@ func TestScopeTable(t *testing.T) {
 	e.must(200, "PATCH", "/Users/"+id, "connector", patchOp("replace", "title", "Engineer"))
 	e.must(204, "DELETE", "/Users/"+id, "connector", nil)
 	e.must(404, "GET", "/Users/"+id, "connector", nil)
+	if !strings.Contains(e.logs.String(), `"message":"access denied"`) || !strings.Contains(e.logs.String(), `"explanation":{"decision":"deny"`) {
+		t.Error("the debug log does not explain the denials")
+	}
 }
 
 func patchOp(op, path string, value any) map[string]any {
@@ -298,6 +301,13 @@ func TestErrors(t *testing.T) {
 	e.must(200, "GET", "/serviceproviderconfig", c, nil)
 	if !strings.Contains(e.logs.String(), `"aci_decision"`) {
 		t.Error("no audit line with the ACI decision")
+	}
+	// At debug level (the harness's) grants and denials come with the
+	// engine's full explanation.
+	for _, msg := range []string{`"message":"access granted"`, `"explanation":{"decision":"allow"`} {
+		if !strings.Contains(e.logs.String(), msg) {
+			t.Errorf("the debug log lacks %s", msg)
+		}
 	}
 	if strings.Contains(e.logs.String(), e.tokens[c]) {
 		t.Error("a token reached the log")
