@@ -116,6 +116,7 @@ func startBenchServer(b *testing.B, users int) *benchServer {
 	seed := writeUsersLDIF(b, users)
 	maddr := freeAddr(b)
 	env := startEnvWith(b, benchConfig(maddr), seed)
+	env.logs.Discard() // format every audit line as in production, keep none
 	s := &benchServer{env: env, metrics: "http://" + maddr + "/metrics", auth: "Bearer " + env.tokens["connector"]}
 	s.users = loadBenchUsers(b, env.ldap, users)
 	tr := &http.Transport{

@@ -39,14 +39,27 @@ type testEnv struct {
 
 // syncBuffer is a log sink safe for the server's goroutines.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	discard bool
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.discard {
+		return len(p), nil
+	}
 	return s.b.Write(p)
+}
+
+// Discard drops what is written from now on: benchmarks still format every
+// log line, as production does, without keeping millions of them.
+func (s *syncBuffer) Discard() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.discard = true
+	s.b = bytes.Buffer{}
 }
 
 func (s *syncBuffer) String() string {
