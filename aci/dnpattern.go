@@ -251,22 +251,3 @@ func globMatch(parts []string, s string) bool {
 	}
 	return len(s) >= len(last) && strings.HasSuffix(s, last)
 }
-
-// coveredBy returns the ancestor-or-self of dn that the pattern matches,
-// nearest first, calling yield for each until it returns true.
-func (p *dnPattern) eachMatch(dn string, yield func(m string) bool) bool {
-	if p.rdns == nil {
-		if isUnder(dn, p.literal) {
-			return yield(p.literal)
-		}
-		return false
-	}
-	for d := dn; ; d = parentDN(d) {
-		if p.matches(d) && yield(d) {
-			return true
-		}
-		if d == "" {
-			return false
-		}
-	}
-}

@@ -10,9 +10,6 @@ import (
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
-// ldapValues are an entry's attribute values keyed by lowercased name.
-type ldapValues map[string][]string
-
 // getCI returns the value of key in m, matching case-insensitively.
 func getCI(m map[string]any, key string) (any, bool) {
 	if v, ok := m[key]; ok {

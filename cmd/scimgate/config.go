@@ -255,9 +255,7 @@ func (c *Config) validate() []error {
 		bad("service_dn: required (the DN every request runs as)")
 	}
 	errs = append(errs, c.LDAP.Validate("ldap")...)
-	for _, e := range c.OAuth.Validate() {
-		errs = append(errs, e)
-	}
+	errs = append(errs, c.OAuth.Validate()...)
 	errs = append(errs, c.validateTypes()...)
 	l := c.Limits
 	if l.MaxBodyBytes < 1024 {
