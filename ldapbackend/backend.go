@@ -223,6 +223,34 @@ func (b *Backend) begin(ctx context.Context) (*reqCtx, error) {
 		debug: b.opt.Log.GetLevel() <= zerolog.DebugLevel}, nil
 }
 
+// open starts an operation on type t: its mapping and the request's
+// access-control context. The caller defers rc.flush().
+func (b *Backend) open(ctx context.Context, t *resource.Type) (*typeState, *reqCtx, error) {
+	ts, err := b.state(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	rc, err := b.begin(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ts, rc, nil
+}
+
+// fetchVisible reads the entry of a resource id that the caller may see;
+// anything else is 404, so an unreadable resource looks like a missing one.
+func (b *Backend) fetchVisible(rc *reqCtx, ts *typeState, id string, attrs []string) (*ldap.Entry, aci.Entry, error) {
+	le, err := b.fetchByID(rc, ts, id, attrs)
+	if err != nil {
+		return nil, nil, err
+	}
+	e := NewEntry(le)
+	if !rc.visible(e) {
+		return nil, nil, resource.NotFound("%s %q not found", ts.t.Name, id)
+	}
+	return le, e, nil
+}
+
 // allowed asks the ACI engine and remembers the decision for the audit log.
 func (rc *reqCtx) allowed(req *aci.Request) bool {
 	req.Subject = rc.subj
@@ -415,21 +443,14 @@ func topPath(a *AttrMapping) string {
 
 // Get implements resource.Backend.
 func (b *Backend) Get(ctx context.Context, t *resource.Type, id string, p resource.Projection) (*resource.Resource, error) {
-	ts, err := b.state(t)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := b.begin(ctx)
+	ts, rc, err := b.open(ctx, t)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.flush()
-	le, err := b.fetchByID(rc, ts, id, b.fetchAttrs(ts, p))
+	le, _, err := b.fetchVisible(rc, ts, id, b.fetchAttrs(ts, p))
 	if err != nil {
 		return nil, err
-	}
-	if !rc.visible(NewEntry(le)) {
-		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
 	}
 	return b.toResource(rc, ts, le, p)
 }
@@ -468,11 +489,7 @@ func (b *Backend) fetchAttrs(ts *typeState, p resource.Projection) []string {
 // the mapped user, for /Me. A caller running as the service account has
 // none (404).
 func (b *Backend) SelfID(ctx context.Context, t *resource.Type) (string, error) {
-	ts, err := b.state(t)
-	if err != nil {
-		return "", err
-	}
-	rc, err := b.begin(ctx)
+	ts, rc, err := b.open(ctx, t)
 	if err != nil {
 		return "", err
 	}

@@ -22,11 +22,7 @@ import (
 // and converts only the requested page. At most Lookthrough entries may
 // match; more is 400 tooMany.
 func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQuery) (*resource.Page, error) {
-	ts, err := b.state(t)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := b.begin(ctx)
+	ts, rc, err := b.open(ctx, t)
 	if err != nil {
 		return nil, err
 	}

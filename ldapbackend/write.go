@@ -63,11 +63,7 @@ func (ts *typeState) firstMapping(a *AttrMapping) bool {
 
 // Create implements resource.Backend.
 func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string]any, p resource.Projection) (*resource.Resource, error) {
-	ts, err := b.state(t)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := b.begin(ctx)
+	ts, rc, err := b.open(ctx, t)
 	if err != nil {
 		return nil, err
 	}
@@ -247,17 +243,14 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 	}
 	defer rc.flush()
 	ctx = rc.ctx
-	le, err := b.fetchByID(rc, ts, id, ts.fetch)
+	le, e, err := b.fetchVisible(rc, ts, id, ts.fetch)
 	if err != nil {
 		return nil, err
-	}
-	if !rc.visible(NewEntry(le)) {
-		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
 	}
 	if err := checkPreconditions(cond, le.GetAttributeValue("entryCSN")); err != nil {
 		return nil, err
 	}
-	if err := rc.mayWriteAll(ts, NewEntry(le), []string{"members"}); err != nil {
+	if err := rc.mayWriteAll(ts, e, []string{"members"}); err != nil {
 		return nil, err
 	}
 	assertion, err := NewAssertionControl((&ldapfilter.Equality{Attr: "entryCSN", Value: le.GetAttributeValue("entryCSN")}).String())
@@ -286,23 +279,15 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 // on each even when the operation changes no value, so a caller without
 // the right learns nothing from a no-op.
 func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond resource.Conditions, p resource.Projection, change func(map[string]any) (map[string]any, error), touched ...string) (*resource.Resource, error) {
-	ts, err := b.state(t)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := b.begin(ctx)
+	ts, rc, err := b.open(ctx, t)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.flush()
 	ctx = rc.ctx
-	le, err := b.fetchByID(rc, ts, id, ts.fetch)
+	le, e, err := b.fetchVisible(rc, ts, id, ts.fetch)
 	if err != nil {
 		return nil, err
-	}
-	e := NewEntry(le)
-	if !rc.visible(e) {
-		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
 	}
 	if err := checkPreconditions(cond, le.GetAttributeValue("entryCSN")); err != nil {
 		return nil, err
@@ -454,23 +439,15 @@ func (rc *reqCtx) mayWriteAll(ts *typeState, e aci.Entry, touched []string) erro
 
 // Delete implements resource.Backend.
 func (b *Backend) Delete(ctx context.Context, t *resource.Type, id string, cond resource.Conditions) error {
-	ts, err := b.state(t)
-	if err != nil {
-		return err
-	}
-	rc, err := b.begin(ctx)
+	ts, rc, err := b.open(ctx, t)
 	if err != nil {
 		return err
 	}
 	defer rc.flush()
 	ctx = rc.ctx
-	le, err := b.fetchByID(rc, ts, id, ts.fetch)
+	le, e, err := b.fetchVisible(rc, ts, id, ts.fetch)
 	if err != nil {
 		return err
-	}
-	e := NewEntry(le)
-	if !rc.visible(e) {
-		return resource.NotFound("%s %q not found", ts.t.Name, id)
 	}
 	if !rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightDelete}) {
 		return resource.Forbidden("not allowed to delete this %s", ts.t.Name)
