@@ -19,21 +19,25 @@ import (
 // Config is the scimgate configuration file. Every field is documented
 // with its default in testdata/demo/scimgate.yaml and the README.
 type Config struct {
-	Listen       string                     `yaml:"listen"`   // default 127.0.0.1:8080
-	BaseURL      string                     `yaml:"base_url"` // default http(s)://LISTEN/scim/v2
-	BasePath     string                     `yaml:"base_path"`
-	TLS          TLSConfig                  `yaml:"tls"`
-	Mapping      string                     `yaml:"mapping"`  // disabled (default) | optional | required
-	Identity     ldapbackend.IdentityConfig `yaml:"identity"` // how a token's subject maps to an entry
-	ServiceDN    string                     `yaml:"service_dn"`
-	LDAP         ldapbackend.LDAPConfig     `yaml:"ldap"`
-	OAuth        oauth.Config               `yaml:"oauth"`
-	Users        TypeConfig                 `yaml:"users"`
-	Groups       TypeConfig                 `yaml:"groups"`
-	SyncProfiles TypeConfig                 `yaml:"sync_profiles"`
-	Connectors   TypeConfig                 `yaml:"connectors"`
-	Limits       Limits                     `yaml:"limits"`
-	Log          LogConfig                  `yaml:"log"`
+	Listen   string                     `yaml:"listen"`   // default 127.0.0.1:8080
+	BaseURL  string                     `yaml:"base_url"` // default http(s)://LISTEN/scim/v2
+	BasePath string                     `yaml:"base_path"`
+	TLS      TLSConfig                  `yaml:"tls"`
+	Mapping  string                     `yaml:"mapping"`  // disabled (default) | optional | required
+	Identity ldapbackend.IdentityConfig `yaml:"identity"` // how a token's subject maps to an entry
+	// AddAnyAttribute: a create needs the add right on at least one
+	// attribute of the new entry (PingDirectory's default) rather than on
+	// every attribute (scimgate's default).
+	AddAnyAttribute bool                   `yaml:"add_any_attribute"`
+	ServiceDN       string                 `yaml:"service_dn"`
+	LDAP            ldapbackend.LDAPConfig `yaml:"ldap"`
+	OAuth           oauth.Config           `yaml:"oauth"`
+	Users           TypeConfig             `yaml:"users"`
+	Groups          TypeConfig             `yaml:"groups"`
+	SyncProfiles    TypeConfig             `yaml:"sync_profiles"`
+	Connectors      TypeConfig             `yaml:"connectors"`
+	Limits          Limits                 `yaml:"limits"`
+	Log             LogConfig              `yaml:"log"`
 	// MetricsListen is where Prometheus metrics are served (/metrics), on a
 	// listener of their own; "" disables them.
 	MetricsListen string `yaml:"metrics_listen"`

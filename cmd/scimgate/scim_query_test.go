@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestETags: If-Match makes concurrent writers safe (412, never a lost
@@ -171,5 +172,42 @@ func TestLookthrough(t *testing.T) {
 	e.must(200, "GET", "/Users?filter="+q(`userName sw "a"`), "connector", nil)
 	if n := num(e.must(200, "GET", "/Groups?count=50", "connector", nil).body, "itemsPerPage"); n != 6 {
 		t.Fatalf("groups page: %d", n)
+	}
+}
+
+// TestAddRights: by default a create needs add on every attribute of the
+// new entry; add_any_attribute relaxes that to at least one.
+func TestAddRights(t *testing.T) {
+	const acis = `dn: ou=People,dc=example,dc=com
+changetype: modify
+add: aci
+aci: (targetattr="uid || cn || sn || objectClass")(version 3.0; acl "onboarding"; allow (add) oauthscope="onboard";)
+`
+	for _, anyAttr := range []bool{false, true} {
+		e := startEnvWith(t, func(c *Config) { c.AddAnyAttribute = anyAttr })
+		if err := e.ldap.LDAPModify(t.Context(), acis); err != nil {
+			t.Fatal(err)
+		}
+		e.tokens["onboard"] = e.token("hr", "onboard")
+		user := func(name string, title bool) map[string]any {
+			u := map[string]any{"schemas": []string{userURN}, "userName": name, "name": map[string]any{"familyName": "X"}}
+			if title {
+				u["title"] = "Engineer" // not covered by the ACI
+			}
+			return u
+		}
+		// The ACI takes effect within the refresh interval.
+		deadline := time.Now().Add(3 * time.Second)
+		for e.do("POST", "/Users", "onboard", user(fmt.Sprintf("plain-%v", anyAttr), false)).status != 201 {
+			if time.Now().After(deadline) {
+				t.Fatal("the onboarding ACI did not apply")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		want := 403
+		if anyAttr {
+			want = 201
+		}
+		e.must(want, "POST", "/Users", "onboard", user(fmt.Sprintf("titled-%v", anyAttr), true))
 	}
 }

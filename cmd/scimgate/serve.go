@@ -133,8 +133,9 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		Types:           bindings,
 		DefaultPageSize: cfg.Limits.DefaultPageSize, MaxPageSize: cfg.Limits.MaxPageSize, Lookthrough: cfg.Limits.Lookthrough,
 		Log: log, OnDecision: m.ACIDecision, ObserveLDAP: m.LDAPOp,
-		ProxiedAuthz: cfg.LDAP.ProxiedAuthz && cfg.Mapping != "disabled",
-		RefCacheTTL:  cfg.LDAP.CacheTTL,
+		ProxiedAuthz:    cfg.LDAP.ProxiedAuthz && cfg.Mapping != "disabled",
+		RefCacheTTL:     cfg.LDAP.CacheTTL,
+		AddAnyAttribute: cfg.AddAnyAttribute,
 	})
 	if err != nil {
 		return err
