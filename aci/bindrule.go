@@ -57,10 +57,11 @@ func resultString(r result) string {
 
 // evalState is what a bind rule sees during one check.
 type evalState struct {
-	req   *Request
-	subj  *Subject
-	dir   Directory
-	trace *[]CondTrace // non-nil when explaining
+	req      *Request
+	subj     *Subject
+	dir      Directory
+	trace    *[]CondTrace // non-nil when explaining
+	operAttr bool         // the request's attribute counts as operational
 }
 
 // CondTrace records the result of one condition, for explanations.

@@ -63,6 +63,7 @@ func (s *Set) evaluate(req *Request, dir Directory, exp *Explanation) (Decision,
 	attr := ""
 	if req.Attr != "" {
 		attr = canonicalAttr(req.Attr)
+		st.operAttr = IsOperational(attr) || s.oper[attr]
 	}
 	var deny, allow Decision
 	denied := false
@@ -321,7 +322,7 @@ func (c *Compiled) appliesMode(st *evalState, attr string, anyValue bool) (resul
 			return and3(out, r), naApplies
 		}
 	}
-	if !c.coversAttr(attr) {
+	if !c.coversAttr(attr, st.operAttr) {
 		return rFalse, naAttr
 	}
 	return out, naApplies
@@ -389,11 +390,10 @@ func scopeCovers(s Scope, e, base string) bool {
 
 // coversAttr applies targetattr: "*" is every user attribute, "+" every
 // operational one, and "!=" lists every user attribute not named.
-func (c *Compiled) coversAttr(attr string) bool {
+func (c *Compiled) coversAttr(attr string, oper bool) bool {
 	if !c.hasAttr {
 		return false
 	}
-	oper := IsOperational(attr)
 	listed := false
 	for _, a := range c.attrs {
 		if a == attr {

@@ -302,3 +302,28 @@ func TestEntryAttributes(t *testing.T) {
 		t.Fatalf("EntryAttributes = %s", got)
 	}
 }
+
+// An attribute holding ACIs under another name is operational for the set
+// that says so: "*" and "!=" never expose it, "+" and its name do.
+func TestExtraOperational(t *testing.T) {
+	b := aci.NewBuilder()
+	b.Operational("scimgateAci")
+	b.Add("dc=example,dc=com",
+		`(targetattr="*")(version 3.0; acl "all user"; allow (read) userdn="ldap:///all";)`,
+		`(targetattr!="cn")(version 3.0; acl "ne"; allow (compare) userdn="ldap:///all";)`,
+		`(targetattr="+")(version 3.0; acl "oper"; allow (search) userdn="ldap:///all";)`)
+	set, _ := b.Build()
+	ask := func(r aci.Right, attr string) bool {
+		return set.Evaluate(&aci.Request{Subject: &aci.Subject{DN: "cn=x"}, TargetDN: "dc=example,dc=com", Right: r, Attr: attr}, nil).Allowed
+	}
+	if ask(aci.RightRead, "scimgateAci") || ask(aci.RightCompare, "scimgateaci") || !ask(aci.RightSearch, "scimgateAci") {
+		t.Error("scimgateAci must count as operational")
+	}
+	if !ask(aci.RightRead, "sn") || !ask(aci.RightCompare, "sn") {
+		t.Error("user attributes are still covered")
+	}
+	ns, _ := set.WithEntry("dc=example,dc=com", []string{`(targetattr="*")(version 3.0; acl "x"; allow (read) userdn="ldap:///all";)`})
+	if ns.Evaluate(&aci.Request{Subject: &aci.Subject{DN: "cn=x"}, TargetDN: "dc=example,dc=com", Right: aci.RightRead, Attr: "scimgateAci"}, nil).Allowed {
+		t.Error("a derived set forgot the extra operational attribute")
+	}
+}

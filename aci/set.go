@@ -18,6 +18,9 @@ type Set struct {
 	byDN   map[string][]*Compiled
 	global []*Compiled
 	n      int
+	// oper names attributes treated as operational beside the engine's own
+	// list, such as the attribute a directory keeps scimgate's ACIs in.
+	oper map[string]bool
 	// entryAttrs are the target-entry attributes any ACI of the set reads
 	// (targetfilter, targattrfilters, userattr), computed on first use.
 	entryAttrs     []string
@@ -50,6 +53,18 @@ type Builder struct {
 
 // NewBuilder starts an empty Set.
 func NewBuilder() *Builder { return &Builder{set: &Set{byDN: map[string][]*Compiled{}}} }
+
+// Operational makes the set treat the named attributes as operational, as
+// the engine's own list does for aci: "*" and "!=" lists never cover them.
+// Use it for an attribute holding ACIs under another name.
+func (b *Builder) Operational(names ...string) {
+	if b.set.oper == nil {
+		b.set.oper = map[string]bool{}
+	}
+	for _, n := range names {
+		b.set.oper[canonicalAttr(n)] = true
+	}
+}
 
 // AddGlobal adds global ACIs, which apply to every entry.
 func (b *Builder) AddGlobal(values ...string) {
@@ -84,7 +99,7 @@ func (b *Builder) Add(dn string, values ...string) {
 // compiled; a caller that must fail closed treats any error as fatal.
 func (b *Builder) Build() (*Set, []*LoadError) {
 	s := b.set
-	b.set = &Set{byDN: map[string][]*Compiled{}}
+	b.set = &Set{byDN: map[string][]*Compiled{}, oper: s.oper}
 	errs := b.errs
 	b.errs = nil
 	return s, errs
@@ -142,7 +157,7 @@ func (s *Set) Global() []*Compiled { return s.global }
 // left out.
 func (s *Set) WithEntry(dn string, values []string) (*Set, []*LoadError) {
 	list, errs := compileEntry(dn, values)
-	ns := &Set{byDN: make(map[string][]*Compiled, len(s.byDN)+1), global: s.global, n: s.n - len(s.byDN[dn]) + len(list)}
+	ns := &Set{byDN: make(map[string][]*Compiled, len(s.byDN)+1), global: s.global, n: s.n - len(s.byDN[dn]) + len(list), oper: s.oper}
 	for k, v := range s.byDN {
 		ns.byDN[k] = v
 	}
@@ -157,7 +172,7 @@ func (s *Set) WithEntry(dn string, values []string) (*Set, []*LoadError) {
 // WithoutSubtree returns a new Set without the ACIs of dn and every entry
 // below it (an entry deleted or moved away).
 func (s *Set) WithoutSubtree(dn string) *Set {
-	ns := &Set{byDN: make(map[string][]*Compiled, len(s.byDN)), global: s.global}
+	ns := &Set{byDN: make(map[string][]*Compiled, len(s.byDN)), global: s.global, oper: s.oper}
 	for k, v := range s.byDN {
 		if isUnder(k, dn) {
 			continue
