@@ -52,6 +52,7 @@ type ACIStore struct {
 	bases    []string
 	suffix   string
 	global   []string
+	attr     string // the attribute holding the ACIs
 	interval time.Duration
 	log      zerolog.Logger
 
@@ -93,6 +94,7 @@ func NewACIStore(pool *Pool, cfg LDAPConfig, log zerolog.Logger) *ACIStore {
 		bases:    cfg.ACLBases,
 		suffix:   cfg.Suffix,
 		global:   cfg.GlobalACIs,
+		attr:     cfg.ACIAttribute,
 		interval: cfg.RefreshInterval,
 		log:      log.With().Str("component", "aci-store").Logger(),
 	}
@@ -191,6 +193,7 @@ func (s *ACIStore) load(ctx context.Context) (bool, error) {
 	}
 
 	b := aci.NewBuilder()
+	b.Operational(s.attr)
 	b.AddGlobal(s.global...)
 	for _, e := range entries {
 		b.Add(e.dn, e.values...)
@@ -344,7 +347,7 @@ func (s *ACIStore) read(ctx context.Context) ([]aciEntry, error) {
 		err := s.pool.Do(ctx, func(c *ldap.Conn) error {
 			var err error
 			res, err = c.SearchWithPaging(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree,
-				ldap.NeverDerefAliases, 0, 0, false, "(aci=*)", []string{"aci"}, nil), pageSize)
+				ldap.NeverDerefAliases, 0, 0, false, (&ldapfilter.Present{Attr: s.attr}).String(), []string{s.attr}, nil), pageSize)
 			return err
 		})
 		if err != nil {
@@ -359,7 +362,7 @@ func (s *ACIStore) read(ctx context.Context) ([]aciEntry, error) {
 				continue
 			}
 			seen[dn] = true
-			out = append(out, aciEntry{dn: dn, values: e.GetEqualFoldAttributeValues("aci")})
+			out = append(out, aciEntry{dn: dn, values: e.GetEqualFoldAttributeValues(s.attr)})
 		}
 	}
 	slices.SortFunc(out, func(a, b aciEntry) int { return strings.Compare(a.dn, b.dn) })

@@ -36,6 +36,9 @@ type Options struct {
 	// mapped user on every LDAP operation of a mapped request, so the
 	// directory's own access control applies as well.
 	ProxiedAuthz bool
+	// VersionAttr is the attribute ETags come from and If-Match asserts
+	// (default entryCSN).
+	VersionAttr string
 	// RefCacheTTL is how long what a reference (member, manager) names is
 	// remembered; 0 disables the cache.
 	RefCacheTTL time.Duration
@@ -86,6 +89,9 @@ func New(opt Options) (*Backend, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.VersionAttr == "" {
+		opt.VersionAttr = "entryCSN"
+	}
 	sdn, err := ldapfilter.NormalizeDN(opt.ServiceDN)
 	if err != nil {
 		return nil, fmt.Errorf("ldapbackend: service DN: %v", err)
@@ -114,7 +120,7 @@ func New(opt Options) (*Backend, error) {
 			addSchema(e.Schema.ID, e.Schema)
 		}
 		seen := map[string]bool{}
-		for _, a := range append([]string{"objectClass", tb.Mapping.IDAttr, "entryCSN", "createTimestamp", "modifyTimestamp"}, mappedLDAP(tb.Mapping)...) {
+		for _, a := range append([]string{"objectClass", tb.Mapping.IDAttr, opt.VersionAttr, "createTimestamp", "modifyTimestamp"}, mappedLDAP(tb.Mapping)...) {
 			if !seen[strings.ToLower(a)] {
 				seen[strings.ToLower(a)] = true
 				ts.fetch = append(ts.fetch, a)
@@ -221,6 +227,15 @@ func (b *Backend) begin(ctx context.Context) (*reqCtx, error) {
 	// engine needs the whole picture whatever the subject may read.
 	return &reqCtx{ctx: opCtx, b: b, set: set, subj: subj, dir: b.opt.Directory.WithContext(ctx), caller: caller,
 		debug: b.opt.Log.GetLevel() <= zerolog.DebugLevel}, nil
+}
+
+// version is the entry's version, for ETags and If-Match.
+func (b *Backend) version(le *ldap.Entry) string { return le.GetAttributeValue(b.opt.VersionAttr) }
+
+// versionAssertion is the LDAP Assertion control that makes a write fail
+// (and 412) if the entry changed since it was read.
+func (b *Backend) versionAssertion(le *ldap.Entry) (ldap.Control, error) {
+	return NewAssertionControl((&ldapfilter.Equality{Attr: b.opt.VersionAttr, Value: b.version(le)}).String())
 }
 
 // open starts an operation on type t: its mapping and the request's
@@ -367,7 +382,7 @@ func (b *Backend) toResource(rc *reqCtx, ts *typeState, le *ldap.Entry, p resour
 	e := NewEntry(le)
 	r := &resource.Resource{ID: le.GetAttributeValue(ts.m.IDAttr), Attrs: map[string]any{}}
 	r.Meta.ResourceType = ts.t.Name
-	r.Meta.Version = le.GetAttributeValue("entryCSN")
+	r.Meta.Version = b.version(le)
 	// id, the version and the resource type are always returned; the
 	// timestamps only to a caller that may read them.
 	if t, err := parseGeneralizedTime(le.GetAttributeValue("createTimestamp")); err == nil && rc.canRead(e, "createTimestamp") {

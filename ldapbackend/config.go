@@ -71,9 +71,18 @@ type LDAPConfig struct {
 	CacheTTL time.Duration `yaml:"cache_ttl"`
 	// CacheSize bounds the number of cached lookups; default 10000.
 	CacheSize int `yaml:"cache_size"`
-	// ProxiedAuthz is reserved: send the Proxied Authorization control (RFC 4370)
-	// for mapped users. Default false.
+	// ProxiedAuthz sends the Proxied Authorization control (RFC 4370) as the
+	// mapped user on every LDAP operation of a mapped request. Default false.
 	ProxiedAuthz bool `yaml:"proxied_authz"`
+	// ACIAttribute is the attribute scimgate's ACIs are read from; default
+	// aci. 389 Directory Server rejects oauthscope in its own aci
+	// attribute, so there scimgate keeps its ACIs in scimgateAci. The
+	// engine treats the attribute as operational either way.
+	ACIAttribute string `yaml:"aci_attribute"`
+	// VersionAttribute is the attribute ETags come from and If-Match is
+	// asserted on; it must change with every modification. Default
+	// entryCSN (OpenLDAP); entryusn on 389 (with the USN plugin).
+	VersionAttribute string `yaml:"version_attribute"`
 }
 
 // Defaults fills the fields left empty with their defaults.
@@ -98,6 +107,12 @@ func (c *LDAPConfig) Defaults() {
 	}
 	if c.CacheSize == 0 {
 		c.CacheSize = DefaultCacheSize
+	}
+	if c.ACIAttribute == "" {
+		c.ACIAttribute = "aci"
+	}
+	if c.VersionAttribute == "" {
+		c.VersionAttribute = "entryCSN"
 	}
 	if len(c.ACLBases) == 0 && c.Suffix != "" {
 		c.ACLBases = []string{c.Suffix}

@@ -247,13 +247,13 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPreconditions(cond, le.GetAttributeValue("entryCSN")); err != nil {
+	if err := checkPreconditions(cond, b.version(le)); err != nil {
 		return nil, err
 	}
 	if err := rc.mayWriteAll(ts, e, []string{"members"}); err != nil {
 		return nil, err
 	}
-	assertion, err := NewAssertionControl((&ldapfilter.Equality{Attr: "entryCSN", Value: le.GetAttributeValue("entryCSN")}).String())
+	assertion, err := b.versionAssertion(le)
 	if err != nil {
 		return nil, resource.Internal(err)
 	}
@@ -289,7 +289,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPreconditions(cond, le.GetAttributeValue("entryCSN")); err != nil {
+	if err := checkPreconditions(cond, b.version(le)); err != nil {
 		return nil, err
 	}
 	if err := rc.mayWriteAll(ts, e, touched); err != nil {
@@ -374,7 +374,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		}
 	}
 	dn := le.DN
-	assertion, err := NewAssertionControl((&ldapfilter.Equality{Attr: "entryCSN", Value: le.GetAttributeValue("entryCSN")}).String())
+	assertion, err := b.versionAssertion(le)
 	if err != nil {
 		return nil, resource.Internal(err)
 	}
@@ -389,7 +389,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			return nil, MapError(err, "rename")
 		}
 		dn = rdn + "," + ldapfilter.ParentDN(le.DN)
-		assertion = nil // the rename changed entryCSN; the modify follows at once
+		assertion = nil // the rename changed the version; the modify follows at once
 	}
 	if len(mods.Changes) > 0 {
 		mods.DN = dn
@@ -452,12 +452,12 @@ func (b *Backend) Delete(ctx context.Context, t *resource.Type, id string, cond 
 	if !rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightDelete}) {
 		return resource.Forbidden("not allowed to delete this %s", ts.t.Name)
 	}
-	if err := checkPreconditions(cond, le.GetAttributeValue("entryCSN")); err != nil {
+	if err := checkPreconditions(cond, b.version(le)); err != nil {
 		return err
 	}
 	del := ldap.NewDelRequest(le.DN, proxied(ctx, nil))
 	if len(cond.IfMatch) > 0 {
-		ctl, err := NewAssertionControl((&ldapfilter.Equality{Attr: "entryCSN", Value: le.GetAttributeValue("entryCSN")}).String())
+		ctl, err := b.versionAssertion(le)
 		if err != nil {
 			return resource.Internal(err)
 		}

@@ -136,6 +136,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		ProxiedAuthz:    cfg.LDAP.ProxiedAuthz && cfg.Mapping != "disabled",
 		RefCacheTTL:     cfg.LDAP.CacheTTL,
 		AddAnyAttribute: cfg.AddAnyAttribute,
+		VersionAttr:     cfg.LDAP.VersionAttribute,
 	})
 	if err != nil {
 		return err
