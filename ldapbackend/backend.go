@@ -153,13 +153,14 @@ func (b *Backend) state(t *resource.Type) (*typeState, error) {
 // reqCtx is one request's view: the ACI set it started with, its
 // subject, and the directory for lookups.
 type reqCtx struct {
-	ctx    context.Context
-	b      *Backend
-	set    *aci.Set
-	subj   *aci.Subject
-	dir    aci.Directory
-	caller *resource.Caller
-	debug  bool // log explanations
+	ctx     context.Context
+	b       *Backend
+	set     *aci.Set
+	subj    *aci.Subject
+	dir     aci.Directory
+	caller  *resource.Caller
+	debug   bool        // log explanations
+	scratch aci.Request // reused by ask, so a check allocates nothing
 
 	// Decisions are summed up here and handed to the audit once, when the
 	// operation ends (flush): building each decision's text would cost more
@@ -266,6 +267,12 @@ func (b *Backend) fetchVisible(rc *reqCtx, ts *typeState, id string, attrs []str
 	return le, e, nil
 }
 
+// ask checks one request, reusing the context's scratch request.
+func (rc *reqCtx) ask(r aci.Request) bool {
+	rc.scratch = r
+	return rc.allowed(&rc.scratch)
+}
+
 // allowed asks the ACI engine and remembers the decision for the audit log.
 func (rc *reqCtx) allowed(req *aci.Request) bool {
 	req.Subject = rc.subj
@@ -295,7 +302,7 @@ func (rc *reqCtx) allowed(req *aci.Request) bool {
 
 // canRead reports whether the subject may read attr of the entry.
 func (rc *reqCtx) canRead(e aci.Entry, attr string) bool {
-	return rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightRead, Attr: attr})
+	return rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightRead, Attr: attr})
 }
 
 // visible: an entry exists for the caller only if it may read its objectClass.
@@ -379,7 +386,11 @@ func (b *Backend) fetchByID(rc *reqCtx, ts *typeState, id string, attrs []string
 // toResource turns an entry into the resource the caller may see: only
 // readable attributes, references resolved to ids.
 func (b *Backend) toResource(rc *reqCtx, ts *typeState, le *ldap.Entry, p resource.Projection) (*resource.Resource, error) {
-	e := NewEntry(le)
+	return b.toResourceOf(rc, ts, le, NewEntry(le), p)
+}
+
+// toResourceOf is toResource for an entry already adapted for the engine.
+func (b *Backend) toResourceOf(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.Entry, p resource.Projection) (*resource.Resource, error) {
 	r := &resource.Resource{ID: le.GetAttributeValue(ts.m.IDAttr), Attrs: map[string]any{}}
 	r.Meta.ResourceType = ts.t.Name
 	r.Meta.Version = b.version(le)
@@ -463,11 +474,11 @@ func (b *Backend) Get(ctx context.Context, t *resource.Type, id string, p resour
 		return nil, err
 	}
 	defer rc.flush()
-	le, _, err := b.fetchVisible(rc, ts, id, b.fetchAttrs(ts, p))
+	le, e, err := b.fetchVisible(rc, ts, id, b.fetchAttrs(ts, p))
 	if err != nil {
 		return nil, err
 	}
-	return b.toResource(rc, ts, le, p)
+	return b.toResourceOf(rc, ts, le, e, p)
 }
 
 // fetchAttrs lists the LDAP attributes to request, leaving out those the

@@ -159,10 +159,10 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 			continue // deleted between the two passes
 		}
 		e := NewEntry(le)
-		if !rc.visible(e) {
+		if !whole && !rc.visible(e) {
 			continue // changed between the two passes
 		}
-		r, err := b.toResource(rc, ts, le, q.Projection)
+		r, err := b.toResourceOf(rc, ts, le, e, q.Projection)
 		if err != nil {
 			return nil, err
 		}
@@ -202,7 +202,7 @@ const smallResult = 20
 // filter names; the parts the gateway adds itself need none.
 func (rc *reqCtx) maySearch(e aci.Entry, attrs []string) bool {
 	for _, a := range attrs {
-		if !rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightSearch, Attr: a}) {
+		if !rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightSearch, Attr: a}) {
 			return false
 		}
 	}

@@ -118,12 +118,12 @@ func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, addIDs
 	}
 	e := NewEntry(le)
 	for _, v := range del {
-		if !rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: m.LDAP, Value: v, HasValue: true, DeleteValue: true}) {
+		if !rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: m.LDAP, Value: v, HasValue: true, DeleteValue: true}) {
 			return resource.Forbidden("not allowed to change members")
 		}
 	}
 	for _, v := range add {
-		if !rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: m.LDAP, Value: v, HasValue: true}) {
+		if !rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: m.LDAP, Value: v, HasValue: true}) {
 			return resource.Forbidden("not allowed to change members")
 		}
 	}

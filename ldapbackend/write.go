@@ -116,12 +116,12 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 		newAttrs[k] = v
 	}
 	entry := mapEntry{dn: ndn, vals: lowerKeys(newAttrs)}
-	if !rc.allowed(&aci.Request{TargetDN: ndn, Entry: entry, Right: aci.RightAdd}) {
+	if !rc.ask(aci.Request{TargetDN: ndn, Entry: entry, Right: aci.RightAdd}) {
 		return nil, resource.Forbidden("not allowed to create this %s", ts.t.Name)
 	}
 	anyOK, allOK := false, true
 	for _, attr := range sortedKeys(newAttrs) {
-		if rc.allowed(&aci.Request{TargetDN: ndn, Entry: entry, Right: aci.RightAdd, Attr: attr}) {
+		if rc.ask(aci.Request{TargetDN: ndn, Entry: entry, Right: aci.RightAdd, Attr: attr}) {
 			anyOK = true
 		} else {
 			allOK = false
@@ -295,7 +295,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 	if err := rc.mayWriteAll(ts, e, touched); err != nil {
 		return nil, err
 	}
-	old, err := b.toResource(rc, ts, le, resource.Projection{})
+	old, err := b.toResourceOf(rc, ts, le, e, resource.Projection{})
 	if err != nil {
 		return nil, err
 	}
@@ -343,12 +343,12 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			continue
 		}
 		for _, v := range del {
-			if !rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP, Value: v, HasValue: true, DeleteValue: true}) {
+			if !rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP, Value: v, HasValue: true, DeleteValue: true}) {
 				return nil, resource.Forbidden("not allowed to change %s", a.SCIM)
 			}
 		}
 		for _, v := range add {
-			if !rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP, Value: v, HasValue: true}) {
+			if !rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP, Value: v, HasValue: true}) {
 				return nil, resource.Forbidden("not allowed to change %s", a.SCIM)
 			}
 		}
@@ -424,8 +424,8 @@ func (rc *reqCtx) mayWriteAll(ts *typeState, e aci.Entry, touched []string) erro
 				continue
 			}
 			mapped = true
-			if rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP}) ||
-				a.Kind == KindReference && rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightSelfWrite, Attr: a.LDAP}) {
+			if rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP}) ||
+				a.Kind == KindReference && rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightSelfWrite, Attr: a.LDAP}) {
 				ok = true // selfwrite may add or remove the caller's own DN
 				break
 			}
@@ -449,7 +449,7 @@ func (b *Backend) Delete(ctx context.Context, t *resource.Type, id string, cond 
 	if err != nil {
 		return err
 	}
-	if !rc.allowed(&aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightDelete}) {
+	if !rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightDelete}) {
 		return resource.Forbidden("not allowed to delete this %s", ts.t.Name)
 	}
 	if err := checkPreconditions(cond, b.version(le)); err != nil {
