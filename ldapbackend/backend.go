@@ -39,6 +39,13 @@ type Options struct {
 	// VersionAttr is the attribute ETags come from and If-Match asserts
 	// (default entryCSN).
 	VersionAttr string
+	// NoAssertion: the directory lacks the LDAP Assertion control (389 DS
+	// 2.3), so If-Match is checked just before the write instead of by
+	// the directory with it: a writer racing in between is not caught.
+	NoAssertion bool
+	// PlainSortKeys: sort keys name no matching rule (389 DS fails sorts
+	// that do); the attribute's own ordering rule applies.
+	PlainSortKeys bool
 	// RefCacheTTL is how long what a reference (member, manager) names is
 	// remembered; 0 disables the cache.
 	RefCacheTTL time.Duration
@@ -234,9 +241,21 @@ func (b *Backend) begin(ctx context.Context) (*reqCtx, error) {
 func (b *Backend) version(le *ldap.Entry) string { return le.GetAttributeValue(b.opt.VersionAttr) }
 
 // versionAssertion is the LDAP Assertion control that makes a write fail
-// (and 412) if the entry changed since it was read.
+// (and 412) if the entry changed since it was read; nil when the directory
+// has no such control.
 func (b *Backend) versionAssertion(le *ldap.Entry) (ldap.Control, error) {
+	if b.opt.NoAssertion {
+		return nil, nil
+	}
 	return NewAssertionControl((&ldapfilter.Equality{Attr: b.opt.VersionAttr, Value: b.version(le)}).String())
+}
+
+// withControl appends c unless it is nil.
+func withControl(list []ldap.Control, c ldap.Control) []ldap.Control {
+	if c == nil {
+		return list
+	}
+	return append(list, c)
 }
 
 // open starts an operation on type t: its mapping and the request's

@@ -74,8 +74,14 @@ type LDAPConfig struct {
 	// ProxiedAuthz sends the Proxied Authorization control (RFC 4370) as the
 	// mapped user on every LDAP operation of a mapped request. Default false.
 	ProxiedAuthz bool `yaml:"proxied_authz"`
+	// Directory names the server software: openldap (default) or 389. It
+	// sets the defaults that differ between them: the ACI and version
+	// attributes, whether the LDAP Assertion control makes If-Match atomic
+	// (389 DS 2.3 lacks it), and whether sort keys name a matching rule
+	// (389 fails sorts that do; OpenLDAP needs one for uid, cn, sn, mail).
+	Directory string `yaml:"directory"`
 	// ACIAttribute is the attribute scimgate's ACIs are read from; default
-	// aci. 389 Directory Server rejects oauthscope in its own aci
+	// aci (scimgateAci with directory 389). 389 Directory Server rejects oauthscope in its own aci
 	// attribute, so there scimgate keeps its ACIs in scimgateAci. The
 	// engine treats the attribute as operational either way.
 	ACIAttribute string `yaml:"aci_attribute"`
@@ -84,6 +90,9 @@ type LDAPConfig struct {
 	// entryCSN (OpenLDAP); entryusn on 389 (with the USN plugin).
 	VersionAttribute string `yaml:"version_attribute"`
 }
+
+// Is389 reports whether the directory is 389 Directory Server.
+func (c *LDAPConfig) Is389() bool { return c.Directory == "389" }
 
 // Defaults fills the fields left empty with their defaults.
 func (c *LDAPConfig) Defaults() {
@@ -108,11 +117,20 @@ func (c *LDAPConfig) Defaults() {
 	if c.CacheSize == 0 {
 		c.CacheSize = DefaultCacheSize
 	}
+	if c.Directory == "" {
+		c.Directory = "openldap"
+	}
 	if c.ACIAttribute == "" {
 		c.ACIAttribute = "aci"
+		if c.Is389() {
+			c.ACIAttribute = "scimgateAci"
+		}
 	}
 	if c.VersionAttribute == "" {
 		c.VersionAttribute = "entryCSN"
+		if c.Is389() {
+			c.VersionAttribute = "entryusn"
+		}
 	}
 	if len(c.ACLBases) == 0 && c.Suffix != "" {
 		c.ACLBases = []string{c.Suffix}
@@ -126,6 +144,11 @@ func (c *LDAPConfig) Validate(prefix string) []error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", path(prefix, field), fmt.Sprintf(format, args...)))
+	}
+	switch c.Directory {
+	case "", "openldap", "389":
+	default:
+		bad("directory", "must be openldap or 389, not %q", c.Directory)
 	}
 
 	if c.URL == "" {

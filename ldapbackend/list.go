@@ -66,6 +66,9 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	// may not see, which keeps the order.
 	var controls []ldap.Control
 	if rule := orderingRule(sortKind); sortAttr != "" && rule != "" {
+		if b.opt.PlainSortKeys {
+			rule = "" // the attribute's own ordering rule
+		}
 		controls = append(controls, ldap.NewControlServerSideSortingWithSortKeys([]*ldap.SortKey{{AttributeType: sortAttr, MatchingRule: rule, Reverse: q.SortDescending}}))
 	}
 	// A filtered search usually matches a handful of entries (a userName

@@ -134,7 +134,7 @@ func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, addIDs
 	if len(add) > 0 {
 		mods.Add(m.LDAP, add)
 	}
-	mods.Controls = append(mods.Controls, assertion)
+	mods.Controls = withControl(mods.Controls, assertion)
 	if err := b.do(rc.ctx, "modify", func(c *ldap.Conn) error { return c.Modify(mods) }); err != nil {
 		return MapError(err, "modify")
 	}

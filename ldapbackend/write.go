@@ -384,7 +384,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		}
 		rdn := ts.m.RDNAttr + "=" + ldap.EscapeDN(newRDN)
 		mdn := ldap.NewModifyDNRequest(le.DN, rdn, true, "")
-		mdn.Controls = append(proxied(ctx, mdn.Controls), assertion)
+		mdn.Controls = withControl(proxied(ctx, mdn.Controls), assertion)
 		if err := b.do(ctx, "modrdn", func(c *ldap.Conn) error { return c.ModifyDN(mdn) }); err != nil {
 			return nil, MapError(err, "rename")
 		}
@@ -461,7 +461,7 @@ func (b *Backend) Delete(ctx context.Context, t *resource.Type, id string, cond 
 		if err != nil {
 			return resource.Internal(err)
 		}
-		del.Controls = append(del.Controls, ctl)
+		del.Controls = withControl(del.Controls, ctl)
 	}
 	if err := b.do(ctx, "delete", func(c *ldap.Conn) error { return c.Del(del) }); err != nil {
 		return MapError(err, "delete")

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system packages scimgate's tests and demo need (OpenLDAP's slapd and
-# ldap-utils) when they are missing. Safe to run repeatedly; needs root or sudo to install.
+# ldap-utils; 389 Directory Server's 389-ds-base) when they are missing. Safe to run
+# repeatedly; needs root or sudo to install.
 #
-# The tests and `make run` start private slapd instances (package ldapbackend/slapd) from
-# generated configurations; the Debian package's own service and database are not used, so
-# the install keeps that service from starting.
+# The tests and `make run` start private slapd instances (package ldapbackend/slapd) and
+# private ns-slapd instances (package ldapbackend/dirsrv) from generated configurations; the
+# Debian packages' own services and databases are not used, so the install keeps those
+# services from starting and stops any 389 instance the package left running.
 set -euo pipefail
 
 # What ldapbackend/slapd runs and loads: programs, modules, schemas.
@@ -17,17 +19,40 @@ have_all() {
 		/etc/ldap/schema/inetorgperson.schema /etc/ldap/schema/nis.schema; do
 		[ -e "$f" ] || return 1
 	done
-	command -v ldapmodify >/dev/null 2>&1
+	command -v ldapmodify >/dev/null 2>&1 || return 1
+	# What ldapbackend/dirsrv runs and reads.
+	for f in /usr/sbin/ns-slapd /usr/share/dirsrv/data/template-dse.ldif \
+		/etc/dirsrv/config/slapd-collations.conf /etc/dirsrv/config/certmap.conf \
+		/usr/lib/*/dirsrv/plugins/libentryuuid-plugin.so; do
+		[ -e "$f" ] || return 1
+	done
 }
+
+# stop_389_instances stops every instance the 389 packages may have set up and started
+# (Debian creates none by itself; a machine's own is left alone if not running).
+stop_389_instances() {
+	local d inst
+	for d in /etc/dirsrv/slapd-*; do
+		[ -d "$d" ] || continue
+		inst=${d#/etc/dirsrv/slapd-}
+		if command -v dsctl >/dev/null 2>&1 && dsctl "$inst" status >/dev/null 2>&1; then
+			$sudo dsctl "$inst" stop >/dev/null 2>&1 || true
+		fi
+		if command -v systemctl >/dev/null 2>&1; then
+			$sudo systemctl stop "dirsrv@$inst" >/dev/null 2>&1 || true
+		fi
+	done
+}
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 
 have_all && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
-	echo "ensure-deps: slapd/ldap-utils missing and no apt-get here; install OpenLDAP 2.5+ (slapd, slapadd, ldapmodify) by hand" >&2
+	echo "ensure-deps: slapd/ldap-utils/389-ds-base missing and no apt-get here; install OpenLDAP 2.5+ (slapd, slapadd, ldapmodify) and 389 Directory Server 2.x (ns-slapd) by hand" >&2
 	exit 1
 fi
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
 
 # Keep the package from starting its own slapd on port 389 while it installs (Debian's
 # policy-rc.d convention), unless the machine already has a policy of its own.
@@ -41,13 +66,14 @@ fi
 cleanup() { if [ -n "$own_policy" ]; then $sudo rm -f "$policy"; fi; }
 trap cleanup EXIT
 
-echo "ensure-deps: installing slapd ldap-utils (Debian packages)" >&2
+echo "ensure-deps: installing slapd ldap-utils 389-ds-base (Debian packages)" >&2
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slapd ldap-utils 389-ds-base >/dev/null
 # In case a policy of the machine let the service start anyway.
 if command -v service >/dev/null 2>&1; then $sudo service slapd stop >/dev/null 2>&1 || true; fi
+stop_389_instances
 
 if ! have_all; then
-	echo "ensure-deps: slapd installed but some of its programs, modules or schemas are missing" >&2
+	echo "ensure-deps: packages installed but some of slapd's or ns-slapd's programs, modules, schemas or templates are missing" >&2
 	exit 1
 fi

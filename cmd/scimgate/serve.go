@@ -137,6 +137,8 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		RefCacheTTL:     cfg.LDAP.CacheTTL,
 		AddAnyAttribute: cfg.AddAnyAttribute,
 		VersionAttr:     cfg.LDAP.VersionAttribute,
+		NoAssertion:     cfg.LDAP.Is389(),
+		PlainSortKeys:   cfg.LDAP.Is389(),
 	})
 	if err != nil {
 		return err

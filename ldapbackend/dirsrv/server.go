@@ -1,0 +1,398 @@
+package dirsrv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Server is a running (or stopped) private 389 Directory Server instance.
+type Server struct {
+	// URL is the ldap:// URL to dial, e.g. ldap://127.0.0.1:38911.
+	URL string
+	// Addr is the host:port ns-slapd listens on.
+	Addr string
+	// Suffix is the naming context of the userRoot backend.
+	Suffix string
+	// AdminDN ("cn=Directory Manager") and AdminPassword bind as 389's root DN, which
+	// bypasses every ACI. The gateway must bind as its service account instead.
+	AdminDN, AdminPassword string
+	// Dir is the instance directory: config/ (dse.ldif, schema/), db/, log/ (errors,
+	// access), run/ (pid file).
+	Dir string
+
+	opts   Options
+	lay    layout
+	ownDir bool
+
+	mu      sync.Mutex
+	proc    *process
+	stopped bool
+}
+
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+	out  *tail
+}
+
+// ErrAddrInUse is returned (wrapped) by Start when the address is taken.
+var ErrAddrInUse = errors.New("address already in use")
+
+// Start creates an instance directory (unless Dir already holds an instance), starts
+// ns-slapd as a child process, adds the userRoot backend for the suffix, applies the seeds
+// over LDAP and returns once all of that succeeded. ctx bounds the start-up only (together
+// with Options.StartTimeout); the server runs until Stop. On error nothing is left running
+// and a temporary directory is removed.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("dirsrv: options: %w", err)
+	}
+	if err := checkInstalled(o); err != nil {
+		return nil, fmt.Errorf("dirsrv: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
+	defer cancel()
+	seeds, err := loadSeeds(o.SeedLDIF)
+	if err != nil {
+		return nil, fmt.Errorf("dirsrv: %w", err)
+	}
+	s := &Server{Suffix: o.Suffix, AdminDN: AdminDN, AdminPassword: o.AdminPassword, Dir: o.Dir, opts: o}
+	if s.Dir == "" {
+		if s.Dir, err = os.MkdirTemp("", "scimgate-dirsrv-"); err != nil {
+			return nil, fmt.Errorf("dirsrv: %w", err)
+		}
+		s.ownDir = true
+	} else if s.Dir, err = filepath.Abs(s.Dir); err != nil {
+		return nil, fmt.Errorf("dirsrv: %w", err)
+	}
+	s.lay = newLayout(s.Dir)
+	_, err = os.Stat(s.lay.dse)
+	existing := err == nil
+	if err := s.start(ctx, existing, seeds); err != nil {
+		s.mu.Lock()
+		if s.proc != nil {
+			s.proc.terminate(o.StopTimeout)
+			s.proc = nil
+		}
+		s.mu.Unlock()
+		if s.ownDir {
+			os.RemoveAll(s.Dir)
+		} else if !existing {
+			// A half-made instance must not pass for a made one at the next Start.
+			for _, d := range []string{s.lay.config, s.lay.db, s.lay.log, s.lay.run, s.lay.lock, s.lay.tmp, s.lay.bak, s.lay.ldif} {
+				os.RemoveAll(d)
+			}
+		}
+		return nil, fmt.Errorf("dirsrv: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Server) start(ctx context.Context, existing bool, seeds []seedFile) error {
+	o := s.opts
+	if err := s.lay.mkdirs(); err != nil {
+		return err
+	}
+	if !existing {
+		for _, f := range o.SchemaLDIF {
+			if err := copyFile(f, filepath.Join(s.lay.schema, filepath.Base(f))); err != nil {
+				return fmt.Errorf("schema: %w", err)
+			}
+		}
+		for _, f := range []string{"slapd-collations.conf", "certmap.conf"} {
+			if err := copyFile(filepath.Join(o.ConfigDir, f), filepath.Join(s.lay.config, f)); err != nil {
+				return err
+			}
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		addr := o.Addr
+		if addr == "" {
+			var err error
+			if addr, err = freeAddr(); err != nil {
+				return err
+			}
+		}
+		err := s.launchAt(ctx, addr)
+		if err == nil {
+			break
+		}
+		if o.Addr != "" || !errors.Is(err, ErrAddrInUse) || attempt == 2 {
+			return err
+		}
+	}
+	if !existing {
+		if err := s.LDAPModify(ctx, backendLDIF(s.Suffix)); err != nil {
+			return fmt.Errorf("adding the backend for %s: %w", s.Suffix, err)
+		}
+		for _, sf := range seeds {
+			if err := s.apply(ctx, sf.name, sf.recs); err != nil {
+				return fmt.Errorf("seeding: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// launchAt writes addr into dse.ldif (creating it for a new instance), starts ns-slapd and
+// waits until the admin can bind and read the root DSE.
+func (s *Server) launchAt(ctx context.Context, addr string) error {
+	o := s.opts
+	listen, dial, port, err := listenHost(addr)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(s.lay.dse); err == nil {
+		err = rewriteDSE(o, s.lay, listen, port)
+		if err != nil {
+			return err
+		}
+	} else {
+		dse, err := newDSE(o, s.lay, listen, port)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(s.lay.dse, []byte(dse), 0o600); err != nil {
+			return err
+		}
+	}
+	s.Addr = addr
+	s.URL = "ldap://" + net.JoinHostPort(dial, port)
+	if err := checkAddrFree(addr); err != nil {
+		return err
+	}
+	os.Remove(s.lay.pid)
+	out := &tail{}
+	var w io.Writer = out
+	if o.Logger != nil {
+		w = io.MultiWriter(out, o.Logger)
+	}
+	cmd := exec.Command(o.NsSlapd, "-D", s.lay.config, "-i", s.lay.pid, "-d", "0")
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.Dir = s.Dir
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", o.NsSlapd, err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{}), out: out}
+	go func() {
+		// The machine's init reaps orphans late: always Wait, and judge liveness by done.
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	s.mu.Lock()
+	s.proc = p
+	s.mu.Unlock()
+	if err := s.waitReady(ctx, p); err != nil {
+		s.mu.Lock()
+		s.proc = nil
+		s.mu.Unlock()
+		p.terminate(o.StopTimeout)
+		if o.Logger != nil {
+			fmt.Fprintf(o.Logger, "%s (tail):\n%s\n", s.lay.errorsLog, s.errorsTail())
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Server) waitReady(ctx context.Context, p *process) error {
+	delay := 10 * time.Millisecond
+	var last error
+	for {
+		select {
+		case <-p.done:
+			msg := strings.TrimSpace(p.out.String() + "\n" + s.errorsTail())
+			if strings.Contains(msg, "Address already in use") || strings.Contains(msg, "Could not bind") {
+				return fmt.Errorf("ns-slapd cannot listen on %s (port %s): %w\n%s", s.Addr, portOf(s.Addr), ErrAddrInUse, msg)
+			}
+			return fmt.Errorf("ns-slapd exited during start-up (%v):\n%s", p.err, msg)
+		default:
+		}
+		if last = s.probe(ctx); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ns-slapd on %s not ready: %w (last attempt: %v)\n%s", s.Addr, ctx.Err(), last, s.errorsTail())
+		case <-p.done:
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 100*time.Millisecond)
+	}
+}
+
+// probe binds as the admin and reads the root DSE.
+func (s *Server) probe(ctx context.Context) error {
+	conn, err := s.Bind(ctx, s.AdminDN, s.AdminPassword)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		1, 0, false, "(objectClass=*)", []string{"namingContexts"}, nil))
+	return err
+}
+
+// errorsTail returns the last few kilobytes of the instance's errors log.
+func (s *Server) errorsTail() string {
+	b, err := os.ReadFile(s.lay.errorsLog)
+	if err != nil {
+		return ""
+	}
+	if len(b) > tailSize {
+		b = b[len(b)-tailSize:]
+	}
+	return string(b)
+}
+
+// Stop ends ns-slapd (SIGTERM, then SIGKILL after Options.StopTimeout), waits for it and
+// removes the instance directory if Start created it. It returns an error if ns-slapd had
+// exited on its own before. Calling it again does nothing.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return nil
+	}
+	s.stopped = true
+	var err error
+	if s.proc != nil {
+		err = s.proc.terminate(s.opts.StopTimeout)
+		s.proc = nil
+	}
+	if s.ownDir {
+		if rerr := os.RemoveAll(s.Dir); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
+
+// Running reports whether the ns-slapd process is alive.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	p := s.proc
+	s.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// PID returns the process id of the running ns-slapd, or 0.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
+
+// Output returns what ns-slapd wrote to stdout and stderr (last few kilobytes) followed by
+// the tail of its errors log.
+func (s *Server) Output() string {
+	s.mu.Lock()
+	p := s.proc
+	s.mu.Unlock()
+	var out string
+	if p != nil {
+		out = p.out.String()
+	}
+	return out + s.errorsTail()
+}
+
+func (p *process) terminate(timeout time.Duration) error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("ns-slapd had exited (%v):\n%s", p.err, strings.TrimSpace(p.out.String()))
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(timeout):
+	}
+	p.cmd.Process.Kill()
+	<-p.done
+	fmt.Fprintf(p.out, "ns-slapd did not exit within %v of SIGTERM and was killed\n", timeout)
+	return nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr, nil
+}
+
+func checkAddrFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("cannot listen on %s (port %s): %w", addr, portOf(addr), ErrAddrInUse)
+		}
+		return fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return l.Close()
+}
+
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o600)
+}
+
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailSize = 16 << 10
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if len(t.buf) > tailSize {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
+	}
+	return len(b), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
