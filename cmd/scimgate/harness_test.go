@@ -90,13 +90,22 @@ func startEnv(t testing.TB, extraSeeds ...string) *testEnv {
 func startEnvWith(t testing.TB, adjust func(*Config), extraSeeds ...string) *testEnv {
 	t.Helper()
 	s := slapd.StartT(t, slapd.Options{SeedLDIF: append([]string{demoLDIF}, extraSeeds...)})
+	e := startGateway(t, s.URL, s.Suffix, adjust)
+	e.ldap = s
+	return e
+}
+
+// startGateway starts the server in front of the directory at ldapURL,
+// bound as the demo service account, until the test ends.
+func startGateway(t testing.TB, ldapURL, suffix string, adjust func(*Config)) *testEnv {
+	t.Helper()
 	addr := freeAddr(t)
 	cfg := &Config{
 		Listen:    addr,
 		ServiceDN: serviceDN,
 		OAuth:     oauth.Config{Issuer: oauth.DemoIssuer, Audiences: []string{oauth.DemoAudience}, JWKSFile: demoJWKS},
 	}
-	cfg.LDAP.URL, cfg.LDAP.BindDN, cfg.LDAP.BindPassword, cfg.LDAP.Suffix = s.URL, serviceDN, servicePass, s.Suffix
+	cfg.LDAP.URL, cfg.LDAP.BindDN, cfg.LDAP.BindPassword, cfg.LDAP.Suffix = ldapURL, serviceDN, servicePass, suffix
 	cfg.LDAP.RefreshInterval = 200 * time.Millisecond
 	cfg.Log.Level = "debug"
 	if adjust != nil {
@@ -134,7 +143,7 @@ func startEnvWith(t testing.TB, adjust func(*Config), extraSeeds ...string) *tes
 			t.Logf("server log:\n%s", tail(logs.String(), 6000))
 		}
 	})
-	e := &testEnv{t: t, ldap: s, cfg: cfg, base: "http://" + addr + "/scim/v2", root: "http://" + addr, logs: logs, tokens: map[string]string{}}
+	e := &testEnv{t: t, cfg: cfg, base: "http://" + addr + "/scim/v2", root: "http://" + addr, logs: logs, tokens: map[string]string{}}
 	e.tokens["connector"] = e.token("sync-connector", allScopes)
 	e.tokens["reporting"] = e.token("reporting", "scim:read")
 	e.tokens["none"] = e.token("nobody", "")
