@@ -283,6 +283,21 @@ func TestErrors(t *testing.T) {
 	check(e.do("GET", "/Users?filter="+q(`shoeSize eq "42"`), c, nil), 400, "invalidFilter")
 	check(e.do("PATCH", "/Users/"+alice, c, patchOp("remove", `emails[type eq "home"]`, nil)), 400, "noTarget")
 	check(e.do("POST", "/Users", c, strings.Repeat(" ", 20<<20)), 413, "")
+	// Read-only attributes cannot be written.
+	check(e.do("PATCH", "/Users/"+alice, c, patchOp("replace", "groups", []any{map[string]any{"value": "x"}})), 400, "mutability")
+	check(e.do("PATCH", "/Users/"+alice, c, patchOp("replace", "id", "another-id")), 400, "mutability")
+	// Group names are unique too.
+	check(e.do("POST", "/Groups", c, map[string]any{"schemas": []string{groupURN}, "displayName": "engineering"}), 409, "uniqueness")
+	// A password can be set, never read back, and the directory holds it.
+	r := e.must(200, "PATCH", "/Users/"+alice, c, patchOp("replace", "password", "n3w-Secret!"))
+	if strings.Contains(r.raw, "n3w-Secret!") || strings.Contains(r.raw, `"password"`) {
+		t.Errorf("the password came back: %s", r.raw)
+	}
+	if conn, err := e.ldap.Bind(t.Context(), "uid=alice,ou=People,dc=example,dc=com", "n3w-Secret!"); err != nil {
+		t.Errorf("bind with the new password: %v", err)
+	} else {
+		conn.Close()
+	}
 	check(e.do("GET", "/Users?count=ten", c, nil), 400, "invalidValue")
 	check(e.do("DELETE", "/Users", c, nil), 405, "")
 	check(e.do("GET", "/Users/"+alice, "", nil), 401, "")
