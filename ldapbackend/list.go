@@ -98,10 +98,18 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	}
 	serverSorted := len(controls) > 0 && res != nil && sortSucceeded(res.Controls)
 	if err != nil {
-		if isSizeLimit(err) {
+		if !isSizeLimit(err) {
+			return nil, err
+		}
+		if res == nil || len(res.Entries) > b.opt.Lookthrough {
 			return nil, resource.TooMany("the search matched more than %d resources; narrow the filter", b.opt.Lookthrough)
 		}
-		return nil, err
+		// The directory stopped short of our own limit: its size limit for
+		// the service account is below lookthrough. A deployment problem,
+		// not the client's.
+		b.opt.Log.Error().Int("entries", len(res.Entries)).Int("lookthrough", b.opt.Lookthrough).
+			Msg("the directory cut a search short: raise the service account's size limit to at least limits.lookthrough")
+		return nil, resource.Unavailable(err, "the directory limited the search; see the server log")
 	}
 	if len(res.Entries) > b.opt.Lookthrough {
 		return nil, resource.TooMany("the search matched more than %d resources; narrow the filter", b.opt.Lookthrough)
