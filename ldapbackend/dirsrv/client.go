@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/ldapbackend/slapd"
 )
 
 // RequestTimeout is the per-request timeout set on connections returned by Conn and Bind.
@@ -62,18 +63,20 @@ func timeoutFor(ctx context.Context) time.Duration {
 // referential integrity, USN, entryUUID) see every write. It stops at the first failing
 // record and names it; records applied before stay applied.
 func (s *Server) LDAPModify(ctx context.Context, ldif string) error {
-	recs, err := parseLDIF("ldif", ldif)
+	l, err := slapd.ParseLDIF("ldif", []byte(ldif))
 	if err != nil {
 		return fmt.Errorf("dirsrv: LDAPModify: %w", err)
 	}
-	if err := s.apply(ctx, "ldif", recs); err != nil {
+	if err := s.apply(ctx, l); err != nil {
 		return fmt.Errorf("dirsrv: LDAPModify: %w", err)
 	}
 	return nil
 }
 
-func (s *Server) apply(ctx context.Context, source string, recs []ldifRecord) error {
-	if len(recs) == 0 {
+// apply writes parsed LDIF over a fresh admin connection. The LDIF parser
+// and applier are the OpenLDAP harness's (package slapd).
+func (s *Server) apply(ctx context.Context, l *slapd.LDIF) error {
+	if l.Len() == 0 {
 		return nil
 	}
 	conn, err := s.Conn(ctx)
@@ -81,75 +84,13 @@ func (s *Server) apply(ctx context.Context, source string, recs []ldifRecord) er
 		return err
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	for _, r := range recs {
-		conn.SetTimeout(timeoutFor(ctx))
-		if err := applyRecord(conn, r); err != nil {
-			if ctx.Err() != nil {
-				err = errors.Join(ctx.Err(), err)
-			}
-			op := r.changeType
-			if op == "" {
-				op = "add"
-			}
-			return fmt.Errorf("%s:%d: %s %q: %w", source, r.line, op, r.dn, err)
-		}
-	}
-	return nil
+	return l.Apply(ctx, conn)
 }
 
-func applyRecord(conn *ldap.Conn, r ldifRecord) error {
-	switch r.changeType {
-	case "", "add":
-		req := ldap.NewAddRequest(r.dn, nil)
-		var order []string
-		vals := map[string][]string{}
-		for _, a := range r.attrs {
-			k := strings.ToLower(a.typ)
-			if _, ok := vals[k]; !ok {
-				order = append(order, a.typ)
-			}
-			vals[k] = append(vals[k], a.value)
-		}
-		for _, typ := range order {
-			req.Attribute(typ, vals[strings.ToLower(typ)])
-		}
-		return conn.Add(req)
-	case "delete":
-		return conn.Del(ldap.NewDelRequest(r.dn, nil))
-	case "modrdn", "moddn":
-		return conn.ModifyDN(ldap.NewModifyDNRequest(r.dn, r.newRDN, r.deleteOld, r.newSup))
-	case "modify":
-		req := ldap.NewModifyRequest(r.dn, nil)
-		for _, m := range r.mods {
-			switch m.op {
-			case "add":
-				req.Add(m.typ, m.values)
-			case "delete":
-				req.Delete(m.typ, m.values)
-			case "replace":
-				req.Replace(m.typ, m.values)
-			case "increment":
-				if len(m.values) != 1 {
-					return fmt.Errorf("increment of %s needs exactly one value", m.typ)
-				}
-				req.Increment(m.typ, m.values[0])
-			}
-		}
-		return conn.Modify(req)
-	}
-	return fmt.Errorf("unsupported changetype %q", r.changeType)
-}
-
-// seedFile is one parsed seed LDIF.
-type seedFile struct {
-	name string
-	recs []ldifRecord
-}
-
-func loadSeeds(paths []string) ([]seedFile, error) {
-	var out []seedFile
+// loadSeeds parses every seed file before the instance starts, reporting
+// all problems at once.
+func loadSeeds(paths []string) ([]*slapd.LDIF, error) {
+	var out []*slapd.LDIF
 	var errs []error
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
@@ -157,12 +98,12 @@ func loadSeeds(paths []string) ([]seedFile, error) {
 			errs = append(errs, err)
 			continue
 		}
-		recs, err := parseLDIF(p, string(b))
+		l, err := slapd.ParseLDIF(p, b)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, seedFile{p, recs})
+		out = append(out, l)
 	}
 	return out, errors.Join(errs...)
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/ldapbackend/slapd"
 )
 
 // Server is a running (or stopped) private 389 Directory Server instance.
@@ -102,7 +104,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) start(ctx context.Context, existing bool, seeds []seedFile) error {
+func (s *Server) start(ctx context.Context, existing bool, seeds []*slapd.LDIF) error {
 	o := s.opts
 	if err := s.lay.mkdirs(); err != nil {
 		return err
@@ -140,7 +142,7 @@ func (s *Server) start(ctx context.Context, existing bool, seeds []seedFile) err
 			return fmt.Errorf("adding the backend for %s: %w", s.Suffix, err)
 		}
 		for _, sf := range seeds {
-			if err := s.apply(ctx, sf.name, sf.recs); err != nil {
+			if err := s.apply(ctx, sf); err != nil {
 				return fmt.Errorf("seeding: %w", err)
 			}
 		}

@@ -63,11 +63,11 @@ func timeoutFor(ctx context.Context) time.Duration {
 // overlays (memberof, refint, syncprov). It stops at the first failing record and names it.
 // Records applied before the failure stay applied.
 func (s *Server) LDAPModify(ctx context.Context, ldif string) error {
-	recs, err := parseLDIF("ldif", []byte(ldif))
+	l, err := ParseLDIF("ldif", []byte(ldif))
 	if err != nil {
 		return fmt.Errorf("slapd: LDAPModify: %w", err)
 	}
-	if len(recs) == 0 {
+	if l.Len() == 0 {
 		return nil
 	}
 	conn, err := s.Conn(ctx)
@@ -75,9 +75,39 @@ func (s *Server) LDAPModify(ctx context.Context, ldif string) error {
 		return fmt.Errorf("slapd: LDAPModify: %w", err)
 	}
 	defer conn.Close()
+	if err := l.Apply(ctx, conn); err != nil {
+		return fmt.Errorf("slapd: LDAPModify: %w", err)
+	}
+	return nil
+}
+
+// LDIF is a parsed LDIF file or text, ready to be applied over LDAP; the
+// 389 harness (package dirsrv) uses it too.
+type LDIF struct {
+	source string
+	recs   []ldifRecord
+}
+
+// ParseLDIF parses content and change records; errors name the source and line.
+func ParseLDIF(source string, src []byte) (*LDIF, error) {
+	recs, err := parseLDIF(source, src)
+	if err != nil {
+		return nil, err
+	}
+	return &LDIF{source: source, recs: recs}, nil
+}
+
+// Len is the number of records.
+func (l *LDIF) Len() int { return len(l.recs) }
+
+// Apply writes every record over conn in order, as ldapmodify -a does, each
+// with a deadline from ctx (or RequestTimeout). It stops at the first
+// failing record, naming it by source and line; earlier records stay
+// applied. A cancelled ctx closes conn.
+func (l *LDIF) Apply(ctx context.Context, conn *ldap.Conn) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	for _, r := range recs {
+	for _, r := range l.recs {
 		conn.SetTimeout(timeoutFor(ctx))
 		if err := applyRecord(conn, r); err != nil {
 			if ctx.Err() != nil {
@@ -87,7 +117,7 @@ func (s *Server) LDAPModify(ctx context.Context, ldif string) error {
 			if op == "" {
 				op = "add"
 			}
-			return fmt.Errorf("slapd: LDAPModify: ldif:%d: %s %q: %w", r.line, op, r.dn, err)
+			return fmt.Errorf("%s:%d: %s %q: %w", l.source, r.line, op, r.dn, err)
 		}
 	}
 	return nil
