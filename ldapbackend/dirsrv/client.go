@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -14,7 +12,7 @@ import (
 )
 
 // RequestTimeout is the per-request timeout set on connections returned by Conn and Bind.
-const RequestTimeout = 30 * time.Second
+const RequestTimeout = slapd.RequestTimeout
 
 // Conn returns a connection bound as the admin (cn=Directory Manager). ctx bounds dialing
 // and binding; later requests time out after RequestTimeout. The caller closes it.
@@ -24,37 +22,7 @@ func (s *Server) Conn(ctx context.Context) (*ldap.Conn, error) {
 
 // Bind returns a connection bound as dn with password, or an anonymous one when dn is "".
 func (s *Server) Bind(ctx context.Context, dn, password string) (*ldap.Conn, error) {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	if dl, ok := ctx.Deadline(); ok {
-		d.Deadline = dl
-	}
-	conn, err := ldap.DialURL(s.URL, ldap.DialWithDialer(d))
-	if err != nil {
-		return nil, err
-	}
-	if dn == "" {
-		conn.SetTimeout(RequestTimeout)
-		return conn, nil
-	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	conn.SetTimeout(timeoutFor(ctx))
-	err = conn.Bind(dn, password)
-	if !stop() || err != nil {
-		conn.Close()
-		if err == nil {
-			err = ctx.Err()
-		}
-		return nil, fmt.Errorf("bind as %s: %w", dn, err)
-	}
-	conn.SetTimeout(RequestTimeout)
-	return conn, nil
-}
-
-func timeoutFor(ctx context.Context) time.Duration {
-	if dl, ok := ctx.Deadline(); ok {
-		return max(time.Until(dl), time.Millisecond)
-	}
-	return RequestTimeout
+	return slapd.BindURL(ctx, s.URL, dn, password)
 }
 
 // LDAPModify applies a change LDIF as the admin over LDAP, record by record, the way

@@ -23,11 +23,17 @@ func (s *Server) Conn(ctx context.Context) (*ldap.Conn, error) {
 // Bind returns a connection bound as dn with password, or an anonymous one when dn is "".
 // ctx bounds dialing and binding; later requests time out after RequestTimeout.
 func (s *Server) Bind(ctx context.Context, dn, password string) (*ldap.Conn, error) {
+	return BindURL(ctx, s.URL, dn, password)
+}
+
+// BindURL is Bind for any directory URL; the 389 harness (package dirsrv)
+// uses it too.
+func BindURL(ctx context.Context, url, dn, password string) (*ldap.Conn, error) {
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	if dl, ok := ctx.Deadline(); ok {
 		d.Deadline = dl
 	}
-	conn, err := ldap.DialURL(s.URL, ldap.DialWithDialer(d))
+	conn, err := ldap.DialURL(url, ldap.DialWithDialer(d))
 	if err != nil {
 		return nil, err
 	}
