@@ -73,12 +73,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &s.log, resource.NotFound("no such endpoint"))
 		return
 	}
-	parts := splitPath(rest)
-	rw := &statusWriter{ResponseWriter: w}
-	s.route(rw, r, parts)
+	s.route(w, r, splitPath(rest))
 }
 
-func (s *Server) route(w *statusWriter, r *http.Request, parts []string) {
+func (s *Server) route(w http.ResponseWriter, r *http.Request, parts []string) {
 	log := s.requestLog(r)
 	if len(parts) == 0 {
 		writeError(w, log, resource.NotFound("no such endpoint; see /ServiceProviderConfig and /ResourceTypes"))
