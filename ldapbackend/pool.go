@@ -251,6 +251,17 @@ func (p *Pool) get(ctx context.Context) (*ldap.Conn, error) {
 	p.open++
 	p.mu.Unlock()
 
+	c, err := p.dialCounted(ctx)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return c, nil
+}
+
+// dialCounted dials a connection the caller has already counted in p.open
+// (under p.mu): on failure it takes the count back and records the failure
+// for the backoff, unless ctx ended.
+func (p *Pool) dialCounted(ctx context.Context) (*ldap.Conn, error) {
 	c, err := p.dial(ctx)
 	if err != nil {
 		p.mu.Lock()
@@ -259,7 +270,7 @@ func (p *Pool) get(ctx context.Context) (*ldap.Conn, error) {
 		if ctx.Err() == nil {
 			p.dialFailed(err)
 		}
-		return nil, unavailable(err)
+		return nil, err
 	}
 	p.dialSucceeded()
 	return c, nil
@@ -337,17 +348,10 @@ func (p *Pool) tryConnect(ctx context.Context) bool {
 	}
 	p.open++
 	p.mu.Unlock()
-	c, err := p.dial(ctx)
+	c, err := p.dialCounted(ctx)
 	if err != nil {
-		p.mu.Lock()
-		p.open--
-		p.mu.Unlock()
-		if ctx.Err() == nil {
-			p.dialFailed(err)
-		}
 		return false
 	}
-	p.dialSucceeded()
 	p.put(c)
 	return true
 }
