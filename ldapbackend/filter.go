@@ -182,24 +182,30 @@ func withAttr(p fpart, attr string) fpart {
 	return p
 }
 
+// logical translates both sides of an and/or with sub and combines them;
+// the top-level filter and value filters share it.
+func logical(x *filter.LogicalExpression, sub func(filter.Expression) (fpart, error)) (fpart, error) {
+	l, err := sub(x.Left)
+	if err != nil {
+		return fpart{}, err
+	}
+	r, err := sub(x.Right)
+	if err != nil {
+		return fpart{}, err
+	}
+	switch strings.ToLower(string(x.Operator)) {
+	case "and":
+		return fAnd(l, r), nil
+	case "or":
+		return fOr(l, r), nil
+	}
+	return fpart{}, resource.InvalidFilter("unknown logical operator %q", x.Operator)
+}
+
 func (tr *filterTranslator) expr(e filter.Expression) (fpart, error) {
 	switch x := e.(type) {
 	case *filter.LogicalExpression:
-		l, err := tr.expr(x.Left)
-		if err != nil {
-			return fpart{}, err
-		}
-		r, err := tr.expr(x.Right)
-		if err != nil {
-			return fpart{}, err
-		}
-		switch strings.ToLower(string(x.Operator)) {
-		case "and":
-			return fAnd(l, r), nil
-		case "or":
-			return fOr(l, r), nil
-		}
-		return fpart{}, resource.InvalidFilter("unknown logical operator %q", x.Operator)
+		return logical(x, tr.expr)
 	case *filter.NotExpression:
 		p, err := tr.expr(x.Expression)
 		return fNot(p), err
@@ -395,21 +401,7 @@ func positive(f ldapfilter.Filter) bool {
 func (tr *filterTranslator) inGroup(e filter.Expression, typ string, g, all []*AttrMapping, typed bool, text string) (fpart, error) {
 	switch x := e.(type) {
 	case *filter.LogicalExpression:
-		l, err := tr.inGroup(x.Left, typ, g, all, typed, text)
-		if err != nil {
-			return fpart{}, err
-		}
-		r, err := tr.inGroup(x.Right, typ, g, all, typed, text)
-		if err != nil {
-			return fpart{}, err
-		}
-		switch strings.ToLower(string(x.Operator)) {
-		case "and":
-			return fAnd(l, r), nil
-		case "or":
-			return fOr(l, r), nil
-		}
-		return fpart{}, resource.InvalidFilter("unknown logical operator %q", x.Operator)
+		return logical(x, func(e filter.Expression) (fpart, error) { return tr.inGroup(e, typ, g, all, typed, text) })
 	case *filter.NotExpression:
 		p, err := tr.inGroup(x.Expression, typ, g, all, typed, text)
 		return fNot(p), err
