@@ -242,25 +242,42 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 		return nil, err
 	}
 	defer rc.flush()
-	ctx = rc.ctx
-	le, e, err := b.fetchVisible(rc, ts, id, ts.fetch)
+	le, _, assertion, err := b.writable(rc, ts, id, cond, []string{"members"})
 	if err != nil {
 		return nil, err
-	}
-	if err := checkPreconditions(cond, b.version(le)); err != nil {
-		return nil, err
-	}
-	if err := rc.mayWriteAll(ts, e, []string{"members"}); err != nil {
-		return nil, err
-	}
-	assertion, err := b.versionAssertion(le)
-	if err != nil {
-		return nil, resource.Internal(err)
 	}
 	if err := b.patchMembers(rc, ts, le, add, del, assertion); err != nil {
 		return nil, err
 	}
-	fresh, err := b.fetchDN(ctx, le.DN, b.fetchAttrs(ts, p))
+	return b.reread(rc, ts, le.DN, id, p)
+}
+
+// writable reads the entry of id as the caller sees it (404 otherwise) and
+// checks what every modification checks first: the preconditions, and the
+// write right on the touched attributes. It returns the entry and the
+// assertion control that makes the write fail if the entry changes in
+// between (nil where the directory has none).
+func (b *Backend) writable(rc *reqCtx, ts *typeState, id string, cond resource.Conditions, touched []string) (*ldap.Entry, aci.Entry, ldap.Control, error) {
+	le, e, err := b.fetchVisible(rc, ts, id, ts.fetch)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := checkPreconditions(cond, b.version(le)); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := rc.mayWriteAll(ts, e, touched); err != nil {
+		return nil, nil, nil, err
+	}
+	assertion, err := b.versionAssertion(le)
+	if err != nil {
+		return nil, nil, nil, resource.Internal(err)
+	}
+	return le, e, assertion, nil
+}
+
+// reread returns the resource as the caller may see it after a write.
+func (b *Backend) reread(rc *reqCtx, ts *typeState, dn, id string, p resource.Projection) (*resource.Resource, error) {
+	fresh, err := b.fetchDN(rc.ctx, dn, b.fetchAttrs(ts, p))
 	if err != nil {
 		return nil, err
 	}
@@ -285,14 +302,8 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 	}
 	defer rc.flush()
 	ctx = rc.ctx
-	le, e, err := b.fetchVisible(rc, ts, id, ts.fetch)
+	le, e, assertion, err := b.writable(rc, ts, id, cond, touched)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkPreconditions(cond, b.version(le)); err != nil {
-		return nil, err
-	}
-	if err := rc.mayWriteAll(ts, e, touched); err != nil {
 		return nil, err
 	}
 	old, err := b.toResourceOf(rc, ts, le, e, resource.Projection{})
@@ -374,10 +385,6 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		}
 	}
 	dn := le.DN
-	assertion, err := b.versionAssertion(le)
-	if err != nil {
-		return nil, resource.Internal(err)
-	}
 	if newRDN != "" && !strings.EqualFold(newRDN, le.GetAttributeValue(ts.m.RDNAttr)) {
 		if err := b.checkUnique(rc, ts, newRDN, le.DN); err != nil {
 			return nil, err
@@ -400,14 +407,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			return nil, MapError(err, "modify")
 		}
 	}
-	fresh, err := b.fetchDN(ctx, dn, b.fetchAttrs(ts, p))
-	if err != nil {
-		return nil, err
-	}
-	if fresh == nil {
-		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
-	}
-	return b.toResource(rc, ts, fresh, p)
+	return b.reread(rc, ts, dn, id, p)
 }
 
 // mayWriteAll requires, for each touched SCIM attribute, the write right
