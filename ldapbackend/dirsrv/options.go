@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/ldapbackend/slapd"
 )
 
 // Defaults used where Options leaves a field empty.
@@ -97,7 +99,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.ConfigDir = DefaultConfigDir
 	}
 	if o.NsSlapd == "" {
-		o.NsSlapd = findProgram("ns-slapd")
+		o.NsSlapd = slapd.FindProgram("ns-slapd")
 	}
 	if o.SchemaLDIF == nil {
 		f, err := findSchemaFile()

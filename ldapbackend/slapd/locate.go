@@ -12,10 +12,20 @@ import (
 // schemaFile is the scimgate schema's file name inside SchemaDir.
 const schemaFile = "scimgate.schema"
 
-// findSchemaDir looks for testdata/schema/scimgate.schema in the current directory and its
-// parents, then in the parents of this package's source directory (for binaries run from
-// elsewhere in a checkout).
+// findSchemaDir returns the directory holding testdata/schema/scimgate.schema.
 func findSchemaDir() (string, error) {
+	f, err := FindInModule("testdata/schema/" + schemaFile)
+	if err != nil {
+		return "", fmt.Errorf("%w; set Options.SchemaDir", err)
+	}
+	return filepath.Dir(f), nil
+}
+
+// FindInModule looks for rel (a slash-separated path such as
+// testdata/schema/scimgate.schema) in the current directory and its parents,
+// then in the parents of this package's source directory (for binaries run
+// from elsewhere in a checkout). The 389 harness (package dirsrv) uses it too.
+func FindInModule(rel string) (string, error) {
 	var starts []string
 	if wd, err := os.Getwd(); err == nil {
 		starts = append(starts, wd)
@@ -25,8 +35,8 @@ func findSchemaDir() (string, error) {
 	}
 	for _, dir := range starts {
 		for {
-			cand := filepath.Join(dir, "testdata", "schema")
-			if _, err := os.Stat(filepath.Join(cand, schemaFile)); err == nil {
+			cand := filepath.Join(dir, filepath.FromSlash(rel))
+			if _, err := os.Stat(cand); err == nil {
 				return cand, nil
 			}
 			parent := filepath.Dir(dir)
@@ -36,13 +46,13 @@ func findSchemaDir() (string, error) {
 			dir = parent
 		}
 	}
-	return "", fmt.Errorf("cannot find testdata/schema/%s above %q; set Options.SchemaDir", schemaFile, starts)
+	return "", fmt.Errorf("cannot find %s above %q", rel, starts)
 }
 
-// findProgram returns the path of an OpenLDAP program: from PATH, else from /usr/sbin (which
-// is often missing from a non-root PATH). It returns the bare name when neither has it, so
-// that the error from running it names the program.
-func findProgram(name string) string {
+// FindProgram returns the path of a server program: from PATH, else from
+// /usr/sbin (often missing from a non-root PATH). It returns the bare name
+// when neither has it, so that the error from running it names the program.
+func FindProgram(name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}

@@ -193,10 +193,10 @@ func (o Options) withDefaults() (Options, error) {
 		o.SchemaDir = dir
 	}
 	if o.Slapd == "" {
-		o.Slapd = findProgram("slapd")
+		o.Slapd = FindProgram("slapd")
 	}
 	if o.Slapadd == "" {
-		o.Slapadd = findProgram("slapadd")
+		o.Slapadd = FindProgram("slapadd")
 	}
 	return o, errors.Join(errs...)
 }
