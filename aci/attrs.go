@@ -1,6 +1,10 @@
 package aci
 
-import "strings"
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+)
 
 // operationalAttrs is the engine's own list of operational attributes, used
 // for targetattr="+" and to keep "*" and "!=" lists to user attributes. It
@@ -56,13 +60,49 @@ func baseAttr(attr string) string {
 
 func canonicalAttr(attr string) string { return CanonicalAttr(attr) }
 
+// canonNames remembers the canonical form of names that are not already
+// canonical ("givenName", "cn;lang-en"), so that entries adapted for the
+// engine on every request do not lowercase the same few names again and
+// again. It holds at most canonNamesMax names: beyond, names are lowercased
+// each time.
+var (
+	canonNames  sync.Map // string -> string
+	canonNamesN atomic.Int32
+)
+
+const canonNamesMax = 4096
+
 // CanonicalAttr returns the name the engine keys attr on: lowercased,
 // without options, long names mapped to short ones. Entry implementations
 // store values under this name.
 func CanonicalAttr(attr string) string {
+	if plainLower(attr) {
+		if s, ok := attrAliases[attr]; ok {
+			return s
+		}
+		return attr
+	}
+	if c, ok := canonNames.Load(attr); ok {
+		return c.(string)
+	}
 	a := baseAttr(attr)
 	if s, ok := attrAliases[a]; ok {
-		return s
+		a = s
+	}
+	if canonNamesN.Load() < canonNamesMax {
+		if _, loaded := canonNames.LoadOrStore(strings.Clone(attr), a); !loaded {
+			canonNamesN.Add(1)
+		}
 	}
 	return a
+}
+
+// plainLower reports whether attr has no upper-case letter and no option.
+func plainLower(attr string) bool {
+	for i := 0; i < len(attr); i++ {
+		if c := attr[i]; c >= 'A' && c <= 'Z' || c == ';' {
+			return false
+		}
+	}
+	return true
 }
