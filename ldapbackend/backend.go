@@ -77,6 +77,47 @@ type typeState struct {
 	names      map[string]string // "urn|attr" and "urn|attr.sub" -> schema spelling
 	multi      map[string]bool   // "urn|attr" -> multi-valued in the schema
 	fetch      []string          // LDAP attributes to fetch
+	read       []readAttr        // the readable mappings, in mapping order
+	nCanon     int               // distinct readAttr.canon values
+	nKey       int               // distinct readAttr.key values
+}
+
+// readAttr is what rendering an entry needs of one readable mapping,
+// worked out once when the backend is built rather than on every entry.
+type readAttr struct {
+	a         *AttrMapping
+	top       string // the attribute a projection names (topPath)
+	canon     string // the LDAP attribute as the ACI engine keys it
+	canonIdx  int    // index of canon among the type's distinct ones
+	keyIdx    int    // index of "urn|attr" among the type's distinct ones
+	multi     bool   // the SCIM attribute is multi-valued
+	name, sub string // schema spellings of the attribute and sub-attribute
+}
+
+// readPlan works out the typeState's readAttrs.
+func (ts *typeState) readPlan() {
+	canon := map[string]int{}
+	keys := map[string]int{}
+	for _, a := range ts.m.Attrs {
+		if a.WriteOnly {
+			continue
+		}
+		ra := readAttr{a: a, top: topPath(a), canon: aci.CanonicalAttr(a.LDAP),
+			name: attrName(a, ts.names), sub: subName(a, ts.names)}
+		key := strings.ToLower(a.URN) + "|" + a.Attr
+		ra.multi = ts.multi[key]
+		var ok bool
+		if ra.canonIdx, ok = canon[ra.canon]; !ok {
+			ra.canonIdx = len(canon)
+			canon[ra.canon] = ra.canonIdx
+		}
+		if ra.keyIdx, ok = keys[key]; !ok {
+			ra.keyIdx = len(keys)
+			keys[key] = ra.keyIdx
+		}
+		ts.read = append(ts.read, ra)
+	}
+	ts.nCanon, ts.nKey = len(canon), len(keys)
 }
 
 // New builds a backend. Every mapping must already be compiled.
@@ -133,6 +174,7 @@ func New(opt Options) (*Backend, error) {
 				ts.fetch = append(ts.fetch, a)
 			}
 		}
+		ts.readPlan()
 		b.byType[tb.Type] = ts
 		b.byName[strings.ToLower(tb.Type.ID)] = ts
 	}
@@ -325,7 +367,7 @@ func (rc *reqCtx) canRead(e aci.Entry, attr string) bool {
 }
 
 // visible: an entry exists for the caller only if it may read its objectClass.
-func (rc *reqCtx) visible(e aci.Entry) bool { return rc.canRead(e, "objectClass") }
+func (rc *reqCtx) visible(e aci.Entry) bool { return rc.canRead(e, "objectclass") }
 
 type proxyKey struct{}
 
@@ -415,52 +457,53 @@ func (b *Backend) toResourceOf(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.
 	r.Meta.Version = b.version(le)
 	// id, the version and the resource type are always returned; the
 	// timestamps only to a caller that may read them.
-	if t, err := parseGeneralizedTime(le.GetAttributeValue("createTimestamp")); err == nil && rc.canRead(e, "createTimestamp") {
+	if t, err := parseGeneralizedTime(le.GetAttributeValue("createTimestamp")); err == nil && rc.canRead(e, "createtimestamp") {
 		r.Meta.Created = t
 	}
-	if t, err := parseGeneralizedTime(le.GetAttributeValue("modifyTimestamp")); err == nil && rc.canRead(e, "modifyTimestamp") {
+	if t, err := parseGeneralizedTime(le.GetAttributeValue("modifyTimestamp")); err == nil && rc.canRead(e, "modifytimestamp") {
 		r.Meta.LastModified = t
 	}
-	readable := map[string]bool{}
-	firstOf := map[string]bool{}
-	for _, a := range ts.m.Attrs {
-		if a.WriteOnly {
+	// Whether each LDAP attribute is readable (decided once per attribute)
+	// and whether each SCIM attribute got a value yet, by the plan's indexes.
+	var readableBuf, firstBuf [32]int8
+	readable, firstOf := readableBuf[:0], firstBuf[:0]
+	readable = append(readable, make([]int8, ts.nCanon)...)
+	firstOf = append(firstOf, make([]int8, ts.nKey)...)
+	for i := range ts.read {
+		ra := &ts.read[i]
+		a := ra.a
+		if !resource.WantsAttr(p, ra.top) {
 			continue
 		}
-		top := topPath(a)
-		if !resource.WantsAttr(p, top) {
+		if readable[ra.canonIdx] == 0 {
+			readable[ra.canonIdx] = -1
+			if rc.canRead(e, ra.canon) {
+				readable[ra.canonIdx] = 1
+			}
+		}
+		if readable[ra.canonIdx] < 0 {
 			continue
 		}
-		lk := strings.ToLower(a.LDAP)
-		ok, seen := readable[lk]
-		if !seen {
-			ok = rc.canRead(e, a.LDAP)
-			readable[lk] = ok
-		}
-		if !ok {
-			continue
-		}
-		key := strings.ToLower(a.URN) + "|" + a.Attr
-		multi := ts.multi[key]
 		vals := le.GetAttributeValues(a.LDAP)
-		var out []any
 		if a.Kind == KindReference {
 			refs, err := b.resolveDNs(rc, vals, a, ts)
 			if err != nil {
 				return nil, err
 			}
-			out = refs
-			if a.Sub == "value" && len(out) > 0 {
+			if a.Sub == "value" && len(refs) > 0 {
 				// References become whole complex values.
 				c := container(r.Attrs, a, true)
-				name := attrName(a, ts.names)
-				if multi {
-					c[name] = out
+				if ra.multi {
+					c[ra.name] = refs
 				} else {
-					c[name] = out[0]
+					c[ra.name] = refs[0]
 				}
 			}
 			continue
+		}
+		var out []any
+		if len(vals) > 0 {
+			out = make([]any, 0, len(vals))
 		}
 		for _, v := range vals {
 			if sv, ok := toSCIMValue(a, v); ok {
@@ -470,9 +513,9 @@ func (b *Backend) toResourceOf(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.
 		if len(out) == 0 && a.Kind == KindBoolean && a.DefaultTrue {
 			out = []any{true}
 		}
-		setSCIMValues(r.Attrs, a, out, multi, ts.names, !firstOf[key])
+		setSCIMValues(r.Attrs, ra, out, firstOf[ra.keyIdx] == 0)
 		if len(out) > 0 {
-			firstOf[key] = true
+			firstOf[ra.keyIdx] = 1
 		}
 	}
 	return r, nil

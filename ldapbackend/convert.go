@@ -190,23 +190,24 @@ func scimValues(attrs map[string]any, a *AttrMapping, firstOfAttr bool) (vals []
 }
 
 // setSCIMValues writes one mapping's values into attrs, the inverse of
-// scimValues. multi says the SCIM attribute is multi-valued.
-func setSCIMValues(attrs map[string]any, a *AttrMapping, vals []any, multi bool, names map[string]string, primary bool) {
+// scimValues.
+func setSCIMValues(attrs map[string]any, ra *readAttr, vals []any, primary bool) {
 	if len(vals) == 0 {
 		return
 	}
+	a := ra.a
 	c := container(attrs, a, true)
-	name := attrName(a, names)
+	name := ra.name
 	if a.Sub == "" && a.TypeEq == "" {
-		if multi {
+		if ra.multi {
 			c[name] = vals
 		} else {
 			c[name] = vals[0]
 		}
 		return
 	}
-	sub := subName(a, names)
-	if !multi {
+	sub := ra.sub
+	if !ra.multi {
 		m, _ := c[name].(map[string]any)
 		if m == nil {
 			m = map[string]any{}

@@ -204,7 +204,11 @@ func newEntry(e *ldap.Entry, withoutSecrets bool) *entry {
 		if withoutSecrets && k == "userpassword" {
 			continue
 		}
-		out.attrs[k] = append(out.attrs[k], a.Values...)
+		if prev, ok := out.attrs[k]; ok {
+			out.attrs[k] = append(prev[:len(prev):len(prev)], a.Values...)
+		} else {
+			out.attrs[k] = a.Values // shared with e, which nothing changes
+		}
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/scimgate/scimgate/aci"
 	"github.com/scimgate/scimgate/aci/ldapfilter"
 	"github.com/scimgate/scimgate/scim/resource"
 )
@@ -23,6 +24,7 @@ const refChunk = 100
 type refEntry struct {
 	id, typ string
 	entry   *ldap.Entry
+	adapted aci.Entry // entry as the ACI engine sees it
 	missing bool
 	expires time.Time
 }
@@ -128,7 +130,7 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 				if err != nil {
 					continue
 				}
-				re := refEntry{id: e.GetAttributeValue(ts.m.IDAttr), typ: ts.t.Name, entry: e}
+				re := refEntry{id: e.GetAttributeValue(ts.m.IDAttr), typ: ts.t.Name, entry: e, adapted: NewEntry(e)}
 				found[n] = re
 				b.refs.put(n, re, now)
 			}
@@ -161,9 +163,8 @@ func (b *Backend) resolveDNs(rc *reqCtx, dns []string, a *AttrMapping, self *typ
 			continue
 		}
 		el := map[string]any{"value": ri.id, "$ref": b.location(ri.typ, ri.id)}
-		ref := NewEntry(ri.entry)
-		for _, attr := range []string{"displayName", "cn"} {
-			if v := ri.entry.GetAttributeValue(attr); v != "" && rc.canRead(ref, attr) {
+		for _, attr := range [...][2]string{{"displayName", "displayname"}, {"cn", "cn"}} {
+			if v := ri.entry.GetAttributeValue(attr[0]); v != "" && rc.canRead(ri.adapted, attr[1]) {
 				el[displayKey(a)] = v
 				break
 			}
