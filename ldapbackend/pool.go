@@ -121,9 +121,9 @@ func NewPool(ctx context.Context, cfg LDAPConfig, log zerolog.Logger) (*Pool, er
 }
 
 // Do runs fn with a bound connection and returns fn's error. It waits for a free
-// connection until ctx ends; every request fn sends has a timeout of
-// min(time left in ctx, op_timeout), and the connection is closed if ctx ends
-// while fn runs. When the directory is known to be down (a reconnection is
+// connection until ctx ends; fn then has until ctx's deadline or op_timeout,
+// whichever comes first, after which its connection is closed, ending what
+// it was waiting for. When the directory is known to be down (a reconnection is
 // backing off) Do fails at once rather than waiting. A connection that fails with
 // a network error is dropped and the error, like every failure to get a
 // connection, matches ErrUnavailable. fn must not keep the connection.
@@ -137,16 +137,18 @@ func (p *Pool) Do(ctx context.Context, fn func(*ldap.Conn) error) error {
 	if err != nil {
 		return err
 	}
-	timeout := p.cfg.OpTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, max(time.Until(dl), time.Millisecond))
-	}
-	c.SetTimeout(timeout)
-	stop := context.AfterFunc(ctx, func() { c.Close() })
+	// The operation's deadline (the request's, or OpTimeout if sooner)
+	// closes the connection under it, which ends the operation at once.
+	// go-ldap's own request timeout stays off: it would start a goroutine
+	// and a timer for every request and a context for every message.
+	opCtx, cancel := context.WithTimeout(ctx, p.cfg.OpTimeout)
+	defer cancel()
+	c.SetTimeout(0)
+	stop := context.AfterFunc(opCtx, func() { c.Close() })
 	err = fn(c)
 	if !stop() {
 		p.discard(c)
-		return unavailable(errors.Join(ctx.Err(), err))
+		return unavailable(errors.Join(opCtx.Err(), err))
 	}
 	if isConnError(err) || c.IsClosing() {
 		p.discard(c)
