@@ -139,26 +139,44 @@ func (m *Metrics) Middleware(basePath string, maxConcurrent int) func(http.Handl
 }
 
 // Route names a request path for labels: "/Users/{id}", "/Groups/.search".
+// It allocates nothing: it runs on every request.
 func Route(basePath, path string) string {
-	rest := strings.TrimPrefix(strings.ToLower(path), strings.ToLower(basePath))
-	parts := strings.Split(strings.Trim(rest, "/"), "/")
-	if len(parts) == 0 || parts[0] == "" {
+	rest := path
+	if len(rest) >= len(basePath) && strings.EqualFold(rest[:len(basePath)], basePath) {
+		rest = rest[len(basePath):]
+	}
+	rest = strings.Trim(rest, "/")
+	if rest == "" {
 		return "/"
 	}
-	known := map[string]string{"users": "/Users", "groups": "/Groups", "serviceproviderconfig": "/ServiceProviderConfig",
-		"schemas": "/Schemas", "resourcetypes": "/ResourceTypes", "me": "/Me", "syncprofiles": "/SyncProfiles", "connectors": "/Connectors", "bulk": "/Bulk"}
-	head, ok := known[parts[0]]
-	if !ok {
-		return "other"
+	first, second, _ := strings.Cut(rest, "/")
+	if i := strings.IndexByte(second, '/'); i >= 0 {
+		second = second[:i]
 	}
-	if len(parts) == 1 {
-		return head
+	for i := range routes {
+		r := &routes[i]
+		if !strings.EqualFold(first, r.name) {
+			continue
+		}
+		switch {
+		case second == "" && !strings.Contains(rest, "/"):
+			return r.head
+		case strings.EqualFold(second, ".search"):
+			return r.search
+		}
+		return r.byID
 	}
-	if parts[1] == ".search" {
-		return head + "/.search"
-	}
-	return head + "/{id}"
+	return "other"
 }
+
+// routes are the endpoints Route names, with their labels.
+var routes = func() []struct{ name, head, search, byID string } {
+	var out []struct{ name, head, search, byID string }
+	for _, h := range []string{"/Users", "/Groups", "/ServiceProviderConfig", "/Schemas", "/ResourceTypes", "/Me", "/SyncProfiles", "/Connectors", "/Bulk"} {
+		out = append(out, struct{ name, head, search, byID string }{h[1:], h, h + "/.search", h + "/{id}"})
+	}
+	return out
+}()
 
 type statusWriter struct {
 	http.ResponseWriter

@@ -52,6 +52,10 @@ func TestRoute(t *testing.T) {
 			t.Errorf("Route(%q) = %q, want %q", c.path, got, c.want)
 		}
 	}
+	// It runs on every request: it must not allocate.
+	if n := testing.AllocsPerRun(100, func() { Route(base, "/scim/v2/Users/2819c223-7f76-453a-919d-413861904646") }); n != 0 {
+		t.Errorf("Route allocates %v times per call", n)
+	}
 }
 
 // scrape returns the text exposition of m.
