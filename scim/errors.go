@@ -1,10 +1,10 @@
 package scim
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -39,10 +39,30 @@ func writeError(w http.ResponseWriter, log *zerolog.Logger, err error) int {
 	return se.Status
 }
 
+// writeJSON writes body as the response, with its length. The encoding
+// is built in a pooled buffer first, so that a value JSON cannot hold
+// (a bug) becomes a whole 500 rather than a cut-off 200.
 func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", contentType)
+	bp := jsonBufs.Get().(*[]byte)
+	buf, err := appendJSON((*bp)[:0], body)
+	if err != nil {
+		status = http.StatusInternalServerError
+		buf = append(buf[:0], `{"schemas":["`+errorURN+`"],"status":"500","detail":"the response could not be encoded"}`...)
+	}
+	buf = append(buf, '\n')
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(buf)))
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(body)
+	_, _ = w.Write(buf)
+	if cap(buf) <= maxPooledJSON {
+		*bp = buf
+		jsonBufs.Put(bp)
+	}
 }
+
+// jsonBufs holds response buffers for reuse; one larger than
+// maxPooledJSON (a big page) is left to the garbage collector.
+var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledJSON = 1 << 20
