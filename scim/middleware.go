@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/scimgate/scimgate/oauth"
@@ -88,11 +89,32 @@ func (s *Server) audit(next http.Handler) http.Handler {
 	})
 }
 
+// newRequestID returns an id unique to this process's lifetime and, with
+// its random prefix, unlikely to repeat across processes: 24 hex digits,
+// the first 12 random at start-up, the rest a counter. Request ids need
+// not be unpredictable, and reading the system's randomness on every
+// request would cost a system call.
 func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	var b [24]byte
+	copy(b[:12], requestIDPrefix[:])
+	n := requestIDCounter.Add(1)
+	const digits = "0123456789abcdef"
+	for i := 23; i >= 12; i-- {
+		b[i] = digits[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
 }
+
+var (
+	requestIDPrefix = func() (p [12]byte) {
+		var r [6]byte
+		_, _ = rand.Read(r[:])
+		hex.Encode(p[:], r[:])
+		return p
+	}()
+	requestIDCounter atomic.Uint64
+)
 
 func clientIP(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
