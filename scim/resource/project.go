@@ -25,7 +25,8 @@ import (
 // shares nothing with r.
 func Project(r *Resource, t *Type, p Projection) map[string]any {
 	sel := compileProjection(t, p)
-	out := map[string]any{"id": r.ID}
+	out := make(map[string]any, len(r.Attrs)+3)
+	out["id"] = r.ID
 	schemas := []string{t.Schema.ID}
 	for k, v := range r.Attrs {
 		if _, ok := v.(map[string]any); ok && strings.Contains(k, ":") {
@@ -154,6 +155,9 @@ type projection struct {
 }
 
 func compileProjection(t *Type, p Projection) *projection {
+	if len(p.Attributes) == 0 && len(p.ExcludedAttributes) == 0 {
+		return &noProjection // nothing named: lookups in its nil maps find nothing
+	}
 	pr := &projection{schemas: map[string]bool{}, attrs: map[string]bool{}, subs: map[string]map[string]bool{}}
 	names := p.ExcludedAttributes
 	if len(p.Attributes) > 0 {
@@ -182,15 +186,23 @@ func compileProjection(t *Type, p Projection) *projection {
 	return pr
 }
 
+// noProjection is the projection of a request naming no attributes, the
+// common case; it is never written to.
+var noProjection projection
+
 // project returns what of attribute a's value v goes into the response,
 // or nil.
 func (pr *projection) project(urn string, a schema.CoreAttribute, v any) any {
 	if isEmptyValue(v) {
 		return nil
 	}
-	key := strings.ToLower(urn) + "|" + strings.ToLower(a.Name())
-	named := pr.schemas[strings.ToLower(urn)] || pr.attrs[key]
-	subs := pr.subs[key]
+	var named bool
+	var subs map[string]bool
+	if pr != &noProjection {
+		key := strings.ToLower(urn) + "|" + strings.ToLower(a.Name())
+		named = pr.schemas[strings.ToLower(urn)] || pr.attrs[key]
+		subs = pr.subs[key]
+	}
 	switch a.Returned() {
 	case "never":
 		return nil
@@ -233,7 +245,7 @@ func (pr *projection) projectSubs(a schema.CoreAttribute, v any, all bool, subs 
 			if !ok || isEmptyValue(sv) {
 				continue
 			}
-			named := subs[strings.ToLower(s.Name())]
+			named := subs != nil && subs[strings.ToLower(s.Name())]
 			keep := false
 			switch s.Returned() {
 			case "never":
