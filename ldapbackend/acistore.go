@@ -68,7 +68,12 @@ type ACIStore struct {
 	// Run's own state: polls counts checks, and csnUnreliable is set once a
 	// full reload found a change that contextCSN did not show.
 	polls         int
-	csnUnreliable bool
+	csnUnreliable atomic.Bool
+
+	// checked is when contextCSN was last read and found equal to the
+	// state's (UnixNano): until the next check, nothing is known to have
+	// changed in the suffix since the state's csn.
+	checked atomic.Int64
 }
 
 // verifyEvery is how many contextCSN checks pass between full reloads that
@@ -254,8 +259,10 @@ func (s *ACIStore) refresh(ctx context.Context) {
 	s.polls++
 	st := s.state.Load()
 	failed := s.lastErr.Load() != nil
-	if st == nil || failed || st.csn == "" || s.csnUnreliable || !s.csnCovers() {
-		s.reloadLogged(ctx)
+	if st == nil || failed || st.csn == "" || s.csnUnreliable.Load() || !s.csnCovers() {
+		if _, err := s.reloadLogged(ctx); err == nil {
+			s.checked.Store(time.Now().UnixNano())
+		}
 		return
 	}
 	csn, err := s.contextCSN(ctx)
@@ -267,13 +274,16 @@ func (s *ACIStore) refresh(ctx context.Context) {
 		return
 	}
 	if csn != st.csn {
-		s.reloadLogged(ctx)
+		if _, err := s.reloadLogged(ctx); err == nil {
+			s.checked.Store(time.Now().UnixNano())
+		}
 		return
 	}
+	s.checked.Store(time.Now().UnixNano())
 	if s.polls%verifyEvery == 0 {
 		changed, err := s.reloadLogged(ctx)
 		if err == nil && changed && s.state.Load().csn == csn {
-			s.csnUnreliable = true
+			s.csnUnreliable.Store(true)
 			s.log.Warn().Str("contextCSN", csn).Msg("ACIs changed but the suffix's contextCSN did not (no syncprov overlay?): reloading every interval")
 		}
 	}
@@ -286,6 +296,35 @@ func (s *ACIStore) reloadLogged(ctx context.Context) (bool, error) {
 	}
 	return changed, err
 }
+
+// ChangeMarker names the state of the directory under the suffix, as of
+// Run's last check: it changes whenever anything there changes (it is the
+// suffix's contextCSN). A cache may keep what it read under the suffix for
+// as long as the marker it read it under is current. It returns "" when it
+// cannot vouch for that: no contextCSN (no syncprov overlay, 389 DS), one
+// found not to follow changes, a failed check, or no check within two
+// refresh intervals (Run not running or stalled).
+func (s *ACIStore) ChangeMarker() string {
+	st := s.state.Load()
+	if st == nil || st.csn == "" || s.lastErr.Load() != nil || s.csnUnreliable.Load() || !s.csnCovers() {
+		return ""
+	}
+	if time.Since(time.Unix(0, s.checked.Load())) > 2*s.interval {
+		return ""
+	}
+	return st.csn
+}
+
+// Covers reports whether dn lies in the suffix, whose changes ChangeMarker
+// follows.
+func (s *ACIStore) Covers(dn string) bool {
+	suffix, err1 := ldapfilter.NormalizeDN(s.suffix)
+	n, err2 := ldapfilter.NormalizeDN(dn)
+	return err1 == nil && err2 == nil && (n == suffix || ldapfilter.IsDescendant(n, suffix))
+}
+
+// Interval is how often Run checks for changes.
+func (s *ACIStore) Interval() time.Duration { return s.interval }
 
 // csnCovers reports whether the suffix's contextCSN changes with every ACL base,
 // which holds when they all lie in the suffix's database.

@@ -96,9 +96,27 @@ func TestACIStore(t *testing.T) {
 		t.Errorf("unchanged reload installed a new set: version %d, %v", st.Version(), err)
 	}
 
+	if m := st.ChangeMarker(); m != "" {
+		t.Errorf("ChangeMarker before Run checked anything = %q, want none", m)
+	}
 	var changes atomic.Int64
 	st.OnChange(func() { changes.Add(1) })
 	runStore(t, st)
+
+	t.Run("change marker", func(t *testing.T) {
+		var m0 string
+		eventually(t, changeWithin, "a change marker once Run checks", func() bool { m0 = st.ChangeMarker(); return m0 != "" })
+		time.Sleep(3 * cfg.RefreshInterval)
+		if m := st.ChangeMarker(); m != m0 {
+			t.Errorf("the marker moved with nothing changed: %q -> %q", m0, m)
+		}
+		// Any change under the suffix moves it, an ACI or not.
+		modify("dn: ou=People,dc=example,dc=com\nchangetype: modify\nreplace: description\ndescription: marker test\n")
+		eventually(t, changeWithin, "a new marker after a change", func() bool { m := st.ChangeMarker(); return m != "" && m != m0 })
+		if !st.Covers("uid=bob,ou=People,dc=example,dc=com") || st.Covers("cn=config") {
+			t.Error("Covers: wrong about what lies in the suffix")
+		}
+	})
 
 	const services = "ou=services,dc=example,dc=com"
 	t.Run("add", func(t *testing.T) {
@@ -251,6 +269,10 @@ aci: (targetattr="description")(version 3.0; acl "extra %d"; allow (read) userdn
 		waitSet(t, st, fmt.Sprintf("added ACI %d without a maintained contextCSN", i), func(s *aci.Set) bool {
 			return len(s.ACIs("ou=groups,dc=example,dc=com")) == want
 		})
+	}
+	// A contextCSN that does not follow changes vouches for nothing.
+	if m := st.ChangeMarker(); m != "" {
+		t.Errorf("ChangeMarker with an unmaintained contextCSN = %q, want none", m)
 	}
 }
 

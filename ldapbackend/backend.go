@@ -67,6 +67,10 @@ type Backend struct {
 	byType map[*resource.Type]*typeState
 	byName map[string]*typeState
 	refs   refCache
+	// refsFollowChanges: every type's entries lie in the suffix whose
+	// changes the ACI store follows, at least as often as the reference
+	// cache's ttl, so references may stay cached while nothing changes.
+	refsFollowChanges bool
 }
 
 type typeState struct {
@@ -146,7 +150,9 @@ func New(opt Options) (*Backend, error) {
 	}
 	opt.ServiceDN = sdn
 	b := &Backend{opt: opt, byType: map[*resource.Type]*typeState{}, byName: map[string]*typeState{}, refs: refCache{ttl: opt.RefCacheTTL}}
+	b.refsFollowChanges = opt.ACIs.Interval() > 0 && opt.ACIs.Interval() <= opt.RefCacheTTL
 	for _, tb := range opt.Types {
+		b.refsFollowChanges = b.refsFollowChanges && opt.ACIs.Covers(tb.Mapping.BaseDN)
 		base, err := ldapfilter.NormalizeDN(tb.Mapping.BaseDN)
 		if err != nil {
 			return nil, fmt.Errorf("ldapbackend: %s base DN: %v", tb.Type.ID, err)

@@ -27,9 +27,18 @@ type refEntry struct {
 	adapted aci.Entry // entry as the ACI engine sees it
 	missing bool
 	expires time.Time
+	// marker is the directory's change marker when the entry was read
+	// (ACIStore.ChangeMarker), "" if none: while the marker is unchanged
+	// the entry stays good past expires, up to quietUntil.
+	marker     string
+	quietUntil time.Time
 }
 
-// refCache maps normalized DNs to what they name.
+// refCache maps normalized DNs to what they name. An entry is good for ttl;
+// past that, for up to refQuietMax as long as nothing under the suffix has
+// changed since it was read, so that a directory at rest is not read again
+// every ttl for the same managers and members (the cost of a read would
+// then grow with the number of distinct references, not with the work).
 type refCache struct {
 	mu  sync.Mutex
 	ttl time.Duration
@@ -39,20 +48,30 @@ type refCache struct {
 // maxRefCache bounds the reference cache; it is cleared when full.
 const maxRefCache = 50000
 
-func (c *refCache) get(dn string, now time.Time) (refEntry, bool) {
+// refQuietMax bounds how long a reference stays cached while the directory
+// does not change.
+const refQuietMax = 10 * time.Minute
+
+// get returns the cached entry for dn, if still good at now given the
+// directory's current change marker ("" if unknown).
+func (c *refCache) get(dn string, now time.Time, marker string) (refEntry, bool) {
 	if c.ttl <= 0 {
 		return refEntry{}, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[dn]
-	if !ok || now.After(e.expires) {
+	if !ok {
 		return refEntry{}, false
 	}
-	return e, true
+	if now.Before(e.expires) || marker != "" && e.marker == marker && now.Before(e.quietUntil) {
+		return e, true
+	}
+	return refEntry{}, false
 }
 
-func (c *refCache) put(dn string, e refEntry, now time.Time) {
+// put caches e for dn, read at now under the change marker marker.
+func (c *refCache) put(dn string, e refEntry, now time.Time, marker string) {
 	if c.ttl <= 0 {
 		return
 	}
@@ -62,7 +81,17 @@ func (c *refCache) put(dn string, e refEntry, now time.Time) {
 		c.m = map[string]refEntry{}
 	}
 	e.expires = now.Add(c.ttl)
+	e.marker, e.quietUntil = marker, now.Add(refQuietMax)
 	c.m[dn] = e
+}
+
+// changeMarker is the directory's change marker if references may be kept
+// while it holds (see refCache), else "".
+func (b *Backend) changeMarker() string {
+	if !b.refsFollowChanges {
+		return ""
+	}
+	return b.opt.ACIs.ChangeMarker()
 }
 
 // normRefs normalizes reference values, dropping duplicates, unparsable
@@ -88,10 +117,11 @@ func normRefs(dns []string, self *typeState) []string {
 // types: from the cache, else with one search per chunk.
 func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[string]refEntry, error) {
 	now := time.Now()
+	marker := b.changeMarker() // read before the search: a change after it shows in a later marker
 	found := make(map[string]refEntry, len(norm))
 	var todo []string
 	for _, n := range norm {
-		if e, ok := b.refs.get(n, now); ok {
+		if e, ok := b.refs.get(n, now, marker); ok {
 			found[n] = e
 		} else {
 			todo = append(todo, n)
@@ -132,13 +162,13 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 				}
 				re := refEntry{id: e.GetAttributeValue(ts.m.IDAttr), typ: ts.t.Name, entry: e, adapted: NewEntry(e)}
 				found[n] = re
-				b.refs.put(n, re, now)
+				b.refs.put(n, re, now, marker)
 			}
 		}
 	}
 	for _, n := range todo {
 		if _, ok := found[n]; !ok {
-			b.refs.put(n, refEntry{missing: true}, now)
+			b.refs.put(n, refEntry{missing: true}, now, marker)
 		}
 	}
 	return found, nil
