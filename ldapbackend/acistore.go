@@ -74,6 +74,7 @@ type ACIStore struct {
 	// state's (UnixNano): until the next check, nothing is known to have
 	// changed in the suffix since the state's csn.
 	checked atomic.Int64
+	covered bool // csnCovers, worked out once
 }
 
 // verifyEvery is how many contextCSN checks pass between full reloads that
@@ -94,7 +95,7 @@ type aciState struct {
 // Load or Run; check the global ACIs with ValidateGlobal (or cfg.Validate) first.
 func NewACIStore(pool *Pool, cfg LDAPConfig, log zerolog.Logger) *ACIStore {
 	cfg.Defaults()
-	return &ACIStore{
+	s := &ACIStore{
 		pool:     pool,
 		bases:    cfg.ACLBases,
 		suffix:   cfg.Suffix,
@@ -103,6 +104,8 @@ func NewACIStore(pool *Pool, cfg LDAPConfig, log zerolog.Logger) *ACIStore {
 		interval: cfg.RefreshInterval,
 		log:      log.With().Str("component", "aci-store").Logger(),
 	}
+	s.covered = s.csnCovers()
+	return s
 }
 
 // ValidateGlobal compiles the global ACIs of the configuration and returns
@@ -259,7 +262,7 @@ func (s *ACIStore) refresh(ctx context.Context) {
 	s.polls++
 	st := s.state.Load()
 	failed := s.lastErr.Load() != nil
-	if st == nil || failed || st.csn == "" || s.csnUnreliable.Load() || !s.csnCovers() {
+	if st == nil || failed || st.csn == "" || s.csnUnreliable.Load() || !s.covered {
 		if _, err := s.reloadLogged(ctx); err == nil {
 			s.checked.Store(time.Now().UnixNano())
 		}
@@ -306,7 +309,7 @@ func (s *ACIStore) reloadLogged(ctx context.Context) (bool, error) {
 // refresh intervals (Run not running or stalled).
 func (s *ACIStore) ChangeMarker() string {
 	st := s.state.Load()
-	if st == nil || st.csn == "" || s.lastErr.Load() != nil || s.csnUnreliable.Load() || !s.csnCovers() {
+	if st == nil || st.csn == "" || s.lastErr.Load() != nil || s.csnUnreliable.Load() || !s.covered {
 		return ""
 	}
 	if time.Since(time.Unix(0, s.checked.Load())) > 2*s.interval {

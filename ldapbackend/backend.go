@@ -49,8 +49,9 @@ type Options struct {
 	// RefCacheTTL is how long what a reference (member, manager) names is
 	// remembered; 0 disables the cache.
 	RefCacheTTL time.Duration
-	// OnDecision and ObserveLDAP feed metrics; both may be nil.
-	OnDecision  func(allowed bool)
+	// OnDecisions (an operation's access checks, counted when it ends) and
+	// ObserveLDAP feed metrics; both may be nil.
+	OnDecisions func(allowed, denied int)
 	ObserveLDAP func(op string, d time.Duration, err error)
 }
 
@@ -237,6 +238,9 @@ func (rc *reqCtx) flush() {
 			Str("attr", req.Attr).Int("checks_allowed", rc.allowedN).Int("checks_denied", rc.deniedN).
 			Interface("explanation", exp).Msg("access granted")
 	}
+	if rc.b.opt.OnDecisions != nil {
+		rc.b.opt.OnDecisions(rc.allowedN, rc.deniedN)
+	}
 	if rc.caller.Audit == nil || rc.allowedN+rc.deniedN == 0 {
 		return
 	}
@@ -355,9 +359,6 @@ func (rc *reqCtx) allowed(req *aci.Request) bool {
 			rc.firstDeny = d
 		}
 		rc.deniedN++
-	}
-	if rc.b.opt.OnDecision != nil {
-		rc.b.opt.OnDecision(d.Allowed)
 	}
 	if !d.Allowed && rc.debug {
 		_, exp := rc.set.Explain(req, rc.dir)

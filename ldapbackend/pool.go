@@ -141,8 +141,12 @@ func (p *Pool) Do(ctx context.Context, fn func(*ldap.Conn) error) error {
 	// closes the connection under it, which ends the operation at once.
 	// go-ldap's own request timeout stays off: it would start a goroutine
 	// and a timer for every request and a context for every message.
-	opCtx, cancel := context.WithTimeout(ctx, p.cfg.OpTimeout)
-	defer cancel()
+	opCtx := ctx
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.cfg.OpTimeout {
+		var cancel context.CancelFunc
+		opCtx, cancel = context.WithTimeout(ctx, p.cfg.OpTimeout)
+		defer cancel()
+	}
 	c.SetTimeout(0)
 	stop := context.AfterFunc(opCtx, func() { c.Close() })
 	err = fn(c)

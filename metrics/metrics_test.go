@@ -209,9 +209,8 @@ func TestNoCap(t *testing.T) {
 // TestDecisionsTokenFailuresLDAPAndGauges covers the remaining recorders.
 func TestDecisionsTokenFailuresLDAPAndGauges(t *testing.T) {
 	m := New()
-	m.ACIDecision(true)
-	m.ACIDecision(true)
-	m.ACIDecision(false)
+	m.ACIDecisions(1, 0)
+	m.ACIDecisions(1, 1)
 	m.TokenFailure("expired")
 	m.LDAPOp("search", 3*time.Millisecond, nil)
 	m.LDAPOp("modify", time.Millisecond, errors.New("boom"))

@@ -132,7 +132,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		Pool: pool, ACIs: store, Directory: dir, ServiceDN: cfg.ServiceDN,
 		Types:           bindings,
 		DefaultPageSize: cfg.Limits.DefaultPageSize, MaxPageSize: cfg.Limits.MaxPageSize, Lookthrough: cfg.Limits.Lookthrough,
-		Log: log, OnDecision: m.ACIDecision, ObserveLDAP: m.LDAPOp,
+		Log: log, OnDecisions: m.ACIDecisions, ObserveLDAP: m.LDAPOp,
 		ProxiedAuthz:    cfg.LDAP.ProxiedAuthz && cfg.Mapping != "disabled",
 		RefCacheTTL:     cfg.LDAP.CacheTTL,
 		AddAnyAttribute: cfg.AddAnyAttribute,
