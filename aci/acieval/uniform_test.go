@@ -1,0 +1,196 @@
+package acieval
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/scimgate/scimgate/aci"
+	"github.com/scimgate/scimgate/aci/ldapfilter"
+)
+
+// TestUniformAgreesWithEvaluate checks Set.Uniform against entry-by-entry
+// evaluation over the whole corpus: for every scenario, every subject its
+// requests use, every entry of its tree as the base, and the read, search
+// and write rights on a few attributes, whenever Uniform answers, every
+// entry at or below the base must get that answer from Evaluate. Uniform
+// lets a listing skip per-entry checks, so a wrong answer would show or
+// hide entries; the test also makes sure it does answer in many cases.
+func TestUniformAgreesWithEvaluate(t *testing.T) {
+	dirs, err := filepath.Glob("../../testdata/aci/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answered, declined int
+	for _, dir := range dirs {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			continue
+		}
+		tree, err := LoadTree(filepath.Join(dir, "tree.ldif"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var globals []string
+		if lines, err := ReadACILines(filepath.Join(dir, "global.aci")); err == nil {
+			for _, l := range lines {
+				globals = append(globals, l.Text)
+			}
+		}
+		env, err := NewEnv(tree, globals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "requests.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The scenario's subjects, and the attributes its requests name.
+		var subjects []*aci.Request
+		attrs := map[string]bool{"objectClass": true, "cn": true, "userPassword": true}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(make([]byte, 64*1024), 1<<20)
+		for sc.Scan() {
+			line := bytes.TrimSpace(sc.Bytes())
+			if len(line) == 0 {
+				continue
+			}
+			r, err := Decode(line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Attr != "" {
+				attrs[r.Attr] = true
+			}
+			r.Right, r.Attr, r.Value, r.Entry, r.Op, r.Control, r.ExtOp = "read", "cn", nil, nil, "", "", ""
+			req, err := env.Build(r)
+			if err != nil {
+				continue
+			}
+			subjects = append(subjects, req)
+		}
+		a, d := checkUniform(t, filepath.Base(dir), env, subjects, attrs)
+		answered, declined = answered+a, declined+d
+	}
+	t.Logf("Uniform answered %d times and declined %d times", answered, declined)
+	if answered < 1000 || declined < 1000 {
+		t.Errorf("the test is too weak: Uniform answered %d and declined %d times", answered, declined)
+	}
+}
+
+// checkUniform compares Uniform with Evaluate for every subject, base,
+// right (read, search, write) and attribute, and counts how often Uniform
+// answered and declined.
+func checkUniform(t *testing.T, name string, env *Env, subjects []*aci.Request, attrs map[string]bool) (answered, declined int) {
+	t.Helper()
+	dns := env.Tree.DNs()
+	for _, subj := range subjects {
+		for _, base := range dns {
+			for _, right := range []aci.Right{aci.RightRead, aci.RightSearch, aci.RightWrite} {
+				for attr := range attrs {
+					req := *subj
+					req.Right, req.Attr = right, attr
+					want, ok := env.Set.Uniform(&req, base, env.Dir)
+					if !ok {
+						declined++
+						continue
+					}
+					answered++
+					for _, dn := range dns {
+						if dn != base && !ldapfilter.IsDescendant(dn, base) {
+							continue
+						}
+						e, _ := env.Dir.Entry(dn)
+						one := *subj
+						one.Right, one.Attr, one.TargetDN, one.Entry = right, attr, dn, e
+						if got := env.Set.Evaluate(&one, env.Dir).Allowed; got != want {
+							t.Errorf("%s: subject %q scopes %v, %s %s: Uniform(base %q) = %v, but Evaluate(%q) = %v",
+								name, subj.Subject.DN, subj.Subject.Scopes, right, attr, base, want, dn, got)
+						}
+					}
+				}
+			}
+		}
+	}
+	return answered, declined
+}
+
+// TestUniformGenerated runs the same comparison over generated ACIs: one
+// allow or deny ACI at each level of a small tree, with every targetscope,
+// with and without a target and a targetfilter, and with bind rules that do
+// and do not look at the target.
+func TestUniformGenerated(t *testing.T) {
+	const tree = `dn: dc=ex
+objectClass: domain
+dc: ex
+
+dn: ou=p,dc=ex
+objectClass: organizationalUnit
+ou: p
+
+dn: uid=a,ou=p,dc=ex
+objectClass: inetOrgPerson
+uid: a
+cn: a
+sn: a
+manager: uid=b,uid=a,ou=p,dc=ex
+
+dn: uid=b,uid=a,ou=p,dc=ex
+objectClass: inetOrgPerson
+uid: b
+cn: b
+sn: b
+
+dn: uid=c,ou=p,dc=ex
+objectClass: inetOrgPerson
+uid: c
+cn: c
+sn: c
+`
+	path := filepath.Join(t.TempDir(), "tree.ldif")
+	if err := os.WriteFile(path, []byte(tree), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := LoadTree(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subjects []*aci.Request
+	for _, dn := range []string{"", "uid=a,ou=p,dc=ex", "uid=b,uid=a,ou=p,dc=ex", "ou=p,dc=ex"} {
+		subjects = append(subjects, &aci.Request{Subject: &aci.Subject{DN: dn, AuthMethod: "simple", HasToken: true, Scopes: []string{"scim:read"}}})
+	}
+	attrs := map[string]bool{"objectClass": true, "cn": true}
+	var answered, declined int
+	for _, at := range []string{"", "dc=ex", "ou=p,dc=ex", "uid=a,ou=p,dc=ex"} {
+		for _, scope := range []string{"", `(targetscope="base")`, `(targetscope="onelevel")`, `(targetscope="subtree")`, `(targetscope="subordinate")`} {
+			for _, extra := range []string{"", `(target="ldap:///uid=a,ou=p,dc=ex")`, `(targetfilter="(uid=c)")`, `(targetcontrol="1.2.3")`} {
+				for _, bind := range []string{`userdn="ldap:///anyone"`, `userdn="ldap:///self"`, `userdn="ldap:///parent"`,
+					`userattr="manager#USERDN"`, `oauthscope="scim:read"`, `userdn="ldap:///uid=a,ou=p,dc=ex"`, `not userdn="ldap:///self"`} {
+					for _, kind := range []string{"allow", "deny"} {
+						text := scope + extra + `(targetattr="*")(version 3.0; acl "gen"; ` + kind + ` (read,search,write) ` + bind + `;)`
+						b := aci.NewBuilder()
+						// A broad grant, so that denies have something to take away.
+						b.AddGlobal(`(targetattr="*")(version 3.0; acl "base"; allow (read,search) userdn="ldap:///all";)`)
+						if at == "" {
+							b.AddGlobal(text)
+						} else {
+							b.Add(at, text)
+						}
+						set, errs := b.Build()
+						if len(errs) > 0 {
+							t.Fatalf("%s: %v", text, errs)
+						}
+						env := &Env{Set: set, Dir: parsed, Tree: parsed}
+						a, d := checkUniform(t, at+" "+text, env, subjects, attrs)
+						answered, declined = answered+a, declined+d
+					}
+				}
+			}
+		}
+	}
+	t.Logf("Uniform answered %d times and declined %d times", answered, declined)
+	if answered < 1000 || declined < 1000 {
+		t.Errorf("the test is too weak: Uniform answered %d and declined %d times", answered, declined)
+	}
+}
