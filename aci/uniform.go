@@ -2,9 +2,9 @@ package aci
 
 // Uniform decides req (its subject, right and attribute; TargetDN and Entry
 // are ignored) for every entry at or below base at once, when the ACIs
-// cannot tell those entries apart: it returns the decision and ok, or ok
-// false when the decision could differ from one entry to another. base is
-// a normalized DN.
+// cannot tell those entries apart: it returns the decision (as Evaluate
+// gives it for base) and ok, or ok false when the decision could differ
+// from one entry to another. base is a normalized DN.
 //
 // It answers only when no ACI lives strictly below base, and every ACI
 // that grants or denies the right and is found at base, above it or
@@ -19,7 +19,7 @@ package aci
 // they do not matter. A caller listing entries can then ask the directory
 // for just a page instead of checking every match; it should still check
 // the entries it gets (a mismatch means the directory changed under it).
-func (s *Set) Uniform(req *Request, base string, dir Directory) (allowed, ok bool) {
+func (s *Set) Uniform(req *Request, base string, dir Directory) (d Decision, ok bool) {
 	subj := req.Subject
 	if subj == nil {
 		subj = &Subject{}
@@ -27,13 +27,13 @@ func (s *Set) Uniform(req *Request, base string, dir Directory) (allowed, ok boo
 	need := neededRights(req, subj)
 	for dn := range s.byDN {
 		if dn != base && isUnder(dn, base) {
-			return false, false
+			return Decision{}, false
 		}
 	}
 	for d := base; ; d = parentDN(d) {
 		for _, c := range s.byDN[d] {
 			if !c.uniformOver(base, need) {
-				return false, false
+				return Decision{}, false
 			}
 		}
 		if d == "" {
@@ -42,12 +42,12 @@ func (s *Set) Uniform(req *Request, base string, dir Directory) (allowed, ok boo
 	}
 	for _, c := range s.global {
 		if !c.uniformOver(base, need) {
-			return false, false
+			return Decision{}, false
 		}
 	}
 	probe := *req
 	probe.TargetDN, probe.Entry = base, nil
-	return s.Evaluate(&probe, dir).Allowed, true
+	return s.Evaluate(&probe, dir), true
 }
 
 // uniformOver reports whether c decides need alike for base and every

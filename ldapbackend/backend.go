@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/elimity-com/scim/schema"
@@ -46,6 +47,10 @@ type Options struct {
 	// PlainSortKeys: sort keys name no matching rule (389 DS fails sorts
 	// that do); the attribute's own ordering rule applies.
 	PlainSortKeys bool
+	// VLV lets the directory cut pages (Virtual List View with server-side
+	// sort) when the caller's access cannot differ between the entries of
+	// a type. A directory that turns the control down is not asked again.
+	VLV bool
 	// RefCacheTTL is how long what a reference (member, manager) names is
 	// remembered; 0 disables the cache.
 	RefCacheTTL time.Duration
@@ -72,6 +77,8 @@ type Backend struct {
 	// changes the ACI store follows, at least as often as the reference
 	// cache's ttl, so references may stay cached while nothing changes.
 	refsFollowChanges bool
+	// vlvOff is set when the directory turned the VLV control down.
+	vlvOff atomic.Bool
 }
 
 type typeState struct {
@@ -366,6 +373,30 @@ func (rc *reqCtx) allowed(req *aci.Request) bool {
 			Str("attr", req.Attr).Interface("explanation", exp).Msg("access denied")
 	}
 	return d.Allowed
+}
+
+// uniform asks the engine for the decision on req for every entry of the
+// type at once (aci.Set.Uniform); a decision it gives is recorded like one
+// made by allowed.
+func (rc *reqCtx) uniform(ts *typeState, req aci.Request) (allowed, ok bool) {
+	req.Subject = rc.subj
+	d, ok := rc.set.Uniform(&req, ts.base, rc.dir)
+	if !ok {
+		return false, false
+	}
+	if d.Allowed {
+		rc.allowedN++
+		rc.lastAllow = d
+		if rc.debug {
+			rc.lastAllowReq = req
+		}
+	} else {
+		if rc.deniedN == 0 {
+			rc.firstDeny = d
+		}
+		rc.deniedN++
+	}
+	return d.Allowed, true
 }
 
 // canRead reports whether the subject may read attr of the entry.

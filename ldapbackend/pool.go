@@ -155,8 +155,10 @@ func (p *Pool) Do(ctx context.Context, fn func(*ldap.Conn) error) error {
 		return unavailable(errors.Join(opCtx.Err(), err))
 	}
 	if isConnError(err) || c.IsClosing() {
+		// Broken, or closed by fn on purpose (see listVLV): fn's own
+		// result stands unless the connection failed it.
 		p.discard(c)
-		if err != nil {
+		if isConnError(err) {
 			err = unavailable(err)
 		}
 		return err

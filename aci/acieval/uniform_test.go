@@ -91,7 +91,8 @@ func checkUniform(t *testing.T, name string, env *Env, subjects []*aci.Request, 
 				for attr := range attrs {
 					req := *subj
 					req.Right, req.Attr = right, attr
-					want, ok := env.Set.Uniform(&req, base, env.Dir)
+					d, ok := env.Set.Uniform(&req, base, env.Dir)
+					want := d.Allowed
 					if !ok {
 						declined++
 						continue

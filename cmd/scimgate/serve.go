@@ -139,6 +139,8 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		VersionAttr:     cfg.LDAP.VersionAttribute,
 		NoAssertion:     cfg.LDAP.Is389(),
 		PlainSortKeys:   cfg.LDAP.Is389(),
+		// 389 DS serves VLV only for searches an administrator indexed.
+		VLV: !cfg.LDAP.Is389(),
 	})
 	if err != nil {
 		return err

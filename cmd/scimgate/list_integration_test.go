@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestListPages: with the demo ACIs a caller's access is the same for
+// every user, so the directory cuts each page (sort + Virtual List View)
+// and a page costs one LDAP search whatever the directory's size. Pages
+// are stable and complete in either order; past the end a page is empty
+// and count=0 gives the total. An ACI that tells users apart (here a
+// targetfilter hiding directors) makes the gateway check every match
+// again, and the listing shows exactly what the caller may see.
+func TestListPages(t *testing.T) {
+	const generated = 250
+	e := startEnvWith(t, withMetrics(t), writeUsersLDIF(t, generated))
+	c := "connector"
+	total := num(e.must(200, "GET", "/Users?count=0", c, nil).body, "totalResults")
+	if total < generated+40 {
+		t.Fatalf("totalResults %d, want at least %d", total, generated+40)
+	}
+
+	// walk reads every page of query and returns the values of field, the
+	// pages' totalResults, and the LDAP searches per page.
+	walk := func(query, field string) ([]string, int, float64) {
+		t.Helper()
+		var got []string
+		var searches float64
+		pages, tot := 0, 0
+		for start := 1; ; start += 100 {
+			before := ldapSearches(t, e)
+			r := e.must(200, "GET", fmt.Sprintf("/Users?%s&startIndex=%d&count=100", query, start), c, nil)
+			searches += ldapSearches(t, e) - before
+			pages++
+			tot = num(r.body, "totalResults")
+			n := num(r.body, "itemsPerPage")
+			for i := range n {
+				got = append(got, str(r.body, fmt.Sprintf("Resources[%d].%s", i, field)))
+			}
+			if n < 100 {
+				break
+			}
+		}
+		return got, tot, searches / float64(pages)
+	}
+
+	ids, tot, perPage := walk("attributes=userName", "id")
+	if len(ids) != total || tot != total {
+		t.Fatalf("paged through %d users (totalResults %d), want %d", len(ids), tot, total)
+	}
+	if !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
+		t.Fatal("pages are not in id order without duplicates")
+	}
+	if perPage != 1 {
+		t.Errorf("%.2f LDAP searches per page, want 1 (the directory cuts the page)", perPage)
+	}
+
+	names, _, _ := walk("attributes=userName&sortBy=userName&sortOrder=descending", "userName")
+	if len(names) != total || !slices.IsSortedFunc(names, func(a, b string) int { return strings.Compare(b, a) }) {
+		t.Fatalf("userName descending: %d names, sorted %v", len(names), slices.IsSortedFunc(names, func(a, b string) int { return strings.Compare(b, a) }))
+	}
+
+	r := e.must(200, "GET", fmt.Sprintf("/Users?startIndex=%d&count=10", total+1), c, nil)
+	if str(r.body, "Resources") != "[]" || num(r.body, "totalResults") != total {
+		t.Fatalf("past the end: %s", r.raw)
+	}
+	r = e.must(200, "GET", fmt.Sprintf("/Users?startIndex=%d&count=10&attributes=userName", total), c, nil)
+	if num(r.body, "itemsPerPage") != 1 || str(r.body, "Resources[0].id") != ids[total-1] {
+		t.Fatalf("the last user alone: %s", r.raw)
+	}
+
+	// Hide the directors: the ACIs now tell users apart.
+	directors := num(e.must(200, "GET", "/Users?count=0&filter="+q(`title eq "Director"`), c, nil).body, "totalResults")
+	if directors == 0 {
+		t.Fatal("no directors among the generated users")
+	}
+	const hide = `(targetfilter="(title=Director)")(targetattr="*")(version 3.0; acl "hide directors"; deny (read,search,compare) userdn="ldap:///anyone";)`
+	if err := e.ldap.LDAPModify(t.Context(), "dn: ou=People,dc=example,dc=com\nchangetype: modify\nadd: aci\naci: "+hide+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*e.cfg.LDAP.RefreshInterval+2*time.Second, "the new ACI", func() (bool, string) {
+		n := num(e.must(200, "GET", "/Users?count=0", c, nil).body, "totalResults")
+		return n == total-directors, fmt.Sprint(n)
+	})
+	visible, tot, perPage := walk("attributes=userName,title", "title")
+	if len(visible) != total-directors || tot != total-directors || slices.Contains(visible, "Director") {
+		t.Fatalf("with directors hidden: %d users (totalResults %d), want %d without directors", len(visible), tot, total-directors)
+	}
+	if perPage < 2 {
+		t.Errorf("%.2f LDAP searches per page with an entry-dependent ACI, want the two-pass listing", perPage)
+	}
+}

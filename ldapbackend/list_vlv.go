@@ -1,0 +1,152 @@
+package ldapbackend
+
+import (
+	"context"
+	"errors"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/aci"
+	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/scim/resource"
+)
+
+// listVLV serves a list with one search that the directory cuts to the
+// page: server-side sort (RFC 2891) with Virtual List View by offset, so
+// the gateway reads only the page's entries and the directory counts the
+// matches. That is right only when the caller's rights cannot differ from
+// one entry of the type to another (aci.Set.Uniform), for reading them and
+// for searching the attributes its filter names: otherwise the gateway
+// must see every match to drop those the caller may not see. ok is false
+// when this path does not apply or the directory cannot serve it; the
+// caller then lists the usual way.
+func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, f ldapfilter.Filter, clientAttrs []string,
+	sortAttr string, sortKind Kind, start, count int) (page *resource.Page, ok bool, err error) {
+	if !b.opt.VLV || b.vlvOff.Load() {
+		return nil, false, nil
+	}
+	if _, mapped := rc.ctx.Value(proxyKey{}).(string); mapped {
+		// The directory's own access control then drops entries after
+		// VLV counted them.
+		return nil, false, nil
+	}
+	empty := &resource.Page{StartIndex: start, Resources: []*resource.Resource{}}
+	visible, ok := rc.uniform(ts, aci.Request{Right: aci.RightRead, Attr: "objectclass"})
+	if !ok {
+		return nil, false, nil
+	}
+	if !visible {
+		return empty, true, nil
+	}
+	for _, a := range clientAttrs {
+		may, ok := rc.uniform(ts, aci.Request{Right: aci.RightSearch, Attr: a})
+		if !ok {
+			return nil, false, nil
+		}
+		if !may {
+			return empty, true, nil
+		}
+	}
+
+	var keys []*ldap.SortKey
+	if sortAttr != "" {
+		rule := orderingRule(sortKind)
+		if rule == "" {
+			return nil, false, nil
+		}
+		if b.opt.PlainSortKeys {
+			rule = "" // the attribute's own ordering rule
+		}
+		keys = append(keys, &ldap.SortKey{AttributeType: sortAttr, MatchingRule: rule, Reverse: q.SortDescending})
+	}
+	// By id, or ties by id: the order the gateway itself uses.
+	keys = append(keys, &ldap.SortKey{AttributeType: ts.m.IDAttr})
+	attrs := b.fetchAttrs(ts, q.Projection)
+	window := func(offset, after int) (*ldap.SearchResult, vlvResult, error) {
+		req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f.String(), attrs,
+			[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), &vlvRequest{offset: offset, after: after}})
+		var res *ldap.SearchResult
+		err := b.do(rc.ctx, "search", func(c *ldap.Conn) error {
+			var err error
+			res, err = c.Search(req)
+			// OpenLDAP's sssvlv keeps a VLV search's sorted list on
+			// its connection for a continuation, until the connection
+			// closes, and answers Busy once sssvlv-max lists are kept.
+			// The gateway never continues one (a new search sees
+			// changes): close the connection, the pool replaces it.
+			c.Close()
+			return err
+		})
+		if err != nil {
+			return nil, vlvResult{}, err
+		}
+		v, err := vlvResponse(res.Controls)
+		if err == nil && (v.code != 0 || !sortSucceeded(res.Controls)) {
+			err = errors.New("the directory did not sort or cut the list")
+		}
+		return res, v, err
+	}
+
+	res, v, err := window(start, max(count, 1)-1)
+	if ldap.IsErrorWithCode(err, resultVLVError) {
+		// An offset past the last match: ask for the count alone.
+		_, v, err = window(1, 0)
+		if err == nil && start <= v.count {
+			err = errors.New("the directory refused an offset within the list")
+		}
+		res = &ldap.SearchResult{}
+	}
+	if err != nil {
+		var le *ldap.Error
+		switch {
+		case errors.As(err, &le) && le.ResultCode == ldap.LDAPResultUnavailableCriticalExtension:
+			b.vlvOff.Store(true)
+			b.opt.Log.Warn().Msg("the directory does not support Virtual List View (sssvlv overlay on OpenLDAP): lists read every match instead")
+			return nil, false, nil
+		case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+			errors.As(err, &le) && isConnLevel(le.ResultCode), !errors.As(err, &le) && isConnError(err):
+			return nil, true, MapError(err, "search")
+		}
+		// Busy, unwilling, a size limit below the match count, no response
+		// control: the usual way still answers.
+		b.opt.Log.Debug().Err(err).Msg("Virtual List View search failed; listing the usual way")
+		return nil, false, nil
+	}
+	if v.count > b.opt.Lookthrough {
+		return nil, true, resource.TooMany("the search matched more than %d resources; narrow the filter", b.opt.Lookthrough)
+	}
+	page = &resource.Page{TotalResults: v.count, StartIndex: start, Resources: []*resource.Resource{}}
+	if count == 0 || start > v.count {
+		return page, true, nil
+	}
+	if err := b.prefetchRefs(rc, ts, res.Entries, q.Projection); err != nil {
+		return nil, true, err
+	}
+	for _, le := range res.Entries {
+		e := NewEntry(le)
+		if !rc.visible(e) || !rc.maySearch(e, clientAttrs) {
+			// Uniform said every entry alike; this one differs. Never
+			// trust the page then.
+			b.opt.Log.Error().Str("entry", le.DN).Msg("an entry's access differs from its type's uniform decision; listing the usual way")
+			return nil, false, nil
+		}
+		r, err := b.toResourceOf(rc, ts, le, e, q.Projection)
+		if err != nil {
+			return nil, true, err
+		}
+		page.Resources = append(page.Resources, r)
+	}
+	return page, true, nil
+}
+
+// resultVLVError is LDAP result code 76, virtualListViewError: here, an
+// offset past the last match.
+const resultVLVError = 76
+
+// isConnLevel reports whether an LDAP result code means the directory
+// could not be reached or used at all, rather than that it turned this
+// search down.
+func isConnLevel(code uint16) bool {
+	return code == ldap.ErrorNetwork || code == ldap.LDAPResultServerDown || code == ldap.LDAPResultTimeout ||
+		code == ldap.LDAPResultUnavailable || code == ldap.LDAPResultTimeLimitExceeded
+}
