@@ -73,8 +73,8 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, f ld
 			// its connection for a continuation, until the connection
 			// closes, and answers Busy once sssvlv-max lists are kept.
 			// The gateway never continues one (a new search sees
-			// changes): close the connection, the pool replaces it.
-			c.Close()
+			// changes): the pool closes the connection and replaces it.
+			b.opt.Pool.Retire(c)
 			return err
 		})
 		if err != nil {

@@ -72,7 +72,14 @@ type Pool struct {
 	lastErr  error     // the last dial error, while failures > 0
 
 	waits, dials, dialFailures, discarded atomic.Uint64
+
+	retiring sync.Map // *ldap.Conn -> struct{}: close when the Do using it returns
 }
+
+// Retire asks that c, the connection a Do is running fn with, be closed
+// and replaced when fn returns rather than kept: for an operation that
+// leaves state on its connection on the directory's side (see listVLV).
+func (p *Pool) Retire(c *ldap.Conn) { p.retiring.Store(c, struct{}{}) }
 
 // PoolStats is a snapshot of a Pool for metrics.
 type PoolStats struct {
@@ -154,11 +161,13 @@ func (p *Pool) Do(ctx context.Context, fn func(*ldap.Conn) error) error {
 		p.discard(c)
 		return unavailable(errors.Join(opCtx.Err(), err))
 	}
+	if _, retire := p.retiring.LoadAndDelete(c); retire {
+		p.discard(c) // fn's result stands: the connection did not fail it
+		return err
+	}
 	if isConnError(err) || c.IsClosing() {
-		// Broken, or closed by fn on purpose (see listVLV): fn's own
-		// result stands unless the connection failed it.
 		p.discard(c)
-		if isConnError(err) {
+		if err != nil {
 			err = unavailable(err)
 		}
 		return err

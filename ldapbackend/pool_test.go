@@ -524,3 +524,36 @@ func tlsProxy(t *testing.T, certFile, keyFile, backend string) string {
 	})
 	return ln.Addr().String()
 }
+
+// TestPoolRetire: a connection retired during Do is closed when Do
+// returns, with fn's own result (an LDAP error stays that error, not
+// "unavailable"), and the next Do gets a new connection.
+func TestPoolRetire(t *testing.T) {
+	s := startDemo(t, slapd.Options{})
+	cfg := testConfig(s)
+	cfg.PoolSize = 1
+	p := newTestPool(t, cfg)
+	ctx := t.Context()
+	var first *ldap.Conn
+	err := p.Do(ctx, func(c *ldap.Conn) error {
+		first = c
+		p.Retire(c)
+		_, err := c.Search(ldap.NewSearchRequest("ou=nowhere,dc=example,dc=com", ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+			1, 0, false, "(objectClass=*)", nil, nil))
+		return err
+	})
+	if !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Do with a retired connection = %v, want noSuchObject as it was", err)
+	}
+	if !first.IsClosing() || p.Stats().Discarded != 1 {
+		t.Errorf("the retired connection: closing %v, discarded %d", first.IsClosing(), p.Stats().Discarded)
+	}
+	if err := p.Do(ctx, func(c *ldap.Conn) error {
+		if c == first {
+			return errors.New("got the retired connection back")
+		}
+		return readAlice(c)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
