@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/scimgate/scimgate/aci/ldapfilter"
 )
@@ -39,6 +40,8 @@ type Compiled struct {
 	controls, extops []string // nil when absent; "*" matches any
 
 	rules []compiledRule
+
+	ref atomic.Pointer[string] // Ref, worked out once: audit lines name the ACI on every request
 }
 
 type tafItem struct {
@@ -54,10 +57,17 @@ type compiledRule struct {
 
 // Ref names the ACI for logs and explanations: its name and where it lives.
 func (c *Compiled) Ref() string {
-	if c.Global {
-		return fmt.Sprintf("global ACI %d %q", c.Index+1, c.ACI.Name)
+	if p := c.ref.Load(); p != nil {
+		return *p
 	}
-	return fmt.Sprintf("ACI %q on %s", c.ACI.Name, c.EntryDN)
+	var r string
+	if c.Global {
+		r = fmt.Sprintf("global ACI %d %q", c.Index+1, c.ACI.Name)
+	} else {
+		r = fmt.Sprintf("ACI %q on %s", c.ACI.Name, c.EntryDN)
+	}
+	c.ref.Store(&r) // the same text whoever stores it first
+	return r
 }
 
 // Name is the ACI's name.

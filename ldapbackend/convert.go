@@ -127,12 +127,43 @@ func fromSCIMValue(a *AttrMapping, v any) (string, error) {
 }
 
 func parseGeneralizedTime(v string) (time.Time, error) {
+	if t, ok := parseGeneralizedTimeZ(v); ok {
+		return t, nil
+	}
 	for _, layout := range []string{"20060102150405Z", "20060102150405.000000Z", "20060102150405.000Z", "20060102150405-0700"} {
 		if t, err := time.Parse(layout, v); err == nil {
 			return t, nil
 		}
 	}
 	return time.Time{}, fmt.Errorf("not a generalized time: %q", v)
+}
+
+// parseGeneralizedTimeZ reads the form directories write for their own
+// timestamps, YYYYMMDDHHMMSSZ, without time.Parse's generality: it runs
+// twice for every entry returned.
+func parseGeneralizedTimeZ(v string) (time.Time, bool) {
+	if len(v) != 15 || v[14] != 'Z' {
+		return time.Time{}, false
+	}
+	var n [14]int
+	for i := range 14 {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return time.Time{}, false
+		}
+		n[i] = int(c - '0')
+	}
+	year := n[0]*1000 + n[1]*100 + n[2]*10 + n[3]
+	month, day := n[4]*10+n[5], n[6]*10+n[7]
+	hour, minute, sec := n[8]*10+n[9], n[10]*10+n[11], n[12]*10+n[13]
+	if month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
+	if t.Day() != day { // 31 April and the like
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // scimValues extracts, for one mapping, the SCIM values the attributes

@@ -123,6 +123,7 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	}
 	type hit struct {
 		le  *ldap.Entry
+		e   aci.Entry // le adapted for the engine
 		key string
 		id  string
 	}
@@ -132,7 +133,7 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 		if !rc.visible(e) || !rc.maySearch(e, clientAttrs) {
 			continue
 		}
-		h := hit{le: le, id: le.GetAttributeValue(ts.m.IDAttr)}
+		h := hit{le: le, e: e, id: le.GetAttributeValue(ts.m.IDAttr)}
 		if sortAttr != "" {
 			h.key = le.GetAttributeValue(sortAttr)
 		}
@@ -156,10 +157,12 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 		ids[i] = h.id
 	}
 	var full map[string]*ldap.Entry
+	var adapted map[string]aci.Entry // read whole: checked and adapted already
 	if whole {
 		full = make(map[string]*ldap.Entry, len(pageHits))
+		adapted = make(map[string]aci.Entry, len(pageHits))
 		for _, h := range pageHits {
-			full[h.id] = h.le
+			full[h.id], adapted[h.id] = h.le, h.e
 		}
 	} else if full, err = b.fetchByIDs(ctx, ts, ids, b.fetchAttrs(ts, q.Projection)); err != nil {
 		return nil, err
@@ -176,9 +179,11 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 		if !ok {
 			continue // deleted between the two passes
 		}
-		e := NewEntry(le)
-		if !whole && !rc.visible(e) {
-			continue // changed between the two passes
+		e, ok := adapted[id]
+		if !ok {
+			if e = NewEntry(le); !rc.visible(e) {
+				continue // changed between the two passes
+			}
 		}
 		r, err := b.toResourceOf(rc, ts, le, e, q.Projection)
 		if err != nil {
