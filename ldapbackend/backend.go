@@ -79,6 +79,7 @@ type Backend struct {
 	refsFollowChanges bool
 	// vlvOff is set when the directory turned the VLV control down.
 	vlvOff atomic.Bool
+	lists  listCache // ordered ids of listings being paged through
 }
 
 type typeState struct {

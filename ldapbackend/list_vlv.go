@@ -3,6 +3,7 @@ package ldapbackend
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -62,6 +63,26 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, f ld
 	// By id, or ties by id: the order the gateway itself uses.
 	keys = append(keys, &ldap.SortKey{AttributeType: ts.m.IDAttr})
 	attrs := b.fetchAttrs(ts, q.Projection)
+
+	// A client walking the pages: serve them from the ordered ids while the
+	// directory has not changed.
+	key := listKey{typ: ts.t.ID, filter: f.String(), sort: sortAttr, desc: q.SortDescending}
+	marker, now := b.changeMarker(), time.Now()
+	ids, build := b.lists.lookup(key, marker, now)
+	if build {
+		var err error
+		if ids, err = b.orderedIDs(rc, ts, f, keys); err != nil {
+			b.opt.Log.Debug().Err(err).Msg("could not read a listing's order; paging with Virtual List View")
+			b.lists.abandon(key)
+			ids = nil
+		} else {
+			b.lists.store(key, marker, ids, now)
+		}
+	}
+	if ids != nil {
+		return b.pageOfIDs(rc, ts, q, ids, clientAttrs, attrs, start, count)
+	}
+
 	window := func(offset, after int) (*ldap.SearchResult, vlvResult, error) {
 		req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f.String(), attrs,
 			[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), &vlvRequest{offset: offset, after: after}})
@@ -127,6 +148,72 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, f ld
 		if !rc.visible(e) || !rc.maySearch(e, clientAttrs) {
 			// Uniform said every entry alike; this one differs. Never
 			// trust the page then.
+			b.opt.Log.Error().Str("entry", le.DN).Msg("an entry's access differs from its type's uniform decision; listing the usual way")
+			return nil, false, nil
+		}
+		r, err := b.toResourceOf(rc, ts, le, e, q.Projection)
+		if err != nil {
+			return nil, true, err
+		}
+		page.Resources = append(page.Resources, r)
+	}
+	return page, true, nil
+}
+
+// orderedIDs reads the ids of every match of f in the order keys give,
+// sorted by the directory as for a VLV page. More than lookthrough
+// matches is an error: the caller then pages with VLV, which says tooMany.
+func (b *Backend) orderedIDs(rc *reqCtx, ts *typeState, f ldapfilter.Filter, keys []*ldap.SortKey) ([]string, error) {
+	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, b.opt.Lookthrough+1, 0, false, f.String(),
+		[]string{ts.m.IDAttr}, []ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys)})
+	var res *ldap.SearchResult
+	err := b.do(rc.ctx, "search", func(c *ldap.Conn) error {
+		var err error
+		res, err = c.Search(req)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !sortSucceeded(res.Controls) {
+		return nil, errors.New("the directory did not sort the listing")
+	}
+	if len(res.Entries) > b.opt.Lookthrough {
+		return nil, errors.New("more matches than the lookthrough limit")
+	}
+	ids := make([]string, 0, len(res.Entries))
+	for _, e := range res.Entries {
+		ids = append(ids, e.GetAttributeValue(ts.m.IDAttr))
+	}
+	return ids, nil
+}
+
+// pageOfIDs serves a page of a listing whose ordered ids are known: it
+// reads just the page's entries.
+func (b *Backend) pageOfIDs(rc *reqCtx, ts *typeState, q *resource.ListQuery, ids, clientAttrs, attrs []string, start, count int) (*resource.Page, bool, error) {
+	page := &resource.Page{TotalResults: len(ids), StartIndex: start, Resources: []*resource.Resource{}}
+	if count == 0 || start > len(ids) {
+		return page, true, nil
+	}
+	want := ids[start-1 : min(len(ids), start-1+count)]
+	full, err := b.fetchByIDs(rc.ctx, ts, want, attrs)
+	if err != nil {
+		return nil, true, err
+	}
+	entries := make([]*ldap.Entry, 0, len(full))
+	for _, le := range full {
+		entries = append(entries, le)
+	}
+	if err := b.prefetchRefs(rc, ts, entries, q.Projection); err != nil {
+		return nil, true, err
+	}
+	for _, id := range want {
+		le, ok := full[id]
+		if !ok {
+			continue // deleted since the list was read, before the change check saw it
+		}
+		e := NewEntry(le)
+		if !rc.visible(e) || !rc.maySearch(e, clientAttrs) {
 			b.opt.Log.Error().Str("entry", le.DN).Msg("an entry's access differs from its type's uniform decision; listing the usual way")
 			return nil, false, nil
 		}
