@@ -15,8 +15,9 @@ package aci
 //   - has bind rules that look at the subject and the connection only
 //     (not userattr, and no userdn "self" or "parent").
 //
-// ACIs with targetcontrol or extop never apply to a plain operation, so
-// they do not matter. A caller listing entries can then ask the directory
+// ACIs with targetcontrol or extop never apply to a plain operation, and
+// ACIs whose targetattr leaves the attribute out never apply to it, so they
+// do not matter. A caller listing entries can then ask the directory
 // for just a page instead of checking every match; it should still check
 // the entries it gets (a mismatch means the directory changed under it).
 func (s *Set) Uniform(req *Request, base string, dir Directory) (d Decision, ok bool) {
@@ -25,6 +26,11 @@ func (s *Set) Uniform(req *Request, base string, dir Directory) (d Decision, ok 
 		subj = &Subject{}
 	}
 	need := neededRights(req, subj)
+	attr, oper := "", false
+	if req.Attr != "" {
+		attr = canonicalAttr(req.Attr)
+		oper = IsOperational(attr) || s.oper[attr]
+	}
 	for dn := range s.byDN {
 		if dn != base && isUnder(dn, base) {
 			return Decision{}, false
@@ -32,7 +38,7 @@ func (s *Set) Uniform(req *Request, base string, dir Directory) (d Decision, ok 
 	}
 	for d := base; ; d = parentDN(d) {
 		for _, c := range s.byDN[d] {
-			if !c.uniformOver(base, need) {
+			if !c.uniformOver(base, need, attr, oper) {
 				return Decision{}, false
 			}
 		}
@@ -41,7 +47,7 @@ func (s *Set) Uniform(req *Request, base string, dir Directory) (d Decision, ok 
 		}
 	}
 	for _, c := range s.global {
-		if !c.uniformOver(base, need) {
+		if !c.uniformOver(base, need, attr, oper) {
 			return Decision{}, false
 		}
 	}
@@ -50,11 +56,15 @@ func (s *Set) Uniform(req *Request, base string, dir Directory) (d Decision, ok 
 	return s.Evaluate(&probe, dir), true
 }
 
-// uniformOver reports whether c decides need alike for base and every
-// entry below it. c lives at base, above it, or globally ("").
-func (c *Compiled) uniformOver(base string, need Right) bool {
+// uniformOver reports whether c decides need on attr (canonical; "" at the
+// entry level) alike for base and every entry below it. c lives at base,
+// above it, or globally ("").
+func (c *Compiled) uniformOver(base string, need Right, attr string, oper bool) bool {
 	if c.rights&need == 0 || c.controls != nil || c.extops != nil {
 		return true
+	}
+	if attr != "" && c.tafAdd == nil && c.tafDel == nil && !c.coversAttr(attr, oper) {
+		return true // its targetattr leaves attr out, whatever the entry
 	}
 	if c.target != nil || c.filter != nil {
 		return false

@@ -233,6 +233,12 @@ type reqCtx struct {
 	lastAllow         aci.Decision
 	lastAllowReq      aci.Request // kept for the debug explanation
 	firstDeny         aci.Decision
+
+	// readOnce holds read decisions made for every entry under
+	// readOnceBase at once (decideReadsOnce): 1 allowed, 0 denied, -1
+	// the ACIs tell entries apart there.
+	readOnce     map[string]int8
+	readOnceBase string
 }
 
 // flush records the operation's access decisions in the caller's audit;
@@ -356,24 +362,30 @@ func (rc *reqCtx) ask(r aci.Request) bool {
 func (rc *reqCtx) allowed(req *aci.Request) bool {
 	req.Subject = rc.subj
 	d := rc.set.Evaluate(req, rc.dir)
-	if d.Allowed {
-		rc.allowedN++
-		rc.lastAllow = d
-		if rc.debug {
-			rc.lastAllowReq = *req
-		}
-	} else {
-		if rc.deniedN == 0 {
-			rc.firstDeny = d
-		}
-		rc.deniedN++
-	}
+	rc.note(d, *req)
 	if !d.Allowed && rc.debug {
 		_, exp := rc.set.Explain(req, rc.dir)
 		rc.b.opt.Log.Debug().Str("request_id", rc.caller.RequestID).Str("target", req.TargetDN).Str("right", req.Right.String()).
 			Str("attr", req.Attr).Interface("explanation", exp).Msg("access denied")
 	}
 	return d.Allowed
+}
+
+// note records a decision for the audit.
+func (rc *reqCtx) note(d aci.Decision, req aci.Request) {
+	if d.Allowed {
+		rc.allowedN++
+		rc.lastAllow = d
+		if rc.debug {
+			req.Subject = rc.subj
+			rc.lastAllowReq = req
+		}
+		return
+	}
+	if rc.deniedN == 0 {
+		rc.firstDeny = d
+	}
+	rc.deniedN++
 }
 
 // uniform asks the engine for the decision on req for every entry of the
@@ -385,24 +397,49 @@ func (rc *reqCtx) uniform(ts *typeState, req aci.Request) (allowed, ok bool) {
 	if !ok {
 		return false, false
 	}
-	if d.Allowed {
-		rc.allowedN++
-		rc.lastAllow = d
-		if rc.debug {
-			rc.lastAllowReq = req
-		}
-	} else {
-		if rc.deniedN == 0 {
-			rc.firstDeny = d
-		}
-		rc.deniedN++
-	}
+	req.TargetDN = ts.base
+	rc.note(d, req)
 	return d.Allowed, true
 }
 
 // canRead reports whether the subject may read attr of the entry.
 func (rc *reqCtx) canRead(e aci.Entry, attr string) bool {
+	if rc.readOnce != nil && isUnderDN(e.DN(), rc.readOnceBase) {
+		if v, ok := rc.readOnce[attr]; ok && v >= 0 {
+			return v == 1
+		} else if !ok {
+			// Decide for the whole subtree once, if the ACIs allow.
+			d, uniform := rc.set.Uniform(&aci.Request{Subject: rc.subj, Right: aci.RightRead, Attr: attr}, rc.readOnceBase, rc.dir)
+			switch {
+			case !uniform:
+				rc.readOnce[attr] = -1
+			case d.Allowed:
+				rc.readOnce[attr] = 1
+				rc.note(d, aci.Request{TargetDN: rc.readOnceBase, Right: aci.RightRead, Attr: attr})
+				return true
+			default:
+				rc.readOnce[attr] = 0
+				rc.note(d, aci.Request{TargetDN: rc.readOnceBase, Right: aci.RightRead, Attr: attr})
+				return false
+			}
+		}
+	}
 	return rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightRead, Attr: attr})
+}
+
+// decideReadsOnce makes canRead decide each attribute once for every entry
+// under base, where the ACIs cannot tell those entries apart (a page of a
+// listing with such ACIs: see listVLV); other attributes and entries are
+// decided one by one as always.
+func (rc *reqCtx) decideReadsOnce(base string) {
+	rc.readOnce, rc.readOnceBase = map[string]int8{}, base
+}
+
+// visibleHere is visible decided for this entry alone, never from a
+// decision made for its whole subtree: the check that the subtree's
+// decision holds.
+func (rc *reqCtx) visibleHere(e aci.Entry) bool {
+	return rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightRead, Attr: "objectclass"})
 }
 
 // visible: an entry exists for the caller only if it may read its objectClass.

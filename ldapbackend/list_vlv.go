@@ -39,6 +39,7 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, f ld
 	if !visible {
 		return empty, true, nil
 	}
+	rc.decideReadsOnce(ts.base)
 	for _, a := range clientAttrs {
 		may, ok := rc.uniform(ts, aci.Request{Right: aci.RightSearch, Attr: a})
 		if !ok {
@@ -145,7 +146,7 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, f ld
 	}
 	for _, le := range res.Entries {
 		e := NewEntry(le)
-		if !rc.visible(e) || !rc.maySearch(e, clientAttrs) {
+		if !rc.visibleHere(e) || !rc.maySearch(e, clientAttrs) {
 			// Uniform said every entry alike; this one differs. Never
 			// trust the page then.
 			b.opt.Log.Error().Str("entry", le.DN).Msg("an entry's access differs from its type's uniform decision; listing the usual way")
@@ -213,7 +214,7 @@ func (b *Backend) pageOfIDs(rc *reqCtx, ts *typeState, q *resource.ListQuery, id
 			continue // deleted since the list was read, before the change check saw it
 		}
 		e := NewEntry(le)
-		if !rc.visible(e) || !rc.maySearch(e, clientAttrs) {
+		if !rc.visibleHere(e) || !rc.maySearch(e, clientAttrs) {
 			b.opt.Log.Error().Str("entry", le.DN).Msg("an entry's access differs from its type's uniform decision; listing the usual way")
 			return nil, false, nil
 		}

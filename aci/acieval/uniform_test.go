@@ -166,25 +166,27 @@ sn: c
 	for _, at := range []string{"", "dc=ex", "ou=p,dc=ex", "uid=a,ou=p,dc=ex"} {
 		for _, scope := range []string{"", `(targetscope="base")`, `(targetscope="onelevel")`, `(targetscope="subtree")`, `(targetscope="subordinate")`} {
 			for _, extra := range []string{"", `(target="ldap:///uid=a,ou=p,dc=ex")`, `(targetfilter="(uid=c)")`, `(targetcontrol="1.2.3")`} {
-				for _, bind := range []string{`userdn="ldap:///anyone"`, `userdn="ldap:///self"`, `userdn="ldap:///parent"`,
-					`userattr="manager#USERDN"`, `oauthscope="scim:read"`, `userdn="ldap:///uid=a,ou=p,dc=ex"`, `not userdn="ldap:///self"`} {
-					for _, kind := range []string{"allow", "deny"} {
-						text := scope + extra + `(targetattr="*")(version 3.0; acl "gen"; ` + kind + ` (read,search,write) ` + bind + `;)`
-						b := aci.NewBuilder()
-						// A broad grant, so that denies have something to take away.
-						b.AddGlobal(`(targetattr="*")(version 3.0; acl "base"; allow (read,search) userdn="ldap:///all";)`)
-						if at == "" {
-							b.AddGlobal(text)
-						} else {
-							b.Add(at, text)
+				for _, targetattr := range []string{`(targetattr="*")`, `(targetattr="cn")`, `(targetattr!="cn")`} {
+					for _, bind := range []string{`userdn="ldap:///anyone"`, `userdn="ldap:///self"`, `userdn="ldap:///parent"`,
+						`userattr="manager#USERDN"`, `oauthscope="scim:read"`, `userdn="ldap:///uid=a,ou=p,dc=ex"`, `not userdn="ldap:///self"`} {
+						for _, kind := range []string{"allow", "deny"} {
+							text := scope + extra + targetattr + `(version 3.0; acl "gen"; ` + kind + ` (read,search,write) ` + bind + `;)`
+							b := aci.NewBuilder()
+							// A broad grant, so that denies have something to take away.
+							b.AddGlobal(`(targetattr="*")(version 3.0; acl "base"; allow (read,search) userdn="ldap:///all";)`)
+							if at == "" {
+								b.AddGlobal(text)
+							} else {
+								b.Add(at, text)
+							}
+							set, errs := b.Build()
+							if len(errs) > 0 {
+								t.Fatalf("%s: %v", text, errs)
+							}
+							env := &Env{Set: set, Dir: parsed, Tree: parsed}
+							a, d := checkUniform(t, at+" "+text, env, subjects, attrs)
+							answered, declined = answered+a, declined+d
 						}
-						set, errs := b.Build()
-						if len(errs) > 0 {
-							t.Fatalf("%s: %v", text, errs)
-						}
-						env := &Env{Set: set, Dir: parsed, Tree: parsed}
-						a, d := checkUniform(t, at+" "+text, env, subjects, attrs)
-						answered, declined = answered+a, declined+d
 					}
 				}
 			}
