@@ -196,7 +196,8 @@ func startBenchServer(b *testing.B, users int) *benchServer {
 	start := time.Now()
 	seed := writeUsersLDIF(b, users)
 	maddr := freeAddr(b)
-	env := startEnvWith(b, benchConfig(maddr), seed)
+	// Loading 100,000 users takes slapadd some seconds: more than a test's start.
+	env := startEnvOn(b, slapd.Options{StartTimeout: 2 * time.Minute}, benchConfig(maddr), seed)
 	env.logs.Discard() // format every audit line as in production, keep none
 	s := &benchServer{env: env, metrics: "http://" + maddr + "/metrics", load: newLoadClient(b, env.base, "Bearer "+env.tokens["connector"])}
 	s.users = loadBenchUsers(b, env.ldap, users)

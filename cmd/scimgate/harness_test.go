@@ -89,7 +89,15 @@ func startEnv(t testing.TB, extraSeeds ...string) *testEnv {
 // before the server starts (limits, metrics listener, mapping mode...).
 func startEnvWith(t testing.TB, adjust func(*Config), extraSeeds ...string) *testEnv {
 	t.Helper()
-	s := slapd.StartT(t, slapd.Options{SeedLDIF: append([]string{demoLDIF}, extraSeeds...)})
+	return startEnvOn(t, slapd.Options{}, adjust, extraSeeds...)
+}
+
+// startEnvOn is startEnvWith with slapd options of its own (a longer
+// start for a big directory).
+func startEnvOn(t testing.TB, o slapd.Options, adjust func(*Config), extraSeeds ...string) *testEnv {
+	t.Helper()
+	o.SeedLDIF = append([]string{demoLDIF}, extraSeeds...)
+	s := slapd.StartT(t, o)
 	e := startGateway(t, s.URL, s.Suffix, adjust)
 	e.ldap = s
 	return e
