@@ -12,6 +12,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -114,12 +115,14 @@ type benchServer struct {
 }
 
 // loadClient is the benchmarks' HTTP load generator: keep-alive HTTP/1.1
-// connections, each used by one request at a time, with the request written
-// by hand and the response read by http.ReadResponse. The server under test
-// is the real one; the load generator shares the machine's two cores with
-// it and with slapd, so it is kept lean: net/http's Transport spends two
-// goroutines per connection and a handoff between them on every request,
-// a cost a real deployment's clients pay on their own machines.
+// connections, each used by one request at a time, with the request
+// written and the response read by hand. The server under test is the
+// real one; the load generator shares the machine's two cores with it and
+// with slapd, so it is kept lean, as load generators are: net/http's
+// Transport spends two goroutines per connection and a handoff between
+// them on every request, a cost a real deployment's clients pay on their
+// own machines. The server sends every response with its length
+// (scim.writeJSON), which is all this reader understands.
 type loadClient struct {
 	addr, prefix string // host:port, and the base path (/scim/v2)
 	header       string // the request's fixed header lines
@@ -127,9 +130,10 @@ type loadClient struct {
 }
 
 type loadConn struct {
-	c net.Conn
-	r *bufio.Reader
-	w *bufio.Writer
+	c   net.Conn
+	r   *bufio.Reader
+	w   *bufio.Writer
+	buf []byte // the last response body
 }
 
 func newLoadClient(b *testing.B, base, auth string) *loadClient {
@@ -153,15 +157,16 @@ func newLoadClient(b *testing.B, base, auth string) *loadClient {
 	return lc
 }
 
-// get sends one GET and returns the status and body.
-func (lc *loadClient) get(path string) (int, []byte, error) {
+// get sends one GET and hands the status and body to check, which must
+// not keep the body.
+func (lc *loadClient) get(path string, check func(status int, body []byte) error) error {
 	var c *loadConn
 	select {
 	case c = <-lc.idle:
 	default:
 		nc, err := net.DialTimeout("tcp", lc.addr, 5*time.Second)
 		if err != nil {
-			return 0, nil, err
+			return err
 		}
 		c = &loadConn{c: nc, r: bufio.NewReaderSize(nc, 16<<10), w: bufio.NewWriterSize(nc, 4<<10)}
 	}
@@ -170,25 +175,69 @@ func (lc *loadClient) get(path string) (int, []byte, error) {
 	c.w.WriteString(lc.header)
 	if err := c.w.Flush(); err != nil {
 		c.c.Close()
-		return 0, nil, err
+		return err
 	}
-	resp, err := http.ReadResponse(c.r, nil)
+	status, body, closeAfter, err := c.readResponse()
 	if err != nil {
 		c.c.Close()
-		return 0, nil, err
+		return err
 	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.Close {
+	err = check(status, body)
+	if closeAfter {
 		c.c.Close()
-		return resp.StatusCode, body, err
+		return err
 	}
 	select {
 	case lc.idle <- c:
 	default:
 		c.c.Close()
 	}
-	return resp.StatusCode, body, nil
+	return err
+}
+
+// readResponse reads an HTTP/1.1 response with a Content-Length.
+func (c *loadConn) readResponse() (status int, body []byte, closeAfter bool, err error) {
+	line, err := c.r.ReadSlice('\n')
+	if err != nil {
+		return 0, nil, false, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
+		return 0, nil, false, fmt.Errorf("not an HTTP/1.1 status line: %q", line)
+	}
+	if status, err = strconv.Atoi(string(line[9:12])); err != nil {
+		return 0, nil, false, fmt.Errorf("status line %q: %v", line, err)
+	}
+	length := -1
+	for {
+		if line, err = c.r.ReadSlice('\n'); err != nil {
+			return 0, nil, false, err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			break
+		}
+		k, v, _ := bytes.Cut(line, []byte(":"))
+		v = bytes.TrimSpace(v)
+		switch {
+		case bytes.EqualFold(k, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(v)); err != nil || length < 0 {
+				return 0, nil, false, fmt.Errorf("Content-Length %q", v)
+			}
+		case bytes.EqualFold(k, []byte("Connection")) && bytes.EqualFold(v, []byte("close")):
+			closeAfter = true
+		case bytes.EqualFold(k, []byte("Transfer-Encoding")):
+			return 0, nil, false, fmt.Errorf("Transfer-Encoding %q: the server should send lengths", v)
+		}
+	}
+	if length < 0 {
+		return 0, nil, false, errors.New("a response without Content-Length")
+	}
+	if cap(c.buf) < length {
+		c.buf = make([]byte, length)
+	}
+	body = c.buf[:length]
+	_, err = io.ReadFull(c.r, body)
+	return status, body, closeAfter, err
 }
 
 func startBenchServer(b *testing.B, users int) *benchServer {
@@ -232,15 +281,17 @@ func loadBenchUsers(b *testing.B, s *slapd.Server, want int) []benchUser {
 // get sends one GET with the connector token and checks the status and
 // that the body contains check.
 func (s *benchServer) get(path string, check []byte) error {
-	status, body, err := s.load.get(path)
+	err := s.load.get(path, func(status int, body []byte) error {
+		if status != http.StatusOK {
+			return fmt.Errorf("status %d: %.300s", status, body)
+		}
+		if check != nil && !bytes.Contains(body, check) {
+			return fmt.Errorf("body lacks %q: %.300s", check, body)
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("GET %s: %v", path, err)
-	}
-	if status != http.StatusOK {
-		return fmt.Errorf("GET %s: status %d: %.300s", path, status, body)
-	}
-	if check != nil && !bytes.Contains(body, check) {
-		return fmt.Errorf("GET %s: body lacks %q: %.300s", path, check, body)
 	}
 	return nil
 }
