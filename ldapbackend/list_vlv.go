@@ -141,14 +141,21 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, f ld
 	if count == 0 || start > v.count {
 		return page, true, nil
 	}
-	if err := b.prefetchRefs(rc, ts, res.Entries, q.Projection); err != nil {
+	return b.renderUniform(rc, ts, q, res.Entries, clientAttrs, page)
+}
+
+// renderUniform adds entries, in order, to page. Each entry is checked
+// on its own against the uniform decision that let the page skip the
+// per-entry checks; ok is false if one disagrees (never trust the page
+// then: the caller lists the usual way).
+func (b *Backend) renderUniform(rc *reqCtx, ts *typeState, q *resource.ListQuery, entries []*ldap.Entry, clientAttrs []string,
+	page *resource.Page) (_ *resource.Page, ok bool, err error) {
+	if err := b.prefetchRefs(rc, ts, entries, q.Projection); err != nil {
 		return nil, true, err
 	}
-	for _, le := range res.Entries {
+	for _, le := range entries {
 		e := NewEntry(le)
 		if !rc.visibleHere(e) || !rc.maySearch(e, clientAttrs) {
-			// Uniform said every entry alike; this one differs. Never
-			// trust the page then.
 			b.opt.Log.Error().Str("entry", le.DN).Msg("an entry's access differs from its type's uniform decision; listing the usual way")
 			return nil, false, nil
 		}
@@ -201,30 +208,13 @@ func (b *Backend) pageOfIDs(rc *reqCtx, ts *typeState, q *resource.ListQuery, id
 	if err != nil {
 		return nil, true, err
 	}
-	entries := make([]*ldap.Entry, 0, len(full))
-	for _, le := range full {
-		entries = append(entries, le)
-	}
-	if err := b.prefetchRefs(rc, ts, entries, q.Projection); err != nil {
-		return nil, true, err
-	}
+	entries := make([]*ldap.Entry, 0, len(want))
 	for _, id := range want {
-		le, ok := full[id]
-		if !ok {
-			continue // deleted since the list was read, before the change check saw it
+		if le, ok := full[id]; ok { // else deleted since the list was read, before the change check saw it
+			entries = append(entries, le)
 		}
-		e := NewEntry(le)
-		if !rc.visibleHere(e) || !rc.maySearch(e, clientAttrs) {
-			b.opt.Log.Error().Str("entry", le.DN).Msg("an entry's access differs from its type's uniform decision; listing the usual way")
-			return nil, false, nil
-		}
-		r, err := b.toResourceOf(rc, ts, le, e, q.Projection)
-		if err != nil {
-			return nil, true, err
-		}
-		page.Resources = append(page.Resources, r)
 	}
-	return page, true, nil
+	return b.renderUniform(rc, ts, q, entries, clientAttrs, page)
 }
 
 // resultVLVError is LDAP result code 76, virtualListViewError: here, an

@@ -32,6 +32,28 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 	return out, nil
 }
 
+// appendJSONList appends a JSON array of list's elements, each by elem
+// one level deeper; a nil list is null.
+func appendJSONList[T any](dst []byte, list []T, depth int, elem func([]byte, T, int) ([]byte, error)) ([]byte, error) {
+	if list == nil {
+		return append(dst, "null"...), nil
+	}
+	if depth >= maxJSONDepth {
+		return dst, errJSONTooDeep
+	}
+	dst = append(dst, '[')
+	for i, e := range list {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, err = elem(dst, e, depth+1); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
+}
+
 // appendJSONValue dispatches on the dynamic type of v without reflection for
 // the generic shapes the HTTP layer builds; anything else goes to encoding/json.
 func appendJSONValue(dst []byte, v any, depth int) ([]byte, error) {
@@ -82,67 +104,15 @@ func appendJSONValue(dst []byte, v any, depth int) ([]byte, error) {
 	case map[string]any:
 		return appendJSONMap(dst, x, depth)
 	case []any:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		if depth >= maxJSONDepth {
-			return dst, errJSONTooDeep
-		}
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = appendJSONValue(dst, e, depth+1); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendJSONList(dst, x, depth, appendJSONValue)
 	case []string:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, s := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJSONString(dst, s)
-		}
-		return append(dst, ']'), nil
+		return appendJSONList(dst, x, depth, func(dst []byte, s string, _ int) ([]byte, error) { return appendJSONString(dst, s), nil })
 	case []map[string]any:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		if depth >= maxJSONDepth {
-			return dst, errJSONTooDeep
-		}
-		dst = append(dst, '[')
-		for i, m := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = appendJSONMap(dst, m, depth+1); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendJSONList(dst, x, depth, appendJSONMap)
 	case map[string]string:
 		return appendJSONStringMap(dst, x), nil
 	case []int:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, n := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = strconv.AppendInt(dst, int64(n), 10)
-		}
-		return append(dst, ']'), nil
+		return appendJSONList(dst, x, depth, func(dst []byte, n int, _ int) ([]byte, error) { return strconv.AppendInt(dst, int64(n), 10), nil })
 	default:
 		return appendJSONFallback(dst, v)
 	}
