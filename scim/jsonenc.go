@@ -146,6 +146,18 @@ func sortedKeys[V any](buf []string, m map[string]V) []string {
 }
 
 func appendJSONMap(dst []byte, m map[string]any, depth int) ([]byte, error) {
+	return appendJSONObject(dst, m, depth, appendJSONValue)
+}
+
+func appendJSONStringMap(dst []byte, m map[string]string) []byte {
+	dst, _ = appendJSONObject(dst, m, 0, func(dst []byte, s string, _ int) ([]byte, error) { return appendJSONString(dst, s), nil })
+	return dst
+}
+
+// appendJSONObject appends a JSON object of m's members, keys sorted as
+// encoding/json sorts them, each value by elem one level deeper; a nil
+// map is null.
+func appendJSONObject[V any](dst []byte, m map[string]V, depth int, elem func([]byte, V, int) ([]byte, error)) ([]byte, error) {
 	if m == nil {
 		return append(dst, "null"...), nil
 	}
@@ -162,29 +174,11 @@ func appendJSONMap(dst []byte, m map[string]any, depth int) ([]byte, error) {
 		dst = appendJSONString(dst, k)
 		dst = append(dst, ':')
 		var err error
-		if dst, err = appendJSONValue(dst, m[k], depth+1); err != nil {
+		if dst, err = elem(dst, m[k], depth+1); err != nil {
 			return dst, err
 		}
 	}
 	return append(dst, '}'), nil
-}
-
-func appendJSONStringMap(dst []byte, m map[string]string) []byte {
-	if m == nil {
-		return append(dst, "null"...)
-	}
-	var arr [16]string
-	keys := sortedKeys(arr[:], m)
-	dst = append(dst, '{')
-	for i, k := range keys {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendJSONString(dst, k)
-		dst = append(dst, ':')
-		dst = appendJSONString(dst, m[k])
-	}
-	return append(dst, '}')
 }
 
 // appendJSONFloat follows encoding/json: ES6-style 'f'/'e' choice, exponents
