@@ -514,24 +514,6 @@ func batches(b *testing.B, r *rates, m meter, name string, op func(i int) error)
 	})
 }
 
-// serial runs op from one client and reports ops/s.
-func serial(b *testing.B, r *rates, m meter, name string, op func(i int) error) {
-	b.Run(name, func(b *testing.B) {
-		i := 0
-		done := m.start(b)
-		for b.Loop() {
-			if err := op(i); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-		done(i)
-		ops := float64(b.N) / b.Elapsed().Seconds()
-		b.ReportMetric(ops, "ops/s")
-		r.set(name, ops)
-	})
-}
-
 // BenchmarkGatewayVsLDAP compares, at 16 concurrent clients against 10,000
 // users, three SCIM reads through the whole gateway with the raw go-ldap
 // search each needs (16 connections bound as the service account):
