@@ -197,3 +197,26 @@ sn: c
 		t.Errorf("the test is too weak: Uniform answered %d and declined %d times", answered, declined)
 	}
 }
+
+// TestUniformAnswersForTargetFreeBindRules: every bind rule that looks only
+// at the subject and the connection keeps Uniform answering.
+func TestUniformAnswersForTargetFreeBindRules(t *testing.T) {
+	for _, bind := range []string{
+		`userdn="ldap:///anyone"`, `userdn="ldap:///all"`, `userdn="ldap:///uid=a,ou=p,dc=ex"`,
+		`userdn="ldap:///ou=p,dc=ex??sub?(uid=a)"`, `groupdn="ldap:///cn=g,dc=ex"`, `oauthscope="scim:read"`,
+		`ip="127.0.0.1"`, `dns="*.example.com"`, `authmethod="simple"`, `secure="true"`,
+		`timeofday>="0000"`, `dayofweek="sun,mon,tue,wed,thu,fri,sat"`,
+		`(ip="127.0.0.1" and not authmethod="none") or oauthscope="scim:*"`,
+	} {
+		b := aci.NewBuilder()
+		b.Add("ou=p,dc=ex", `(targetattr="*")(version 3.0; acl "t"; allow (read) `+bind+`;)`)
+		set, errs := b.Build()
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", bind, errs)
+		}
+		req := &aci.Request{Subject: &aci.Subject{DN: "uid=a,ou=p,dc=ex"}, Right: aci.RightRead, Attr: "cn"}
+		if _, ok := set.Uniform(req, "ou=p,dc=ex", nil); !ok {
+			t.Errorf("%s: Uniform declined", bind)
+		}
+	}
+}
