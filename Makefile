@@ -11,11 +11,11 @@ build:
 deps:
 	@scripts/ensure-deps.sh
 
-# Every test, integration tests against a private slapd included.
+# Every test, integration tests against a private slapd included, under the
+# race detector.
 test: deps
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 12m $(PKGS)
-	$(GO) test -count=1 -race ./aci/...
+	$(GO) test -count=1 -race -timeout 12m $(PKGS)
 
 # Every benchmark, each run for BENCHTIME (default 3s: shorter runs of the
 # whole-stack benchmarks vary too much on a 2-core machine), one package at

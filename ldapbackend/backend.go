@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -189,6 +190,7 @@ func New(opt Options) (*Backend, error) {
 				ts.fetch = append(ts.fetch, a)
 			}
 		}
+		ts.fetch = slices.Clip(ts.fetch) // shared by every request: an append must copy
 		ts.readPlan()
 		b.byType[tb.Type] = ts
 		b.byName[strings.ToLower(tb.Type.ID)] = ts

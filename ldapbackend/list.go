@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,7 +78,7 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	var res *ldap.SearchResult
 	whole := false
 	if q.Filter != nil {
-		attrs := append(b.fetchAttrs(ts, q.Projection), pass1...)
+		attrs := slices.Concat(b.fetchAttrs(ts, q.Projection), pass1) // never append to the shared ts.fetch
 		req0 := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 			smallResult+1, 0, false, f.String(), attrs, controls)
 		if r0, err0 := b.search(ctx, req0, "search"); err0 == nil && len(r0.Entries) <= smallResult {
