@@ -4,18 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/scimgate/scimgate/ldapbackend/internal/childproc"
 	"github.com/scimgate/scimgate/ldapbackend/slapd"
 )
 
@@ -39,15 +37,8 @@ type Server struct {
 	ownDir bool
 
 	mu      sync.Mutex
-	proc    *process
+	proc    *childproc.Process
 	stopped bool
-}
-
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-	out  *tail
 }
 
 // ErrAddrInUse is returned (wrapped) by Start when the address is taken.
@@ -87,7 +78,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err := s.start(ctx, existing, seeds); err != nil {
 		s.mu.Lock()
 		if s.proc != nil {
-			s.proc.terminate(o.StopTimeout)
+			s.proc.Terminate("ns-slapd", o.StopTimeout)
 			s.proc = nil
 		}
 		s.mu.Unlock()
@@ -125,7 +116,7 @@ func (s *Server) start(ctx context.Context, existing bool, seeds []*slapd.LDIF) 
 		addr := o.Addr
 		if addr == "" {
 			var err error
-			if addr, err = freeAddr(); err != nil {
+			if addr, err = childproc.FreeAddr(); err != nil {
 				return err
 			}
 		}
@@ -174,28 +165,14 @@ func (s *Server) launchAt(ctx context.Context, addr string) error {
 	}
 	s.Addr = addr
 	s.URL = "ldap://" + net.JoinHostPort(dial, port)
-	if err := checkAddrFree(addr); err != nil {
+	if err := childproc.CheckAddrFree(addr, ErrAddrInUse); err != nil {
 		return err
 	}
 	os.Remove(s.lay.pid)
-	out := &tail{}
-	var w io.Writer = out
-	if o.Logger != nil {
-		w = io.MultiWriter(out, o.Logger)
+	p, err := childproc.Start(o.NsSlapd, []string{"-D", s.lay.config, "-i", s.lay.pid, "-d", "0"}, s.Dir, o.Logger)
+	if err != nil {
+		return err
 	}
-	cmd := exec.Command(o.NsSlapd, "-D", s.lay.config, "-i", s.lay.pid, "-d", "0")
-	cmd.Stdout, cmd.Stderr = w, w
-	cmd.Dir = s.Dir
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", o.NsSlapd, err)
-	}
-	p := &process{cmd: cmd, done: make(chan struct{}), out: out}
-	go func() {
-		// The machine's init reaps orphans late: always Wait, and judge liveness by done.
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
 	s.mu.Lock()
 	s.proc = p
 	s.mu.Unlock()
@@ -203,7 +180,7 @@ func (s *Server) launchAt(ctx context.Context, addr string) error {
 		s.mu.Lock()
 		s.proc = nil
 		s.mu.Unlock()
-		p.terminate(o.StopTimeout)
+		p.Terminate("ns-slapd", o.StopTimeout)
 		if o.Logger != nil {
 			fmt.Fprintf(o.Logger, "%s (tail):\n%s\n", s.lay.errorsLog, s.errorsTail())
 		}
@@ -212,17 +189,17 @@ func (s *Server) launchAt(ctx context.Context, addr string) error {
 	return nil
 }
 
-func (s *Server) waitReady(ctx context.Context, p *process) error {
+func (s *Server) waitReady(ctx context.Context, p *childproc.Process) error {
 	delay := 10 * time.Millisecond
 	var last error
 	for {
 		select {
-		case <-p.done:
-			msg := strings.TrimSpace(p.out.String() + "\n" + s.errorsTail())
+		case <-p.Done():
+			msg := strings.TrimSpace(p.Output() + "\n" + s.errorsTail())
 			if strings.Contains(msg, "Address already in use") || strings.Contains(msg, "Could not bind") {
-				return fmt.Errorf("ns-slapd cannot listen on %s (port %s): %w\n%s", s.Addr, portOf(s.Addr), ErrAddrInUse, msg)
+				return fmt.Errorf("ns-slapd cannot listen on %s (port %s): %w\n%s", s.Addr, childproc.PortOf(s.Addr), ErrAddrInUse, msg)
 			}
-			return fmt.Errorf("ns-slapd exited during start-up (%v):\n%s", p.err, msg)
+			return fmt.Errorf("ns-slapd exited during start-up (%v):\n%s", p.Err(), msg)
 		default:
 		}
 		if last = s.probe(ctx); last == nil {
@@ -231,7 +208,7 @@ func (s *Server) waitReady(ctx context.Context, p *process) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("ns-slapd on %s not ready: %w (last attempt: %v)\n%s", s.Addr, ctx.Err(), last, s.errorsTail())
-		case <-p.done:
+		case <-p.Done():
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, 100*time.Millisecond)
@@ -256,8 +233,8 @@ func (s *Server) errorsTail() string {
 	if err != nil {
 		return ""
 	}
-	if len(b) > tailSize {
-		b = b[len(b)-tailSize:]
+	if len(b) > childproc.TailSize {
+		b = b[len(b)-childproc.TailSize:]
 	}
 	return string(b)
 }
@@ -274,7 +251,7 @@ func (s *Server) Stop() error {
 	s.stopped = true
 	var err error
 	if s.proc != nil {
-		err = s.proc.terminate(s.opts.StopTimeout)
+		err = s.proc.Terminate("ns-slapd", s.opts.StopTimeout)
 		s.proc = nil
 	}
 	if s.ownDir {
@@ -288,17 +265,8 @@ func (s *Server) Stop() error {
 // Running reports whether the ns-slapd process is alive.
 func (s *Server) Running() bool {
 	s.mu.Lock()
-	p := s.proc
-	s.mu.Unlock()
-	if p == nil {
-		return false
-	}
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
+	defer s.mu.Unlock()
+	return s.proc != nil && s.proc.Running()
 }
 
 // PID returns the process id of the running ns-slapd, or 0.
@@ -308,7 +276,7 @@ func (s *Server) PID() int {
 	if s.proc == nil {
 		return 0
 	}
-	return s.proc.cmd.Process.Pid
+	return s.proc.PID()
 }
 
 // Output returns what ns-slapd wrote to stdout and stderr (last few kilobytes) followed by
@@ -319,53 +287,9 @@ func (s *Server) Output() string {
 	s.mu.Unlock()
 	var out string
 	if p != nil {
-		out = p.out.String()
+		out = p.Output()
 	}
 	return out + s.errorsTail()
-}
-
-func (p *process) terminate(timeout time.Duration) error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("ns-slapd had exited (%v):\n%s", p.err, strings.TrimSpace(p.out.String()))
-	default:
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(timeout):
-	}
-	p.cmd.Process.Kill()
-	<-p.done
-	fmt.Fprintf(p.out, "ns-slapd did not exit within %v of SIGTERM and was killed\n", timeout)
-	return nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr, nil
-}
-
-func checkAddrFree(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("cannot listen on %s (port %s): %w", addr, portOf(addr), ErrAddrInUse)
-		}
-		return fmt.Errorf("cannot listen on %s: %w", addr, err)
-	}
-	return l.Close()
-}
-
-func portOf(addr string) string {
-	_, port, _ := net.SplitHostPort(addr)
-	return port
 }
 
 func copyFile(src, dst string) error {
@@ -374,27 +298,4 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(dst, b, 0o600)
-}
-
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-const tailSize = 16 << 10
-
-func (t *tail) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, b...)
-	if len(t.buf) > tailSize {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
-	}
-	return len(b), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/ldapbackend/internal/childproc"
 )
 
 // Server is a running (or halted) private slapd instance. Its exported fields are fixed for
@@ -39,17 +39,9 @@ type Server struct {
 	ownDir bool
 
 	mu      sync.Mutex
-	proc    *process // nil while halted or stopped
-	lastOut *tail    // output of the current or last run
+	proc    *childproc.Process // nil while halted or stopped
+	last    *childproc.Process // the current or last run, for Output
 	stopped bool
-}
-
-// process is one run of slapd.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd.Wait returned
-	err  error         // cmd.Wait's result, valid once done is closed
-	out  *tail
 }
 
 // Start prepares a working directory, loads the seeds with slapadd, starts slapd and returns
@@ -90,7 +82,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err := s.start(ctx, seeds); err != nil {
 		s.mu.Lock()
 		if s.proc != nil {
-			s.proc.terminate(o.StopTimeout)
+			s.proc.Terminate("slapd", o.StopTimeout)
 			s.proc = nil
 		}
 		s.mu.Unlock()
@@ -148,7 +140,7 @@ func (s *Server) start(ctx context.Context, seeds []seedFile) error {
 	// A free port found by listening and closing can be taken by someone else before slapd
 	// binds it: try again with another.
 	for attempt := 0; ; attempt++ {
-		addr, err := freeAddr()
+		addr, err := childproc.FreeAddr()
 		if err != nil {
 			return err
 		}
@@ -179,85 +171,42 @@ func (s *Server) setAddr(addr string) error {
 // message names the address and port.
 var ErrAddrInUse = errors.New("address already in use")
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr, nil
-}
-
-// checkAddrFree fails clearly when something already listens on addr; slapd's own message
-// only reaches its log.
-func checkAddrFree(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("cannot listen on %s (port %s): %w", addr, portOf(addr), ErrAddrInUse)
-		}
-		return fmt.Errorf("cannot listen on %s: %w", addr, err)
-	}
-	return l.Close()
-}
-
-func portOf(addr string) string {
-	_, port, _ := net.SplitHostPort(addr)
-	return port
-}
-
 // launch starts slapd on s.Addr and waits until it answers. The caller holds no lock.
 func (s *Server) launch(ctx context.Context) error {
 	o := s.opts
-	if err := checkAddrFree(s.Addr); err != nil {
+	if err := childproc.CheckAddrFree(s.Addr, ErrAddrInUse); err != nil {
 		return err
 	}
-	out := &tail{}
-	var w io.Writer = out
-	if o.Logger != nil {
-		w = io.MultiWriter(out, o.Logger)
+	p, err := childproc.Start(o.Slapd, []string{"-f", s.conf, "-h", "ldap://" + s.Addr + "/", "-d", "32768"}, s.Dir, o.Logger)
+	if err != nil {
+		return err
 	}
-	cmd := exec.Command(o.Slapd, "-f", s.conf, "-h", "ldap://"+s.Addr+"/", "-d", "32768")
-	cmd.Stdout, cmd.Stderr = w, w
-	cmd.Dir = s.Dir
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", o.Slapd, err)
-	}
-	p := &process{cmd: cmd, done: make(chan struct{}), out: out}
-	go func() {
-		// The machine's init reaps orphans late: always Wait, and judge liveness by done.
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
 	s.mu.Lock()
-	s.proc, s.lastOut = p, out
+	s.proc, s.last = p, p
 	s.mu.Unlock()
 
 	if err := s.waitReady(ctx, p); err != nil {
 		s.mu.Lock()
 		s.proc = nil
 		s.mu.Unlock()
-		p.terminate(o.StopTimeout)
+		p.Terminate("slapd", o.StopTimeout)
 		return err
 	}
 	return nil
 }
 
 // waitReady polls until an admin bind and a base search of the suffix succeed.
-func (s *Server) waitReady(ctx context.Context, p *process) error {
+func (s *Server) waitReady(ctx context.Context, p *childproc.Process) error {
 	delay := 10 * time.Millisecond
 	var last error
 	for {
 		select {
-		case <-p.done:
-			msg := strings.TrimSpace(p.out.String())
+		case <-p.Done():
+			msg := strings.TrimSpace(p.Output())
 			if strings.Contains(msg, "Address already in use") {
-				return fmt.Errorf("slapd cannot listen on %s (port %s): %w\n%s", s.Addr, portOf(s.Addr), ErrAddrInUse, msg)
+				return fmt.Errorf("slapd cannot listen on %s (port %s): %w\n%s", s.Addr, childproc.PortOf(s.Addr), ErrAddrInUse, msg)
 			}
-			return fmt.Errorf("slapd exited during start-up (%v):\n%s", p.err, msg)
+			return fmt.Errorf("slapd exited during start-up (%v):\n%s", p.Err(), msg)
 		default:
 		}
 		if last = s.probe(ctx); last == nil {
@@ -265,8 +214,8 @@ func (s *Server) waitReady(ctx context.Context, p *process) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("slapd on %s not ready: %w (last attempt: %v)\n%s", s.Addr, ctx.Err(), last, strings.TrimSpace(p.out.String()))
-		case <-p.done:
+			return fmt.Errorf("slapd on %s not ready: %w (last attempt: %v)\n%s", s.Addr, ctx.Err(), last, strings.TrimSpace(p.Output()))
+		case <-p.Done():
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, 100*time.Millisecond)
@@ -301,7 +250,7 @@ func (s *Server) Stop() error {
 	s.stopped = true
 	var err error
 	if s.proc != nil {
-		err = s.proc.terminate(s.opts.StopTimeout)
+		err = s.proc.Terminate("slapd", s.opts.StopTimeout)
 		s.proc = nil
 	}
 	if s.ownDir {
@@ -324,7 +273,7 @@ func (s *Server) Halt() error {
 	if s.proc == nil {
 		return nil
 	}
-	err := s.proc.terminate(s.opts.StopTimeout)
+	err := s.proc.Terminate("slapd", s.opts.StopTimeout)
 	s.proc = nil
 	return err
 }
@@ -408,23 +357,14 @@ func (s *Server) signal(sig os.Signal) error {
 	if s.proc == nil {
 		return errors.New("slapd: not running")
 	}
-	return s.proc.cmd.Process.Signal(sig)
+	return s.proc.Signal(sig)
 }
 
 // Running reports whether the slapd process is alive (neither halted, stopped, nor exited).
 func (s *Server) Running() bool {
 	s.mu.Lock()
-	p := s.proc
-	s.mu.Unlock()
-	if p == nil {
-		return false
-	}
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
+	defer s.mu.Unlock()
+	return s.proc != nil && s.proc.Running()
 }
 
 // PID returns the process id of the running slapd, or 0.
@@ -434,60 +374,15 @@ func (s *Server) PID() int {
 	if s.proc == nil {
 		return 0
 	}
-	return s.proc.cmd.Process.Pid
+	return s.proc.PID()
 }
 
 // Output returns the last few kilobytes slapd has written in its current or last run.
 func (s *Server) Output() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lastOut == nil {
+	if s.last == nil {
 		return ""
 	}
-	return s.lastOut.String()
-}
-
-// terminate ends the process and waits for it. It reports an exit that happened before it
-// was asked.
-func (p *process) terminate(timeout time.Duration) error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("slapd had exited (%v):\n%s", p.err, strings.TrimSpace(p.out.String()))
-	default:
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	p.cmd.Process.Signal(syscall.SIGCONT) // in case it is frozen
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(timeout):
-	}
-	p.cmd.Process.Kill()
-	<-p.done
-	fmt.Fprintf(p.out, "slapd did not exit within %v of SIGTERM and was killed\n", timeout)
-	return nil
-}
-
-// tail keeps the last tailSize bytes written to it.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-const tailSize = 16 << 10
-
-func (t *tail) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, b...)
-	if len(t.buf) > tailSize {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
-	}
-	return len(b), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
+	return s.last.Output()
 }
