@@ -162,7 +162,10 @@ func (p *Pool) Do(ctx context.Context, fn func(*ldap.Conn) error) error {
 		return unavailable(errors.Join(opCtx.Err(), err))
 	}
 	if _, retire := p.retiring.LoadAndDelete(c); retire {
-		p.discard(c) // fn's result stands: the connection did not fail it
+		p.discard(c)
+		if isConnError(err) {
+			err = unavailable(err)
+		}
 		return err
 	}
 	if isConnError(err) || c.IsClosing() {
