@@ -12,15 +12,16 @@ import (
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
-// listVLV serves a list with one search that the directory cuts to the
-// page: server-side sort (RFC 2891) with Virtual List View by offset, so
-// the gateway reads only the page's entries and the directory counts the
-// matches. That is right only when the caller's rights cannot differ from
-// one entry of the type to another (aci.Set.Uniform), for reading them and
-// for searching the attributes its filter names: otherwise the gateway
-// must see every match to drop those the caller may not see. ok is false
-// when this path does not apply or the directory cannot serve it; the
-// caller then lists the usual way.
+// listVLV serves a list reading only the page's entries: with one search
+// the directory sorts (RFC 2891) and cuts to the page with Virtual List
+// View by offset, counting the matches; or, for a client paging on through
+// the same listing, with one search for the page's entries by id, the
+// listing's order read once (listCache). That is right only when the
+// caller's rights cannot differ from one entry of the type to another
+// (aci.Set.Uniform), for reading them and for searching the attributes its
+// filter names: otherwise the gateway must see every match to drop those
+// the caller may not see. ok is false when this path does not apply or the
+// directory cannot serve it; the caller then lists the usual way.
 func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, f ldapfilter.Filter, clientAttrs []string,
 	sortAttr string, sortKind Kind, start, count int) (page *resource.Page, ok bool, err error) {
 	if !b.opt.VLV || b.vlvOff.Load() {
