@@ -78,7 +78,12 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	var res *ldap.SearchResult
 	whole := false
 	if q.Filter != nil {
-		attrs := slices.Concat(b.fetchAttrs(ts, q.Projection), pass1) // never append to the shared ts.fetch
+		attrs := slices.Clone(b.fetchAttrs(ts, q.Projection)) // never append to the shared ts.fetch
+		for _, a := range pass1 {
+			if !containsFold(attrs, a) {
+				attrs = append(attrs, a)
+			}
+		}
 		req0 := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 			smallResult+1, 0, false, f.String(), attrs, controls)
 		if r0, err0 := b.search(ctx, req0, "search"); err0 == nil && len(r0.Entries) <= smallResult {
