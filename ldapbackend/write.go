@@ -414,13 +414,18 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 // on at least one LDAP attribute behind it (phoneNumbers maps to several;
 // a value-filtered path changes one). The values that really change are
 // each checked later; this refuses a caller who may write none of them
-// even when the PATCH would change nothing. Read-only attributes are left
-// to ApplyPatch, which refuses them with 400 mutability.
+// even when the PATCH would change nothing. An attribute whose every
+// mapping is read-only (read_only in the configuration) is 400
+// mutability, as ApplyPatch answers for one the schema makes read-only.
 func (rc *reqCtx) mayWriteAll(ts *typeState, e aci.Entry, touched []string) error {
 	for _, name := range touched {
-		mapped, ok := false, false
+		mapped, readOnly, ok := false, false, false
 		for _, a := range ts.m.Attrs {
-			if a.ReadOnly || !strings.EqualFold(topPath(a), name) {
+			if !strings.EqualFold(topPath(a), name) {
+				continue
+			}
+			if a.ReadOnly {
+				readOnly = true
 				continue
 			}
 			mapped = true
@@ -429,6 +434,9 @@ func (rc *reqCtx) mayWriteAll(ts *typeState, e aci.Entry, touched []string) erro
 				ok = true // selfwrite may add or remove the caller's own DN
 				break
 			}
+		}
+		if readOnly && !mapped {
+			return resource.Mutability("%s is read-only", name)
 		}
 		if mapped && !ok {
 			return resource.Forbidden("not allowed to change %s", name)
