@@ -128,7 +128,7 @@ func (c *userAttrCond) evalLevel(st *evalState, lvl int) result {
 			if dn == "" {
 				return rFalse
 			}
-			dn = parentDN(dn)
+			dn = ldapfilter.ParentDN(dn)
 		}
 		if st.dir == nil {
 			return rUndefined

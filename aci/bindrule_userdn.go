@@ -88,23 +88,10 @@ func unhex(c byte) byte {
 	return c - 'A' + 10
 }
 
-// inScope reports whether normalized dn lies within base under scope.
-func inScope(dn, base string, scope Scope) bool {
-	switch scope {
-	case ScopeBase:
-		return dn == base
-	case ScopeOneLevel:
-		return dn != base && parentDN(dn) == base && isUnder(dn, base)
-	case ScopeSubordinate:
-		return dn != base && isUnder(dn, base)
-	}
-	return isUnder(dn, base)
-}
-
 // matchSubject reports whether the subject falls inside the URL: its DN in
 // base/scope and, with a filter, its entry matching it.
 func (u *ldapURL) matchSubject(st *evalState) result {
-	if st.subj.DN == "" || !inScope(st.subj.DN, u.base, u.scope) {
+	if st.subj.DN == "" || !scopeCovers(u.scope, st.subj.DN, u.base) {
 		return rFalse
 	}
 	if u.filter == nil {
@@ -194,7 +181,7 @@ func (c *userDNCond) eval(st *evalState) result {
 		case udnSelf:
 			r = boolResult(dn != "" && dn == st.req.TargetDN)
 		case udnParent:
-			r = boolResult(dn != "" && st.req.TargetDN != "" && dn == parentDN(st.req.TargetDN))
+			r = boolResult(dn != "" && st.req.TargetDN != "" && dn == ldapfilter.ParentDN(st.req.TargetDN))
 		case udnDN:
 			r = boolResult(dn != "" && it.pat.matches(dn))
 		case udnURL:

@@ -105,7 +105,7 @@ func (c *Compiled) compileTarget(t *Target) error {
 		if err != nil {
 			return err
 		}
-		if p.rdns == nil && !isUnder(p.literal, c.EntryDN) {
+		if p.rdns == nil && !ldapfilter.IsDescendant(p.literal, c.EntryDN) {
 			return fmt.Errorf("target %q is not within the subtree of the entry holding the ACI (%s)", t.DN, c.EntryDN)
 		}
 		c.target, c.targetNeg = p, neg

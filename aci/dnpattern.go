@@ -130,43 +130,6 @@ func splitRDNs(dn string, buf []string) []string {
 	return append(buf, dn[start:])
 }
 
-// parentDN returns the parent of a normalized DN ("" for a one-RDN DN).
-func parentDN(dn string) string {
-	for i := 0; i < len(dn); i++ {
-		if dn[i] == '\\' {
-			i++
-			continue
-		}
-		if dn[i] == ',' {
-			return dn[i+1:]
-		}
-	}
-	return ""
-}
-
-// isUnder reports whether normalized dn is base or below it.
-func isUnder(dn, base string) bool {
-	if base == "" {
-		return true
-	}
-	if len(dn) < len(base) || dn[len(dn)-len(base):] != base {
-		return false
-	}
-	if len(dn) == len(base) {
-		return true
-	}
-	// The byte before the suffix must be an unescaped comma.
-	i := len(dn) - len(base) - 1
-	if dn[i] != ',' {
-		return false
-	}
-	bs := 0
-	for j := i - 1; j >= 0 && dn[j] == '\\'; j-- {
-		bs++
-	}
-	return bs%2 == 0
-}
-
 // matches reports whether the whole normalized DN matches the pattern.
 func (p *dnPattern) matches(dn string) bool {
 	if p.rdns == nil {

@@ -70,7 +70,7 @@ func (s *Set) evaluate(req *Request, dir Directory, exp *Explanation) (Decision,
 	visit := func(c *Compiled) bool {
 		return s.check(c, st, need, attr, exp, &deny, &allow, &denied)
 	}
-	for d := req.TargetDN; ; d = parentDN(d) {
+	for d := req.TargetDN; ; d = ldapfilter.ParentDN(d) {
 		for _, c := range s.byDN[d] {
 			if visit(c) {
 				return deny, true
@@ -343,12 +343,12 @@ func oidIn(list []string, oid string) bool {
 func (c *Compiled) matchTarget(e string) (string, bool) {
 	p := c.target
 	if p.rdns == nil {
-		if isUnder(e, p.literal) {
+		if ldapfilter.IsDescendant(e, p.literal) {
 			return p.literal, true
 		}
 		return "", false
 	}
-	for d := e; isUnder(d, c.EntryDN); d = parentDN(d) {
+	for d := e; ldapfilter.IsDescendant(d, c.EntryDN); d = ldapfilter.ParentDN(d) {
 		if p.matches(d) && scopeCovers(c.scope, e, d) {
 			return d, true
 		}
@@ -363,9 +363,9 @@ func (c *Compiled) matchTarget(e string) (string, bool) {
 func (c *Compiled) coveredByTarget(e string) bool {
 	p := c.target
 	if p.rdns == nil {
-		return isUnder(e, p.literal)
+		return ldapfilter.IsDescendant(e, p.literal)
 	}
-	for d := e; isUnder(d, c.EntryDN); d = parentDN(d) {
+	for d := e; ldapfilter.IsDescendant(d, c.EntryDN); d = ldapfilter.ParentDN(d) {
 		if p.matches(d) {
 			return true
 		}
@@ -381,11 +381,11 @@ func scopeCovers(s Scope, e, base string) bool {
 	case ScopeBase:
 		return e == base
 	case ScopeOneLevel:
-		return e != base && parentDN(e) == base
+		return e != base && ldapfilter.ParentDN(e) == base
 	case ScopeSubordinate:
-		return e != base && isUnder(e, base)
+		return e != base && ldapfilter.IsDescendant(e, base)
 	}
-	return isUnder(e, base)
+	return ldapfilter.IsDescendant(e, base)
 }
 
 // coversAttr applies targetattr: "*" is every user attribute, "+" every

@@ -174,7 +174,7 @@ func (s *Set) WithEntry(dn string, values []string) (*Set, []*LoadError) {
 func (s *Set) WithoutSubtree(dn string) *Set {
 	ns := &Set{byDN: make(map[string][]*Compiled, len(s.byDN)), global: s.global, oper: s.oper}
 	for k, v := range s.byDN {
-		if isUnder(k, dn) {
+		if ldapfilter.IsDescendant(k, dn) {
 			continue
 		}
 		ns.byDN[k] = v

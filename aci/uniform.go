@@ -1,5 +1,7 @@
 package aci
 
+import "github.com/scimgate/scimgate/aci/ldapfilter"
+
 // Uniform decides req (its subject, right and attribute; TargetDN and Entry
 // are ignored) for every entry at or below base at once, when the ACIs
 // cannot tell those entries apart: it returns the decision (as Evaluate
@@ -32,11 +34,11 @@ func (s *Set) Uniform(req *Request, base string, dir Directory) (d Decision, ok 
 		oper = IsOperational(attr) || s.oper[attr]
 	}
 	for dn := range s.byDN {
-		if dn != base && isUnder(dn, base) {
+		if dn != base && ldapfilter.IsDescendant(dn, base) {
 			return Decision{}, false
 		}
 	}
-	for d := base; ; d = parentDN(d) {
+	for d := base; ; d = ldapfilter.ParentDN(d) {
 		for _, c := range s.byDN[d] {
 			if !c.uniformOver(base, need, attr, oper) {
 				return Decision{}, false
@@ -82,7 +84,7 @@ func (c *Compiled) uniformOver(base string, need Right, attr string, oper bool) 
 	case ScopeOneLevel:
 		// The children of c's entry only: base's parent's children
 		// include base but not what lies below it.
-		if at == base || at == parentDN(base) {
+		if at == base || at == ldapfilter.ParentDN(base) {
 			return false
 		}
 	}
