@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"github.com/scimgate/scimgate/aci/ldapfilter"
 )
@@ -41,7 +40,7 @@ type Compiled struct {
 
 	rules []compiledRule
 
-	ref atomic.Pointer[string] // Ref, worked out once: audit lines name the ACI on every request
+	ref string // Ref: audit lines name the ACI on every request
 }
 
 type tafItem struct {
@@ -56,18 +55,15 @@ type compiledRule struct {
 }
 
 // Ref names the ACI for logs and explanations: its name and where it lives.
-func (c *Compiled) Ref() string {
-	if p := c.ref.Load(); p != nil {
-		return *p
-	}
-	var r string
+func (c *Compiled) Ref() string { return c.ref }
+
+// setRef works out Ref once EntryDN, Global and Index are known.
+func (c *Compiled) setRef() {
 	if c.Global {
-		r = fmt.Sprintf("global ACI %d %q", c.Index+1, c.ACI.Name)
+		c.ref = fmt.Sprintf("global ACI %d %q", c.Index+1, c.ACI.Name)
 	} else {
-		r = fmt.Sprintf("ACI %q on %s", c.ACI.Name, c.EntryDN)
+		c.ref = fmt.Sprintf("ACI %q on %s", c.ACI.Name, c.EntryDN)
 	}
-	c.ref.Store(&r) // the same text whoever stores it first
-	return r
 }
 
 // Name is the ACI's name.
@@ -94,6 +90,7 @@ func Compile(a *ACI, entryDN string, global bool) (*Compiled, error) {
 		c.rules = append(c.rules, compiledRule{allow: r.Allow, rights: r.Rights, bind: n})
 		c.rights |= r.Rights
 	}
+	c.setRef()
 	return c, nil
 }
 

@@ -115,6 +115,7 @@ func compileText(v, entryDN string, global bool, index int) (*Compiled, error) {
 		return nil, err
 	}
 	c.Index = index
+	c.setRef()
 	return c, nil
 }
 
