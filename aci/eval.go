@@ -49,22 +49,29 @@ var naText = [...]string{
 	naControl:     "its targetcontrol/extop does not match the request",
 }
 
-func (s *Set) evaluate(req *Request, dir Directory, exp *Explanation) (Decision, bool) {
-	subj := req.Subject
+// asked works out what a request asks for: its subject (an anonymous one
+// when nil), the rights an ACI must grant, and the attribute, canonical,
+// with whether the engine treats it as operational.
+func (s *Set) asked(req *Request) (subj *Subject, need Right, attr string, oper bool) {
+	subj = req.Subject
 	if subj == nil {
 		subj = &Subject{}
 	}
+	need = neededRights(req, subj)
+	if req.Attr != "" {
+		attr = canonicalAttr(req.Attr)
+		oper = IsOperational(attr) || s.oper[attr]
+	}
+	return subj, need, attr, oper
+}
+
+func (s *Set) evaluate(req *Request, dir Directory, exp *Explanation) (Decision, bool) {
+	subj, need, attr, oper := s.asked(req)
 	// The state lives in the Subject, which is per request and already on
 	// the heap, so evaluation allocates nothing for it.
 	st := &subj.scratch
-	*st = evalState{req: req, subj: subj, dir: dir}
+	*st = evalState{req: req, subj: subj, dir: dir, operAttr: oper}
 	defer func() { *st = evalState{} }()
-	need := neededRights(req, subj)
-	attr := ""
-	if req.Attr != "" {
-		attr = canonicalAttr(req.Attr)
-		st.operAttr = IsOperational(attr) || s.oper[attr]
-	}
 	var deny, allow Decision
 	denied := false
 	visit := func(c *Compiled) bool {

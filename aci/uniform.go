@@ -23,16 +23,7 @@ import "github.com/scimgate/scimgate/aci/ldapfilter"
 // for just a page instead of checking every match; it should still check
 // the entries it gets (a mismatch means the directory changed under it).
 func (s *Set) Uniform(req *Request, base string, dir Directory) (d Decision, ok bool) {
-	subj := req.Subject
-	if subj == nil {
-		subj = &Subject{}
-	}
-	need := neededRights(req, subj)
-	attr, oper := "", false
-	if req.Attr != "" {
-		attr = canonicalAttr(req.Attr)
-		oper = IsOperational(attr) || s.oper[attr]
-	}
+	_, need, attr, oper := s.asked(req)
 	for dn := range s.byDN {
 		if dn != base && ldapfilter.IsDescendant(dn, base) {
 			return Decision{}, false
