@@ -143,16 +143,6 @@ func (c *Compiled) compileTarget(t *Target) error {
 	return nil
 }
 
-// HasOAuthScope reports whether any rule of the ACI tests oauthscope.
-func (c *Compiled) HasOAuthScope() bool {
-	for _, r := range c.ACI.Rules {
-		if hasKeyword(r.Bind, KwOAuthScope) {
-			return true
-		}
-	}
-	return false
-}
-
 func hasKeyword(b BindRule, k BindKeyword) bool {
 	switch b := b.(type) {
 	case *And:

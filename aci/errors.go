@@ -47,14 +47,6 @@ func (l ErrorList) Error() string {
 	return b.String()
 }
 
-// Err returns nil for an empty list and the list otherwise.
-func (l ErrorList) Err() error {
-	if len(l) == 0 {
-		return nil
-	}
-	return l
-}
-
 func (l ErrorList) sort() {
 	sort.SliceStable(l, func(i, j int) bool {
 		a, b := l[i].Pos, l[j].Pos

@@ -25,7 +25,6 @@ type token struct {
 	kind tokKind
 	text string // word text, operator, or the unquoted string value
 	pos  Pos
-	off  int // byte offset of the token in the source
 }
 
 // describe says what a token is, for "expected X, found Y" messages.
@@ -78,16 +77,16 @@ func lex(src string, start Pos) []token {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			advance(1)
 		case c == '(':
-			toks = append(toks, token{tLParen, "(", p, i})
+			toks = append(toks, token{tLParen, "(", p})
 			advance(1)
 		case c == ')':
-			toks = append(toks, token{tRParen, ")", p, i})
+			toks = append(toks, token{tRParen, ")", p})
 			advance(1)
 		case c == ';':
-			toks = append(toks, token{tSemi, ";", p, i})
+			toks = append(toks, token{tSemi, ";", p})
 			advance(1)
 		case c == ',':
-			toks = append(toks, token{tComma, ",", p, i})
+			toks = append(toks, token{tComma, ",", p})
 			advance(1)
 		case c == '=' || c == '<' || c == '>' || c == '!':
 			n := 1
@@ -99,10 +98,9 @@ func lex(src string, start Pos) []token {
 			if op == "!" {
 				kind = tBad
 			}
-			toks = append(toks, token{kind, op, p, i})
+			toks = append(toks, token{kind, op, p})
 			advance(n)
 		case c == '"':
-			off := i
 			var b strings.Builder
 			j := i + 1
 			closed := false
@@ -120,11 +118,11 @@ func lex(src string, start Pos) []token {
 				j++
 			}
 			if !closed {
-				toks = append(toks, token{tBad, "unterminated quoted string", p, off})
+				toks = append(toks, token{tBad, "unterminated quoted string", p})
 				advance(len(src) - i)
 				continue
 			}
-			toks = append(toks, token{tString, b.String(), p, off})
+			toks = append(toks, token{tString, b.String(), p})
 			advance(j + 1 - i)
 		default:
 			j := i
@@ -134,10 +132,10 @@ func lex(src string, start Pos) []token {
 			if j == i { // cannot happen: every stop character is handled above
 				j = i + 1
 			}
-			toks = append(toks, token{tWord, src[i:j], p, i})
+			toks = append(toks, token{tWord, src[i:j], p})
 			advance(j - i)
 		}
 	}
-	toks = append(toks, token{tEOF, "", Pos{line, col}, len(src)})
+	toks = append(toks, token{tEOF, "", Pos{line, col}})
 	return toks
 }

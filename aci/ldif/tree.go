@@ -112,12 +112,6 @@ func (t *Tree) ParentGroups(dn string) ([]string, error) { return t.parents[dn],
 // DynamicGroups implements aci.Directory.
 func (t *Tree) DynamicGroups() ([]string, error) { return t.dynamic, nil }
 
-// Lookup returns the entry with the normalized DN.
-func (t *Tree) Lookup(dn string) (*Entry, bool) {
-	e, ok := t.entries[dn]
-	return e, ok
-}
-
 // ACIs loads every aci value of the tree into b.
 func (t *Tree) ACIs(b *aci.Builder) {
 	for _, dn := range t.order {
