@@ -406,7 +406,7 @@ func (rc *reqCtx) uniform(ts *typeState, req aci.Request) (allowed, ok bool) {
 
 // canRead reports whether the subject may read attr of the entry.
 func (rc *reqCtx) canRead(e aci.Entry, attr string) bool {
-	if rc.readOnce != nil && isUnderDN(e.DN(), rc.readOnceBase) {
+	if rc.readOnce != nil && ldapfilter.IsDescendant(e.DN(), rc.readOnceBase) {
 		if v, ok := rc.readOnce[attr]; ok && v >= 0 {
 			return v == 1
 		} else if !ok {
@@ -667,7 +667,7 @@ func (b *Backend) SelfID(ctx context.Context, t *resource.Type) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if le == nil || !isUnderDN(NewEntry(le).DN(), ts.base) || !containsFold(le.GetAttributeValues("objectClass"), ts.structural) {
+	if le == nil || !ldapfilter.IsDescendant(NewEntry(le).DN(), ts.base) || !containsFold(le.GetAttributeValues("objectClass"), ts.structural) {
 		return "", resource.NotFound("the token's subject is not mapped to a %s", ts.t.Name)
 	}
 	return le.GetAttributeValue(ts.m.IDAttr), nil

@@ -137,7 +137,7 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 		}
 		var mine []string
 		for _, n := range todo {
-			if _, done := found[n]; !done && isUnderDN(n, ts.base) {
+			if _, done := found[n]; !done && ldapfilter.IsDescendant(n, ts.base) {
 				mine = append(mine, n)
 			}
 		}
@@ -285,9 +285,4 @@ func (b *Backend) DNsForIDs(ctx context.Context, refTypes []string, ids []string
 		}
 	}
 	return out, nil
-}
-
-// isUnderDN reports whether normalized dn is base or below it.
-func isUnderDN(dn, base string) bool {
-	return dn == base || strings.HasSuffix(dn, ","+base)
 }
