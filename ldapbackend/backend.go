@@ -91,6 +91,7 @@ type typeState struct {
 	names      map[string]string // "urn|attr" and "urn|attr.sub" -> schema spelling
 	multi      map[string]bool   // "urn|attr" -> multi-valued in the schema
 	fetch      []string          // LDAP attributes to fetch
+	filter     ldapfilter.Filter // selects the type's entries (typeFilter); shared, never changed
 	read       []readAttr        // the readable mappings, in mapping order
 	nCanon     int               // distinct readAttr.canon values
 	nKey       int               // distinct readAttr.key values
@@ -191,6 +192,7 @@ func New(opt Options) (*Backend, error) {
 			}
 		}
 		ts.fetch = slices.Clip(ts.fetch) // shared by every request: an append must copy
+		ts.filter = ts.typeFilter()
 		ts.readPlan()
 		b.byType[tb.Type] = ts
 		b.byName[strings.ToLower(tb.Type.ID)] = ts
@@ -489,7 +491,8 @@ func (b *Backend) do(ctx context.Context, op string, fn func(*ldap.Conn) error) 
 	return err
 }
 
-// typeFilter selects the entries of a resource type.
+// typeFilter builds the filter that selects the entries of a resource type;
+// New keeps it in ts.filter.
 func (ts *typeState) typeFilter() ldapfilter.Filter {
 	f := ldapfilter.Filter(&ldapfilter.Equality{Attr: "objectClass", Value: ts.structural})
 	if ts.m.Filter != "" {
@@ -506,7 +509,7 @@ func (b *Backend) fetchByID(rc *reqCtx, ts *typeState, id string, attrs []string
 	if id == "" || len(id) > 256 {
 		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
 	}
-	f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.typeFilter(), &ldapfilter.Equality{Attr: ts.m.IDAttr, Value: id}}}
+	f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Equality{Attr: ts.m.IDAttr, Value: id}}}
 	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false, f.String(), attrs, nil)
 	res, err := b.search(rc.ctx, req, "lookup by id")
 	if err != nil {

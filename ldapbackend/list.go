@@ -29,7 +29,7 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	}
 	defer rc.flush()
 	ctx = rc.ctx
-	f := ts.typeFilter()
+	f := ts.filter
 	var clientAttrs []string
 	if q.Filter != nil {
 		tr, err := TranslateFilter(ctx, q.Filter, ts.m, b)
@@ -210,7 +210,7 @@ func (b *Backend) fetchByIDs(ctx context.Context, ts *typeState, ids []string, a
 		for i, id := range chunk {
 			ors[i] = &ldapfilter.Equality{Attr: ts.m.IDAttr, Value: id}
 		}
-		f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.typeFilter(), &ldapfilter.Or{Filters: ors}}}
+		f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Or{Filters: ors}}}
 		req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f.String(), attrs, nil)
 		res, err := b.search(ctx, req, "read page")
 		if err != nil {

@@ -148,7 +148,7 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 			for i, n := range chunk {
 				ors[i] = &ldapfilter.Equality{Attr: "entryDN", Value: n}
 			}
-			f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.typeFilter(), &ldapfilter.Or{Filters: ors}}}
+			f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Or{Filters: ors}}}
 			attrs := append([]string{ts.m.IDAttr, "displayName", "cn", "uid", "objectClass"}, rc.set.EntryAttributes()...)
 			req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f.String(), attrs, nil)
 			res, err := b.search(rc.ctx, req, "resolve references")
@@ -268,7 +268,7 @@ func (b *Backend) DNsForIDs(ctx context.Context, refTypes []string, ids []string
 			for _, id := range chunk {
 				ors = append(ors, &ldapfilter.Equality{Attr: ts.m.IDAttr, Value: id})
 			}
-			f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.typeFilter(), &ldapfilter.Or{Filters: ors}}}
+			f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Or{Filters: ors}}}
 			req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f.String(), []string{ts.m.IDAttr}, nil)
 			res, err := b.search(ctx, req, "resolve ids")
 			if err != nil {

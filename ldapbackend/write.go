@@ -202,7 +202,7 @@ func (ts *typeState) scimName(ldapAttr string) string {
 // checkUnique refuses a second resource with the same naming value
 // (userName, group displayName): 409 uniqueness.
 func (b *Backend) checkUnique(rc *reqCtx, ts *typeState, value, selfDN string) error {
-	f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.typeFilter(), &ldapfilter.Equality{Attr: ts.m.RDNAttr, Value: value}}}
+	f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Equality{Attr: ts.m.RDNAttr, Value: value}}}
 	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false, f.String(), []string{"1.1"}, nil)
 	res, err := b.search(rc.ctx, req, "uniqueness check")
 	if err != nil {
