@@ -66,26 +66,24 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	// attribute's ordering rule; the gateway then only drops what the caller
 	// may not see, which keeps the order.
 	var controls []ldap.Control
-	if rule := orderingRule(sortKind); sortAttr != "" && rule != "" {
-		if b.opt.PlainSortKeys {
-			rule = "" // the attribute's own ordering rule
-		}
-		controls = append(controls, ldap.NewControlServerSideSortingWithSortKeys([]*ldap.SortKey{{AttributeType: sortAttr, MatchingRule: rule, Reverse: q.SortDescending}}))
+	if k := b.sortKey(sortAttr, sortKind, q.SortDescending); k != nil {
+		controls = append(controls, ldap.NewControlServerSideSortingWithSortKeys([]*ldap.SortKey{k}))
 	}
+	filter, fetch := f.String(), b.fetchAttrs(ts, q.Projection)
 	// A filtered search usually matches a handful of entries (a userName
 	// or externalId lookup): read them in full at once, and fall back to
 	// two passes only when more than smallResult match.
 	var res *ldap.SearchResult
 	whole := false
 	if q.Filter != nil {
-		attrs := slices.Clone(b.fetchAttrs(ts, q.Projection)) // never append to the shared ts.fetch
+		attrs := slices.Clone(fetch) // never append to the shared ts.fetch
 		for _, a := range pass1 {
 			if !containsFold(attrs, a) {
 				attrs = append(attrs, a)
 			}
 		}
 		req0 := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-			smallResult+1, 0, false, f.String(), attrs, controls)
+			smallResult+1, 0, false, filter, attrs, controls)
 		if r0, err0 := b.search(ctx, req0, "search"); err0 == nil && len(r0.Entries) <= smallResult {
 			res, whole = r0, true
 		}
@@ -93,12 +91,12 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	// When the caller's access is the same for every entry of the type,
 	// the directory can cut the page itself.
 	if !whole {
-		if page, ok, err := b.listVLV(rc, ts, q, f, clientAttrs, sortAttr, sortKind, start, count); ok {
+		if page, ok, err := b.listVLV(rc, ts, q, filter, fetch, clientAttrs, sortAttr, sortKind, start, count); ok {
 			return page, err
 		}
 	}
 	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-		b.opt.Lookthrough+1, 0, false, f.String(), pass1, controls)
+		b.opt.Lookthrough+1, 0, false, filter, pass1, controls)
 	if !whole {
 		res, err = b.search(ctx, req, "search")
 	}
@@ -170,7 +168,7 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 		for _, h := range pageHits {
 			full[h.id], adapted[h.id] = h.le, h.e
 		}
-	} else if full, err = b.fetchByIDs(ctx, ts, ids, b.fetchAttrs(ts, q.Projection)); err != nil {
+	} else if full, err = b.fetchByIDs(ctx, ts, ids, fetch); err != nil {
 		return nil, err
 	}
 	pageEntries := make([]*ldap.Entry, 0, len(full))
@@ -289,6 +287,19 @@ func (ts *typeState) sortAttr(sortBy string) (string, Kind, error) {
 		}
 	}
 	return "", KindString, resource.InvalidValue("cannot sort by %q", sortBy)
+}
+
+// sortKey is the server-side sort key ordering by attr, a value of kind,
+// or nil when attr is "" or the directory cannot order such values.
+func (b *Backend) sortKey(attr string, kind Kind, desc bool) *ldap.SortKey {
+	rule := orderingRule(kind)
+	if attr == "" || rule == "" {
+		return nil
+	}
+	if b.opt.PlainSortKeys {
+		rule = "" // the attribute's own ordering rule
+	}
+	return &ldap.SortKey{AttributeType: attr, MatchingRule: rule, Reverse: desc}
 }
 
 // orderingRule names the LDAP ordering matching rule for a kind ("" when

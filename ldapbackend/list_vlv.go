@@ -8,7 +8,6 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scimgate/scimgate/aci"
-	"github.com/scimgate/scimgate/aci/ldapfilter"
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
@@ -22,7 +21,7 @@ import (
 // filter names: otherwise the gateway must see every match to drop those
 // the caller may not see. ok is false when this path does not apply or the
 // directory cannot serve it; the caller then lists the usual way.
-func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, f ldapfilter.Filter, clientAttrs []string,
+func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, filter string, attrs, clientAttrs []string,
 	sortAttr string, sortKind Kind, start, count int) (page *resource.Page, ok bool, err error) {
 	if !b.opt.VLV || b.vlvOff.Load() {
 		return nil, false, nil
@@ -53,27 +52,23 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, f ld
 
 	var keys []*ldap.SortKey
 	if sortAttr != "" {
-		rule := orderingRule(sortKind)
-		if rule == "" {
+		k := b.sortKey(sortAttr, sortKind, q.SortDescending)
+		if k == nil {
 			return nil, false, nil
 		}
-		if b.opt.PlainSortKeys {
-			rule = "" // the attribute's own ordering rule
-		}
-		keys = append(keys, &ldap.SortKey{AttributeType: sortAttr, MatchingRule: rule, Reverse: q.SortDescending})
+		keys = append(keys, k)
 	}
 	// By id, or ties by id: the order the gateway itself uses.
 	keys = append(keys, &ldap.SortKey{AttributeType: ts.m.IDAttr})
-	attrs := b.fetchAttrs(ts, q.Projection)
 
 	// A client walking the pages: serve them from the ordered ids while the
 	// directory has not changed.
-	key := listKey{typ: ts.t.ID, filter: f.String(), sort: sortAttr, desc: q.SortDescending}
+	key := listKey{typ: ts.t.ID, filter: filter, sort: sortAttr, desc: q.SortDescending}
 	marker, now := b.changeMarker(), time.Now()
 	ids, build := b.lists.lookup(key, marker, now)
 	if build {
 		var err error
-		if ids, err = b.orderedIDs(rc, ts, f, keys); err != nil {
+		if ids, err = b.orderedIDs(rc, ts, filter, keys); err != nil {
 			b.opt.Log.Debug().Err(err).Msg("could not read a listing's order; paging with Virtual List View")
 			b.lists.abandon(key)
 			ids = nil
@@ -86,7 +81,7 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, f ld
 	}
 
 	window := func(offset, after int) (*ldap.SearchResult, vlvResult, error) {
-		req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f.String(), attrs,
+		req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, attrs,
 			[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), &vlvRequest{offset: offset, after: after}})
 		var res *ldap.SearchResult
 		err := b.do(rc.ctx, "search", func(c *ldap.Conn) error {
@@ -169,11 +164,11 @@ func (b *Backend) renderUniform(rc *reqCtx, ts *typeState, q *resource.ListQuery
 	return page, true, nil
 }
 
-// orderedIDs reads the ids of every match of f in the order keys give,
+// orderedIDs reads the ids of every match of filter in the order keys give,
 // sorted by the directory as for a VLV page. More than lookthrough
 // matches is an error: the caller then pages with VLV, which says tooMany.
-func (b *Backend) orderedIDs(rc *reqCtx, ts *typeState, f ldapfilter.Filter, keys []*ldap.SortKey) ([]string, error) {
-	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, b.opt.Lookthrough+1, 0, false, f.String(),
+func (b *Backend) orderedIDs(rc *reqCtx, ts *typeState, filter string, keys []*ldap.SortKey) ([]string, error) {
+	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, b.opt.Lookthrough+1, 0, false, filter,
 		[]string{ts.m.IDAttr}, []ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys)})
 	var res *ldap.SearchResult
 	err := b.do(rc.ctx, "search", func(c *ldap.Conn) error {
