@@ -78,21 +78,33 @@ func (c *listCache) store(key listKey, marker string, ids []string, now time.Tim
 		return
 	}
 	l.ids, l.building, l.built = ids, false, now
-	for {
-		total := 0
-		var oldest listKey
-		var at time.Time
-		for k, o := range c.m {
-			total += len(o.ids)
-			if k != key && (at.IsZero() || o.used.Before(at)) {
-				oldest, at = k, o.used
-			}
-		}
-		if total <= maxCachedIDs || at.IsZero() {
+	for c.ids() > maxCachedIDs {
+		oldest, ok := c.oldestExcept(key)
+		if !ok {
 			return
 		}
 		delete(c.m, oldest)
 	}
+}
+
+// ids counts the ids of every list kept.
+func (c *listCache) ids() int {
+	n := 0
+	for _, l := range c.m {
+		n += len(l.ids)
+	}
+	return n
+}
+
+// oldestExcept names the least recently used list other than key.
+func (c *listCache) oldestExcept(key listKey) (oldest listKey, ok bool) {
+	var at time.Time
+	for k, l := range c.m {
+		if k != key && (!ok || l.used.Before(at)) {
+			oldest, at, ok = k, l.used, true
+		}
+	}
+	return oldest, ok
 }
 
 // abandon gives up a build a lookup asked for.
@@ -109,12 +121,7 @@ func (c *listCache) evict(key listKey) {
 	if _, ok := c.m[key]; ok || len(c.m) < maxCachedLists {
 		return
 	}
-	var oldest listKey
-	var at time.Time
-	for k, l := range c.m {
-		if at.IsZero() || l.used.Before(at) {
-			oldest, at = k, l.used
-		}
+	if oldest, ok := c.oldestExcept(key); ok {
+		delete(c.m, oldest)
 	}
-	delete(c.m, oldest)
 }
