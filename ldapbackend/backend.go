@@ -184,8 +184,13 @@ func New(opt Options) (*Backend, error) {
 		for _, e := range tb.Type.Extensions {
 			addSchema(e.Schema.ID, e.Schema)
 		}
+		ts.readPlan()
+		fetch := []string{"objectClass", tb.Mapping.IDAttr, opt.VersionAttr, "createTimestamp", "modifyTimestamp"}
+		for _, ra := range ts.read {
+			fetch = append(fetch, ra.a.LDAP)
+		}
 		seen := map[string]bool{}
-		for _, a := range append([]string{"objectClass", tb.Mapping.IDAttr, opt.VersionAttr, "createTimestamp", "modifyTimestamp"}, mappedLDAP(tb.Mapping)...) {
+		for _, a := range fetch {
 			if !seen[strings.ToLower(a)] {
 				seen[strings.ToLower(a)] = true
 				ts.fetch = append(ts.fetch, a)
@@ -193,21 +198,10 @@ func New(opt Options) (*Backend, error) {
 		}
 		ts.fetch = slices.Clip(ts.fetch) // shared by every request: an append must copy
 		ts.filter = ts.typeFilter()
-		ts.readPlan()
 		b.byType[tb.Type] = ts
 		b.byName[strings.ToLower(tb.Type.ID)] = ts
 	}
 	return b, nil
-}
-
-func mappedLDAP(m *TypeMapping) []string {
-	var out []string
-	for _, a := range m.Attrs {
-		if !a.WriteOnly {
-			out = append(out, a.LDAP)
-		}
-	}
-	return out
 }
 
 func (b *Backend) state(t *resource.Type) (*typeState, error) {
@@ -633,14 +627,11 @@ func (b *Backend) fetchAttrs(ts *typeState, p resource.Projection) []string {
 	}
 	skip := map[string]bool{}
 	keep := map[string]bool{}
-	for _, a := range ts.m.Attrs {
-		if a.WriteOnly {
-			continue
-		}
-		if resource.WantsAttr(p, topPath(a)) {
-			keep[strings.ToLower(a.LDAP)] = true
+	for _, ra := range ts.read {
+		if resource.WantsAttr(p, ra.top) {
+			keep[strings.ToLower(ra.a.LDAP)] = true
 		} else {
-			skip[strings.ToLower(a.LDAP)] = true
+			skip[strings.ToLower(ra.a.LDAP)] = true
 		}
 	}
 	var out []string

@@ -211,8 +211,9 @@ func (b *Backend) resolveDNs(rc *reqCtx, dns []string, a *AttrMapping, self *typ
 // page hold, so converting each entry finds them in the cache.
 func (b *Backend) prefetchRefs(rc *reqCtx, ts *typeState, entries []*ldap.Entry, p resource.Projection) error {
 	byTypes := map[string][]string{}
-	for _, a := range ts.m.Attrs {
-		if a.Kind != KindReference || a.WriteOnly || !resource.WantsAttr(p, topPath(a)) {
+	for _, ra := range ts.read {
+		a := ra.a
+		if a.Kind != KindReference || !resource.WantsAttr(p, ra.top) {
 			continue
 		}
 		key := strings.Join(a.RefTypes, ",")
