@@ -323,7 +323,7 @@ func (s *ACIStore) ChangeMarker() string {
 func (s *ACIStore) Covers(dn string) bool {
 	suffix, err1 := ldapfilter.NormalizeDN(s.suffix)
 	n, err2 := ldapfilter.NormalizeDN(dn)
-	return err1 == nil && err2 == nil && (n == suffix || ldapfilter.IsDescendant(n, suffix))
+	return err1 == nil && err2 == nil && ldapfilter.IsDescendant(n, suffix)
 }
 
 // Interval is how often Run checks for changes.
@@ -332,13 +332,8 @@ func (s *ACIStore) Interval() time.Duration { return s.interval }
 // csnCovers reports whether the suffix's contextCSN changes with every ACL base,
 // which holds when they all lie in the suffix's database.
 func (s *ACIStore) csnCovers() bool {
-	suffix, err := ldapfilter.NormalizeDN(s.suffix)
-	if err != nil {
-		return false
-	}
 	for _, b := range s.bases {
-		nb, err := ldapfilter.NormalizeDN(b)
-		if err != nil || (nb != suffix && !ldapfilter.IsDescendant(nb, suffix)) {
+		if !s.Covers(b) {
 			return false
 		}
 	}
