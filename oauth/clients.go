@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"maps"
 	"slices"
 
 	"github.com/rs/zerolog"
@@ -78,9 +77,4 @@ func (r *ClientRegistry) logDropped(p *Principal, dropped []string, msg string) 
 	}
 	r.log.Warn().Str("client_id", p.ClientID).Str("sub", p.Subject).Str("jti", p.TokenID).
 		Strs("dropped_scopes", dropped).Msg(msg)
-}
-
-// Clients returns the registered client ids, sorted.
-func (r *ClientRegistry) Clients() []string {
-	return slices.Sorted(maps.Keys(r.allowed))
 }

@@ -163,6 +163,8 @@ func isTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
+// clonePrincipal gives each caller its own Principal; Claims stay shared
+// and must be treated as read-only.
 func clonePrincipal(p *Principal) *Principal {
 	q := *p
 	q.Scopes = slices.Clone(p.Scopes)

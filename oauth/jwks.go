@@ -248,11 +248,10 @@ type remoteJWKS struct {
 	now         func() time.Time
 	log         zerolog.Logger
 
-	set     atomic.Pointer[keySet]
-	sem     chan struct{} // held while fetching: one fetch at a time
-	mu      sync.Mutex
-	last    time.Time // start of the last fetch attempt, under mu
-	fetches atomic.Int64
+	set  atomic.Pointer[keySet]
+	sem  chan struct{} // held while fetching: one fetch at a time
+	mu   sync.Mutex
+	last time.Time // start of the last fetch attempt, under mu
 }
 
 func newRemoteJWKS(ctx context.Context, cfg Config, log zerolog.Logger) *remoteJWKS {
@@ -341,7 +340,6 @@ func (r *remoteJWKS) fetch(ctx context.Context) error {
 	r.mu.Lock()
 	r.last = r.now()
 	r.mu.Unlock()
-	r.fetches.Add(1)
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {

@@ -51,10 +51,9 @@ type verifiedCache struct {
 }
 
 type verifiedToken struct {
-	p      *Principal
-	claims map[string]any
-	keys   *keySet
-	until  time.Time
+	p     *Principal // its Claims are the token's claims
+	keys  *keySet
+	until time.Time
 }
 
 const (
@@ -82,14 +81,6 @@ func (c *verifiedCache) drop(k [sha256.Size]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.m, k)
-}
-
-// copyPrincipal gives each caller its own Principal; Claims stay shared
-// and must be treated as read-only.
-func copyPrincipal(p *Principal) *Principal {
-	c := *p
-	c.Scopes = append([]string(nil), p.Scopes...)
-	return &c
 }
 
 // NewJWTValidator builds a JWT validator from cfg (defaults applied; cfg is
@@ -156,11 +147,11 @@ func (v *JWTValidator) Validate(ctx context.Context, token string) (*Principal, 
 	key := sha256.Sum256([]byte(token))
 	if hit, ok := v.verified.get(key); ok {
 		if hit.keys == v.keys.current() && v.rules.now().Before(hit.until) {
-			if _, e := v.rules.checkTimes(hit.claims, true); e != nil {
+			if _, e := v.rules.checkTimes(hit.p.Claims, true); e != nil {
 				v.verified.drop(key)
 				return nil, e
 			}
-			return copyPrincipal(hit.p), nil
+			return clonePrincipal(hit.p), nil
 		}
 		v.verified.drop(key)
 	}
@@ -235,8 +226,8 @@ func (v *JWTValidator) Validate(ctx context.Context, token string) (*Principal, 
 	if !exp.IsZero() && exp.Before(until) {
 		until = exp
 	}
-	v.verified.put(key, verifiedToken{p: p, claims: claims, keys: v.keys.current(), until: until})
-	return copyPrincipal(p), nil
+	v.verified.put(key, verifiedToken{p: p, keys: v.keys.current(), until: until})
+	return clonePrincipal(p), nil
 }
 
 // lookup finds the keys to try, refreshing a remote JWKS early (rate-limited)
