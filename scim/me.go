@@ -3,6 +3,7 @@ package scim
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/scimgate/scimgate/scim/resource"
 )
@@ -23,7 +24,7 @@ func (s *Server) Me(t *resource.Type, self SelfResolver) http.Handler {
 			return
 		}
 		parts := splitPath(r.URL.Path)
-		if len(parts) > 0 && parts[len(parts)-1] != "Me" && !equalFold(parts[len(parts)-1], "me") {
+		if len(parts) > 0 && !strings.EqualFold(parts[len(parts)-1], "Me") {
 			writeError(w, log, resource.NotFound("no such endpoint"))
 			return
 		}
@@ -47,10 +48,6 @@ func (s *Server) Me(t *resource.Type, self SelfResolver) http.Handler {
 			s.patch(w, r, log, t, id)
 		}
 	})
-}
-
-func equalFold(a, b string) bool {
-	return len(a) == len(b) && (a == b || containsFold([]string{a}, b))
 }
 
 // UserTypeIn returns the User type of a list, or nil.

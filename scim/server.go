@@ -61,9 +61,6 @@ func New(cfg Config, backend resource.Backend, types []*resource.Type, log zerol
 	return &Server{cfg: cfg, backend: backend, types: types, log: log}
 }
 
-// BasePath is where the server expects to be mounted.
-func (s *Server) BasePath() string { return s.cfg.BasePath }
-
 // ServeHTTP routes one request. The path must start with BasePath; names
 // of endpoints are matched case-insensitively and a trailing slash is
 // ignored.

@@ -145,15 +145,6 @@ type Audit struct {
 	LastAllow string
 }
 
-// Record adds one decision.
-func (a *Audit) Record(allowed bool, reason string) {
-	if allowed {
-		a.Add(1, 0, reason, "")
-	} else {
-		a.Add(0, 1, "", reason)
-	}
-}
-
 // Add adds a batch of decisions: how many were allowed and denied, the
 // last grant and the first denial among them ("" when none).
 func (a *Audit) Add(allowed, denied int, lastAllow, firstDeny string) {
