@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -82,11 +83,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, log *zerolog.Log
 		writeError(w, log, err)
 		return
 	}
-	if len(body.Attributes) > 0 && len(body.ExcludedAttributes) > 0 {
-		writeError(w, log, resource.InvalidValue("attributes and excludedAttributes cannot be used together"))
+	if q.Projection, err = newProjection(body.Attributes, body.ExcludedAttributes); err != nil {
+		writeError(w, log, err)
 		return
 	}
-	q.Projection = resource.Projection{Attributes: body.Attributes, ExcludedAttributes: body.ExcludedAttributes}
 	if body.Filter != "" {
 		if q.Filter, err = s.parseFilter(body.Filter); err != nil {
 			writeError(w, log, err)
@@ -343,7 +343,7 @@ func (s *Server) queryFromURL(r *http.Request) (*resource.ListQuery, error) {
 	if q.SortDescending, err = sortOrder(v.Get("sortOrder")); err != nil {
 		return nil, err
 	}
-	if q.Projection, err = projectionFromQuery(r); err != nil {
+	if q.Projection, err = projectionFrom(v); err != nil {
 		return nil, err
 	}
 	return q, nil
@@ -360,9 +360,19 @@ func sortOrder(s string) (bool, error) {
 }
 
 func projectionFromQuery(r *http.Request) (resource.Projection, error) {
-	v := r.URL.Query()
-	p := resource.Projection{Attributes: splitList(v.Get("attributes")), ExcludedAttributes: splitList(v.Get("excludedAttributes"))}
-	if len(p.Attributes) > 0 && len(p.ExcludedAttributes) > 0 {
+	return projectionFrom(r.URL.Query())
+}
+
+// projectionFrom reads attributes and excludedAttributes from query values.
+func projectionFrom(v url.Values) (resource.Projection, error) {
+	return newProjection(splitList(v.Get("attributes")), splitList(v.Get("excludedAttributes")))
+}
+
+// newProjection makes a projection of attributes or excludedAttributes,
+// which cannot go together.
+func newProjection(attrs, excluded []string) (resource.Projection, error) {
+	p := resource.Projection{Attributes: attrs, ExcludedAttributes: excluded}
+	if len(attrs) > 0 && len(excluded) > 0 {
 		return p, resource.InvalidValue("attributes and excludedAttributes cannot be used together")
 	}
 	return p, nil
