@@ -103,8 +103,9 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, log *zerolog.Lo
 		return
 	}
 	items := make([]any, 0, len(page.Resources))
+	pj := resource.NewProjector(t, q.Projection)
 	for _, res := range page.Resources {
-		items = append(items, s.render(t, res, q.Projection))
+		items = append(items, s.render(t, res, pj))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"schemas":      []string{listURN},
@@ -238,13 +239,13 @@ func (s *Server) writeResource(w http.ResponseWriter, status int, t *resource.Ty
 	if res.Meta.Version != "" {
 		w.Header().Set("ETag", etag(res.Meta.Version))
 	}
-	writeJSON(w, status, s.render(t, res, p))
+	writeJSON(w, status, s.render(t, res, resource.NewProjector(t, p)))
 }
 
 // render projects a resource and makes its locations absolute.
-func (s *Server) render(t *resource.Type, res *resource.Resource, p resource.Projection) map[string]any {
+func (s *Server) render(t *resource.Type, res *resource.Resource, pj *resource.Projector) map[string]any {
 	res.Meta.Location = s.location(t, res.ID)
-	out := resource.Project(res, t, p)
+	out := pj.Project(res)
 	absRefs(out, s.cfg.BaseURL)
 	return out
 }

@@ -24,7 +24,28 @@ import (
 // weak ETag (W/"..."); zero or empty fields are left out. The result
 // shares nothing with r.
 func Project(r *Resource, t *Type, p Projection) map[string]any {
-	sel := compileProjection(t, p)
+	return NewProjector(t, p).Project(r)
+}
+
+// Projector projects resources of one type by one projection, worked out
+// once for all of them (a page of a list).
+type Projector struct {
+	t    *Type
+	sel  *projection
+	meta schema.CoreAttribute
+	has  bool // t has meta
+}
+
+// NewProjector prepares the projection p of resources of type t.
+func NewProjector(t *Type, p Projection) *Projector {
+	pj := &Projector{t: t, sel: compileProjection(t, p)}
+	pj.meta, pj.has = findAttr(t, "", "meta")
+	return pj
+}
+
+// Project is Project(r, t, p) for the Projector's t and p.
+func (pj *Projector) Project(r *Resource) map[string]any {
+	t, sel := pj.t, pj.sel
 	out := make(map[string]any, len(r.Attrs)+3)
 	out["id"] = r.ID
 	schemas := []string{t.Schema.ID}
@@ -60,8 +81,8 @@ func Project(r *Resource, t *Type, p Projection) map[string]any {
 		}
 	}
 	out["schemas"] = schemas
-	if meta, ok := findAttr(t, "", "meta"); ok {
-		if mv := sel.project("", meta, metaValue(r, t)); mv != nil {
+	if pj.has {
+		if mv := sel.project("", pj.meta, metaValue(r, t)); mv != nil {
 			out["meta"] = mv
 		}
 	}
