@@ -109,14 +109,16 @@ func lintLDIF(path string, data []byte, out io.Writer) (errs, warns int, err err
 	if err != nil {
 		return 0, 0, err
 	}
+	ndns := make([]string, len(recs))
+	derrs := make([]error, len(recs))
 	dns := map[string]bool{}
-	for _, r := range recs {
-		if n, err := ldapfilter.NormalizeDN(r.DN); err == nil {
-			dns[n] = true
+	for i, r := range recs {
+		if ndns[i], derrs[i] = ldapfilter.NormalizeDN(r.DN); derrs[i] == nil {
+			dns[ndns[i]] = true
 		}
 	}
-	for _, r := range recs {
-		ndn, derr := ldapfilter.NormalizeDN(r.DN)
+	for ri, r := range recs {
+		ndn, derr := ndns[ri], derrs[ri]
 		for i := range r.Attrs {
 			at := &r.Attrs[i]
 			if !strings.EqualFold(at.Name, "aci") {
@@ -142,7 +144,7 @@ func lintLDIF(path string, data []byte, out io.Writer) (errs, warns int, err err
 				errs++
 				continue
 			}
-			suffix := !dns[parentOf(ndn)]
+			suffix := !dns[ldapfilter.ParentDN(ndn)]
 			for _, w := range aci.Lint(a, aci.LintContext{EntryDN: ndn, Suffix: suffix}) {
 				p := mapPos(w.Pos)
 				fmt.Fprintf(out, "%s:%d:%d: warning: %s\n", path, p.Line, p.Col, w.Msg)
@@ -161,14 +163,6 @@ func stripPos(err error) string {
 		return s[i+2:]
 	}
 	return s
-}
-
-func parentOf(ndn string) string {
-	rdns := ldapfilter.SplitDN(ndn)
-	if len(rdns) <= 1 {
-		return ""
-	}
-	return strings.Join(rdns[1:], ",")
 }
 
 func aciEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

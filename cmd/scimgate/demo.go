@@ -98,7 +98,7 @@ func runDemo(ctx context.Context, cfgPath, runDir, httpPort, ldapPort, metricsPo
 	if errs := cfg.validate(); len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	key, err := oauth.LoadSigningKey("testdata/oauth/demo-signing-key.jwk")
+	key, err := oauth.LoadSigningKey(defaultDemoKey)
 	if err != nil {
 		return err
 	}
