@@ -41,14 +41,7 @@ func (a *Attr) Position(off int) (line, col int) {
 	if len(a.Segments) == 0 {
 		return 0, 0
 	}
-	s := a.Segments[0]
-	for _, seg := range a.Segments[1:] {
-		if seg.Off > off {
-			break
-		}
-		s = seg
-	}
-	return s.Line, s.Col + (off - s.Off)
+	return lineCol(a.Segments, off)
 }
 
 // Error is an LDIF syntax problem with its line.
@@ -208,6 +201,7 @@ func parseAttrLine(l logical) (Attr, error) {
 	return a, nil
 }
 
+// lineCol finds byte offset off among segs, which must not be empty.
 func lineCol(segs []Segment, off int) (int, int) {
 	s := segs[0]
 	for _, seg := range segs[1:] {
