@@ -17,7 +17,6 @@ import (
 type Set struct {
 	byDN   map[string][]*Compiled
 	global []*Compiled
-	n      int
 	// oper names attributes treated as operational beside the engine's own
 	// list, such as the attribute a directory keeps scimgate's ACIs in.
 	oper map[string]bool
@@ -76,7 +75,6 @@ func (b *Builder) AddGlobal(values ...string) {
 			continue
 		}
 		b.set.global = append(b.set.global, c)
-		b.set.n++
 	}
 }
 
@@ -91,7 +89,6 @@ func (b *Builder) Add(dn string, values ...string) {
 	b.errs = append(b.errs, errs...)
 	if len(list) > 0 {
 		b.set.byDN[ndn] = append(b.set.byDN[ndn], list...)
-		b.set.n += len(list)
 	}
 }
 
@@ -134,7 +131,13 @@ func compileEntry(ndn string, values []string) ([]*Compiled, []*LoadError) {
 }
 
 // Len is the number of ACIs in the set.
-func (s *Set) Len() int { return s.n }
+func (s *Set) Len() int {
+	n := len(s.global)
+	for _, list := range s.byDN {
+		n += len(list)
+	}
+	return n
+}
 
 // Entries returns the normalized DNs of the entries that hold ACIs, sorted.
 func (s *Set) Entries() []string {
@@ -158,7 +161,7 @@ func (s *Set) Global() []*Compiled { return s.global }
 // left out.
 func (s *Set) WithEntry(dn string, values []string) (*Set, []*LoadError) {
 	list, errs := compileEntry(dn, values)
-	ns := &Set{byDN: make(map[string][]*Compiled, len(s.byDN)+1), global: s.global, n: s.n - len(s.byDN[dn]) + len(list), oper: s.oper}
+	ns := &Set{byDN: make(map[string][]*Compiled, len(s.byDN)+1), global: s.global, oper: s.oper}
 	for k, v := range s.byDN {
 		ns.byDN[k] = v
 	}
@@ -179,9 +182,7 @@ func (s *Set) WithoutSubtree(dn string) *Set {
 			continue
 		}
 		ns.byDN[k] = v
-		ns.n += len(v)
 	}
-	ns.n += len(s.global)
 	return ns
 }
 
