@@ -201,24 +201,37 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 // fetchByIDs reads the entries of a page in one search per chunk of ids.
 func (b *Backend) fetchByIDs(ctx context.Context, ts *typeState, ids []string, attrs []string) (map[string]*ldap.Entry, error) {
 	out := make(map[string]*ldap.Entry, len(ids))
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), 500)]
-		ids = ids[len(chunk):]
-		ors := make([]ldapfilter.Filter, len(chunk))
-		for i, id := range chunk {
-			ors[i] = &ldapfilter.Equality{Attr: ts.m.IDAttr, Value: id}
+	err := b.searchAnyOf(ctx, ts, ts.m.IDAttr, ids, 500, attrs, "read page", func(e *ldap.Entry) {
+		out[e.GetAttributeValue(ts.m.IDAttr)] = e
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// searchAnyOf reads the entries of type ts whose attr equals one of
+// values, chunk values to a search, and hands each to found.
+func (b *Backend) searchAnyOf(ctx context.Context, ts *typeState, attr string, values []string, chunk int, attrs []string,
+	op string, found func(*ldap.Entry)) error {
+	for len(values) > 0 {
+		part := values[:min(len(values), chunk)]
+		values = values[len(part):]
+		ors := make([]ldapfilter.Filter, len(part))
+		for i, v := range part {
+			ors[i] = &ldapfilter.Equality{Attr: attr, Value: v}
 		}
 		f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Or{Filters: ors}}}
 		req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f.String(), attrs, nil)
-		res, err := b.search(ctx, req, "read page")
+		res, err := b.search(ctx, req, op)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, e := range res.Entries {
-			out[e.GetAttributeValue(ts.m.IDAttr)] = e
+			found(e)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // smallResult is how many matches a filtered search reads in full in one

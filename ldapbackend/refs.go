@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -141,29 +142,18 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 				mine = append(mine, n)
 			}
 		}
-		for len(mine) > 0 {
-			chunk := mine[:min(refChunk, len(mine))]
-			mine = mine[len(chunk):]
-			ors := make([]ldapfilter.Filter, len(chunk))
-			for i, n := range chunk {
-				ors[i] = &ldapfilter.Equality{Attr: "entryDN", Value: n}
-			}
-			f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Or{Filters: ors}}}
-			attrs := append([]string{ts.m.IDAttr, "displayName", "cn", "uid", "objectClass"}, rc.set.EntryAttributes()...)
-			req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f.String(), attrs, nil)
-			res, err := b.search(rc.ctx, req, "resolve references")
+		attrs := append([]string{ts.m.IDAttr, "displayName", "cn", "uid", "objectClass"}, rc.set.EntryAttributes()...)
+		err := b.searchAnyOf(rc.ctx, ts, "entryDN", mine, refChunk, attrs, "resolve references", func(e *ldap.Entry) {
+			n, err := ldapfilter.NormalizeDN(e.DN)
 			if err != nil {
-				return nil, err
+				return
 			}
-			for _, e := range res.Entries {
-				n, err := ldapfilter.NormalizeDN(e.DN)
-				if err != nil {
-					continue
-				}
-				re := refEntry{id: e.GetAttributeValue(ts.m.IDAttr), typ: ts.t.Name, entry: e, adapted: NewEntry(e)}
-				found[n] = re
-				b.refs.put(n, re, now, marker)
-			}
+			re := refEntry{id: e.GetAttributeValue(ts.m.IDAttr), typ: ts.t.Name, entry: e, adapted: NewEntry(e)}
+			found[n] = re
+			b.refs.put(n, re, now, marker)
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	for _, n := range todo {
@@ -262,28 +252,35 @@ func (b *Backend) DNsForIDs(ctx context.Context, refTypes []string, ids []string
 				todo = append(todo, id)
 			}
 		}
-		for len(todo) > 0 {
-			chunk := todo[:min(refChunk, len(todo))]
-			todo = todo[len(chunk):]
-			var ors []ldapfilter.Filter
-			for _, id := range chunk {
-				ors = append(ors, &ldapfilter.Equality{Attr: ts.m.IDAttr, Value: id})
+		// The directory matches ids case-insensitively (entryUUID), so
+		// the ids asked for are found as strings.EqualFold finds them.
+		byFold := map[string][]string{}
+		for _, id := range todo {
+			byFold[foldKey(id)] = append(byFold[foldKey(id)], id)
+		}
+		err := b.searchAnyOf(ctx, ts, ts.m.IDAttr, todo, refChunk, []string{ts.m.IDAttr}, "resolve ids", func(e *ldap.Entry) {
+			for _, want := range byFold[foldKey(e.GetAttributeValue(ts.m.IDAttr))] {
+				out[want] = e.DN
 			}
-			f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Or{Filters: ors}}}
-			req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f.String(), []string{ts.m.IDAttr}, nil)
-			res, err := b.search(ctx, req, "resolve ids")
-			if err != nil {
-				return nil, err
-			}
-			for _, e := range res.Entries {
-				id := e.GetAttributeValue(ts.m.IDAttr)
-				for _, want := range chunk {
-					if strings.EqualFold(want, id) {
-						out[want] = e.DN
-					}
-				}
-			}
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// foldKey maps s to a key that two strings share exactly when
+// strings.EqualFold holds for them: each rune becomes the least rune of its
+// simple case-folding orbit.
+func foldKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }
