@@ -6,7 +6,6 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	filter "github.com/scim2/filter-parser/v2"
 
-	"github.com/scimgate/scimgate/aci"
 	"github.com/scimgate/scimgate/aci/ldapfilter"
 	"github.com/scimgate/scimgate/scim/resource"
 )
@@ -17,13 +16,7 @@ import (
 // It returns the ids to add and to remove, and ok=false for anything else,
 // which then takes the general path.
 func memberOps(ts *typeState, ops []resource.PatchOp) (add, del []string, ok bool) {
-	var m *AttrMapping
-	for _, a := range ts.m.Attrs {
-		if a.Attr == "members" && a.Sub == "value" && a.Kind == KindReference && a.URN == "" {
-			m = a
-		}
-	}
-	if m == nil || len(ops) == 0 {
+	if ts.membersMapping() == nil || len(ops) == 0 {
 		return nil, nil, false
 	}
 	for _, op := range ops {
@@ -72,12 +65,7 @@ func memberOps(ts *typeState, ops []resource.PatchOp) (add, del []string, ok boo
 // the member attribute, without resolving the group's existing members:
 // the cost depends on the members named, not on the size of the group.
 func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, addIDs, delIDs []string, assertion ldap.Control) error {
-	var m *AttrMapping
-	for _, a := range ts.m.Attrs {
-		if a.Attr == "members" && a.Sub == "value" {
-			m = a
-		}
-	}
+	m := ts.membersMapping() // memberOps found it
 	dns, err := b.DNsForIDs(rc.ctx, m.RefTypes, append(append([]string{}, addIDs...), delIDs...))
 	if err != nil {
 		return err
@@ -116,16 +104,8 @@ func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, addIDs
 	if len(add) == 0 && len(del) == 0 {
 		return nil
 	}
-	e := NewEntry(le)
-	for _, v := range del {
-		if !rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: m.LDAP, Value: v, HasValue: true, DeleteValue: true}) {
-			return resource.Forbidden("not allowed to change members")
-		}
-	}
-	for _, v := range add {
-		if !rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: m.LDAP, Value: v, HasValue: true}) {
-			return resource.Forbidden("not allowed to change members")
-		}
+	if !rc.mayWriteValues(NewEntry(le), m.LDAP, add, del) {
+		return resource.Forbidden("not allowed to change members")
 	}
 	mods := ldap.NewModifyRequest(le.DN, proxied(rc.ctx, nil))
 	if len(del) > 0 {
@@ -139,4 +119,16 @@ func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, addIDs
 		return MapError(err, "modify")
 	}
 	return nil
+}
+
+// membersMapping is the mapping of a group's members (members.value, a
+// reference in the core schema), or nil.
+func (ts *typeState) membersMapping() *AttrMapping {
+	var m *AttrMapping
+	for _, a := range ts.m.Attrs {
+		if a.Attr == "members" && a.Sub == "value" && a.Kind == KindReference && a.URN == "" {
+			m = a
+		}
+	}
+	return m
 }

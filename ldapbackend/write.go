@@ -353,15 +353,8 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		if len(add) == 0 && len(del) == 0 && !a.WriteOnly {
 			continue
 		}
-		for _, v := range del {
-			if !rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP, Value: v, HasValue: true, DeleteValue: true}) {
-				return nil, resource.Forbidden("not allowed to change %s", a.SCIM)
-			}
-		}
-		for _, v := range add {
-			if !rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP, Value: v, HasValue: true}) {
-				return nil, resource.Forbidden("not allowed to change %s", a.SCIM)
-			}
+		if !rc.mayWriteValues(e, a.LDAP, add, del) {
+			return nil, resource.Forbidden("not allowed to change %s", a.SCIM)
 		}
 		if strings.EqualFold(a.LDAP, ts.m.RDNAttr) {
 			if len(newL) != 1 || strings.TrimSpace(newL[0]) == "" {
@@ -408,6 +401,22 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		}
 	}
 	return b.reread(rc, ts, dn, id, p)
+}
+
+// mayWriteValues reports whether the subject may delete each of del from
+// attr of the entry and add each of add (selfwrite counts for its own DN).
+func (rc *reqCtx) mayWriteValues(e aci.Entry, attr string, add, del []string) bool {
+	for _, v := range del {
+		if !rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: attr, Value: v, HasValue: true, DeleteValue: true}) {
+			return false
+		}
+	}
+	for _, v := range add {
+		if !rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: attr, Value: v, HasValue: true}) {
+			return false
+		}
+	}
+	return true
 }
 
 // mayWriteAll requires, for each touched SCIM attribute, the write right
