@@ -218,16 +218,6 @@ func (c *Config) defaults() {
 	}
 }
 
-// mappings builds the User and Group mappings from the defaults and the
-// file's overrides.
-func (c *Config) mappings() (users, groups *ldapbackend.TypeMapping) {
-	users = ldapbackend.DefaultUserMapping("ou=People," + c.LDAP.Suffix)
-	groups = ldapbackend.DefaultGroupMapping("ou=Groups," + c.LDAP.Suffix)
-	c.Users.apply(users)
-	c.Groups.apply(groups)
-	return users, groups
-}
-
 // validate reports every problem at once, each with its path.
 func (c *Config) validate() []error {
 	var errs []error

@@ -128,6 +128,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	go store.Run(ctx)
 
 	bindings := cfg.bindings()
+	resourceTypes := types(bindings)
 	backend, err := ldapbackend.New(ldapbackend.Options{
 		Pool: pool, ACIs: store, Directory: dir, ServiceDN: cfg.ServiceDN,
 		Types:           bindings,
@@ -148,7 +149,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	srv := scim.New(scim.Config{
 		BaseURL: cfg.BaseURL, BasePath: cfg.BasePath, MaxBodyBytes: cfg.Limits.MaxBodyBytes,
 		MaxFilterBytes: cfg.Limits.MaxFilterBytes, MaxPageSize: cfg.Limits.MaxPageSize, Mode: cfg.Mapping,
-	}, backend, types(bindings), log)
+	}, backend, resourceTypes, log)
 	auth := oauth.Middleware(validator, oauth.MiddlewareOptions{Realm: "scimgate", Logger: log.With().Str("component", "oauth").Logger(), OnFailure: m.TokenFailure})
 	m.Gauge("scimgate_aci_lockdown", "1 while the directory holds an invalid ACI and SCIM answers 503.", func() float64 {
 		if _, err := store.Current(); err != nil {
@@ -161,7 +162,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	if cfg.Mapping != "disabled" {
 		mapper := ldapbackend.NewIdentityMapper(pool, cfg.Identity)
 		mapUser = identityMapping(mapper, cfg.Mapping == "required")
-		srv.MeHandler = srv.Me(scim.UserTypeIn(types(bindings)), backend)
+		srv.MeHandler = srv.Me(scim.UserTypeIn(resourceTypes), backend)
 	}
 
 	mux := http.NewServeMux()

@@ -49,7 +49,12 @@ func TestSyncTypesConfig(t *testing.T) {
 	c.SyncProfiles.BaseDN = "ou=Profiles,o=sync"
 	c.Connectors.BaseDN = "ou=Agents,o=sync"
 	c.Connectors.Attributes = []*ldapbackend.AttrMapping{{SCIM: "name", LDAP: "cn"}, {SCIM: "status.state", LDAP: "scimConnectorState"}}
-	profiles, connectors := c.syncMappings()
+	c.SyncProfiles.RDNAttribute = "scimSyncProfileName"
+	tcs := c.typeConfigs()
+	profiles, connectors := tcs[2].m, tcs[3].m
+	if profiles.RDNAttr != "scimSyncProfileName" {
+		t.Errorf("sync_profiles.rdn_attribute not applied: %q", profiles.RDNAttr)
+	}
 	if profiles.BaseDN != "ou=Profiles,o=sync" || connectors.BaseDN != "ou=Agents,o=sync" || len(connectors.Attrs) != 2 || len(profiles.Attrs) == 0 {
 		t.Fatalf("overrides not applied: %q %q %d", profiles.BaseDN, connectors.BaseDN, len(connectors.Attrs))
 	}

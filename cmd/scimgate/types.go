@@ -8,67 +8,53 @@ import (
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
+// typeConfig is one resource type the server exposes, with its
+// configuration section, its directory mapping (not yet compiled) and its
+// core schema's URN.
+type typeConfig struct {
+	section string
+	typ     *resource.Type
+	m       *ldapbackend.TypeMapping
+	urn     string
+}
+
+// typeConfigs builds every resource type's mapping: the defaults (under
+// ou=People, ou=Groups, ou=SyncProfiles and ou=Connectors of the suffix)
+// with the file's overrides.
+func (c *Config) typeConfigs() []typeConfig {
+	out := []typeConfig{
+		{"users", scim.UserType(), ldapbackend.DefaultUserMapping("ou=People," + c.LDAP.Suffix), userURN},
+		{"groups", scim.GroupType(), ldapbackend.DefaultGroupMapping("ou=Groups," + c.LDAP.Suffix), groupURN},
+		{"sync_profiles", scim.SyncProfileType(), ldapbackend.DefaultSyncProfileMapping("ou=SyncProfiles," + c.LDAP.Suffix), syncProfileURN},
+		{"connectors", scim.ConnectorType(), ldapbackend.DefaultConnectorMapping("ou=Connectors," + c.LDAP.Suffix), connectorURN},
+	}
+	for i, tc := range []TypeConfig{c.Users, c.Groups, c.SyncProfiles, c.Connectors} {
+		tc.apply(out[i].m)
+	}
+	return out
+}
+
 // bindings returns every SCIM resource type the server exposes with its
 // compiled directory mapping. validate has already reported mapping errors.
 func (c *Config) bindings() []ldapbackend.TypeBinding {
-	users, groups := c.mappings()
-	profiles, connectors := c.syncMappings()
-	users.Compile(userURN)
-	groups.Compile(groupURN)
-	profiles.Compile(syncProfileURN)
-	connectors.Compile(connectorURN)
-	return []ldapbackend.TypeBinding{
-		{Type: scim.UserType(), Mapping: users},
-		{Type: scim.GroupType(), Mapping: groups},
-		{Type: scim.SyncProfileType(), Mapping: profiles},
-		{Type: scim.ConnectorType(), Mapping: connectors},
+	var out []ldapbackend.TypeBinding
+	for _, t := range c.typeConfigs() {
+		t.m.Compile(t.urn)
+		out = append(out, ldapbackend.TypeBinding{Type: t.typ, Mapping: t.m})
 	}
+	return out
 }
 
 // validateTypes compiles every mapping and reports each problem with the
 // configuration section it comes from.
 func (c *Config) validateTypes() []error {
 	var errs []error
-	users, groups := c.mappings()
-	profiles, connectors := c.syncMappings()
-	for _, s := range []struct {
-		section string
-		m       *ldapbackend.TypeMapping
-		urn     string
-	}{
-		{"users", users, userURN},
-		{"groups", groups, groupURN},
-		{"sync_profiles", profiles, syncProfileURN},
-		{"connectors", connectors, connectorURN},
-	} {
-		for _, e := range s.m.Compile(s.urn) {
-			errs = append(errs, fmt.Errorf("%s: %v", s.section, e))
+	for _, t := range c.typeConfigs() {
+		for _, e := range t.m.Compile(t.urn) {
+			errs = append(errs, fmt.Errorf("%s: %v", t.section, e))
 		}
 	}
 	return errs
-}
-
-// syncMappings builds the SyncProfile and Connector mappings from the
-// defaults (ou=SyncProfiles and ou=Connectors under the suffix) and the
-// file's sync_profiles and connectors overrides, as mappings does for
-// users and groups.
-func (c *Config) syncMappings() (profiles, connectors *ldapbackend.TypeMapping) {
-	pb := c.SyncProfiles.BaseDN
-	if pb == "" {
-		pb = "ou=SyncProfiles," + c.LDAP.Suffix
-	}
-	cb := c.Connectors.BaseDN
-	if cb == "" {
-		cb = "ou=Connectors," + c.LDAP.Suffix
-	}
-	profiles, connectors = ldapbackend.DefaultSyncProfileMapping(pb), ldapbackend.DefaultConnectorMapping(cb)
-	if len(c.SyncProfiles.Attributes) > 0 {
-		profiles.Attrs = c.SyncProfiles.Attributes
-	}
-	if len(c.Connectors.Attributes) > 0 {
-		connectors.Attrs = c.Connectors.Attributes
-	}
-	return profiles, connectors
 }
 
 // The core schema URNs of the sync types; userURN and groupURN are in
