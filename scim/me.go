@@ -39,14 +39,7 @@ func (s *Server) Me(t *resource.Type, self SelfResolver) http.Handler {
 			writeError(w, log, err)
 			return
 		}
-		switch r.Method {
-		case http.MethodGet:
-			s.get(w, r, log, t, id)
-		case http.MethodPut:
-			s.replace(w, r, log, t, id)
-		case http.MethodPatch:
-			s.patch(w, r, log, t, id)
-		}
+		s.byID(w, r, log, t, id)
 	})
 }
 

@@ -128,21 +128,25 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, parts []string) {
 			s.search(w, r, log, t)
 		}
 	case len(parts) == 2:
-		id := parts[1]
-		switch r.Method {
-		case http.MethodGet:
-			s.get(w, r, log, t, id)
-		case http.MethodPut:
-			s.replace(w, r, log, t, id)
-		case http.MethodPatch:
-			s.patch(w, r, log, t, id)
-		case http.MethodDelete:
-			s.delete(w, r, log, t, id)
-		default:
-			methodNotAllowed(w, log, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete)
-		}
+		s.byID(w, r, log, t, parts[1])
 	default:
 		writeError(w, log, resource.NotFound("no such endpoint"))
+	}
+}
+
+// byID serves a request for one resource by its method.
+func (s *Server) byID(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, t *resource.Type, id string) {
+	switch r.Method {
+	case http.MethodGet:
+		s.get(w, r, log, t, id)
+	case http.MethodPut:
+		s.replace(w, r, log, t, id)
+	case http.MethodPatch:
+		s.patch(w, r, log, t, id)
+	case http.MethodDelete:
+		s.delete(w, r, log, t, id)
+	default:
+		methodNotAllowed(w, log, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete)
 	}
 }
 
