@@ -14,6 +14,7 @@ import (
 
 	"github.com/scimgate/scimgate/ldapbackend"
 	"github.com/scimgate/scimgate/oauth"
+	"github.com/scimgate/scimgate/scim/resource"
 )
 
 // Config is the scimgate configuration file. Every field is documented
@@ -260,6 +261,10 @@ func (c *Config) validate() []error {
 	}
 	if l.MaxConcurrent < 1 {
 		bad("limits.max_concurrent: at least 1")
+	}
+	if l.MaxFilterBytes < 1 || l.MaxFilterBytes > resource.MaxFilterLength {
+		// The filter parser refuses longer filters whatever the setting.
+		bad("limits.max_filter_bytes: between 1 and %d", resource.MaxFilterLength)
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {

@@ -40,6 +40,7 @@ oauth:
 limits:
   max_page_size: 5
   default_page_size: 10
+  max_filter_bytes: 8192
 users:
   rdn_attribute: uid
   attributes:
@@ -64,6 +65,7 @@ log:
 		"ldap.global_acis",
 		"oauth: one of jwks_url",
 		"limits: need 1 <= default_page_size <= max_page_size",
+		"limits.max_filter_bytes: between 1 and 4096",
 		"users: User.attributes[0]: ldap is required",
 		"users: User.attributes[1]: invalid SCIM path",
 		"log.level",
