@@ -76,15 +76,8 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	_, err = os.Stat(s.lay.dse)
 	existing := err == nil
 	if err := s.start(ctx, existing, seeds); err != nil {
-		s.mu.Lock()
-		if s.proc != nil {
-			s.proc.Terminate("ns-slapd", o.StopTimeout)
-			s.proc = nil
-		}
-		s.mu.Unlock()
-		if s.ownDir {
-			os.RemoveAll(s.Dir)
-		} else if !existing {
+		s.Stop() // what did start; its own report is err
+		if !s.ownDir && !existing {
 			// A half-made instance must not pass for a made one at the next Start.
 			for _, d := range []string{s.lay.config, s.lay.db, s.lay.log, s.lay.run, s.lay.lock, s.lay.tmp, s.lay.bak, s.lay.ldif} {
 				os.RemoveAll(d)
@@ -249,16 +242,8 @@ func (s *Server) Stop() error {
 		return nil
 	}
 	s.stopped = true
-	var err error
-	if s.proc != nil {
-		err = s.proc.Terminate("ns-slapd", s.opts.StopTimeout)
-		s.proc = nil
-	}
-	if s.ownDir {
-		if rerr := os.RemoveAll(s.Dir); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-	}
+	err := childproc.Finish(s.proc, "ns-slapd", s.opts.StopTimeout, s.Dir, s.ownDir)
+	s.proc = nil
 	return err
 }
 

@@ -80,15 +80,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("slapd: %w", err)
 	}
 	if err := s.start(ctx, seeds); err != nil {
-		s.mu.Lock()
-		if s.proc != nil {
-			s.proc.Terminate("slapd", o.StopTimeout)
-			s.proc = nil
-		}
-		s.mu.Unlock()
-		if s.ownDir {
-			os.RemoveAll(s.Dir)
-		}
+		s.Stop() // what did start; its own report is err
 		return nil, fmt.Errorf("slapd: %w", err)
 	}
 	return s, nil
@@ -248,16 +240,8 @@ func (s *Server) Stop() error {
 		return nil
 	}
 	s.stopped = true
-	var err error
-	if s.proc != nil {
-		err = s.proc.Terminate("slapd", s.opts.StopTimeout)
-		s.proc = nil
-	}
-	if s.ownDir {
-		if rerr := os.RemoveAll(s.Dir); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-	}
+	err := childproc.Finish(s.proc, "slapd", s.opts.StopTimeout, s.Dir, s.ownDir)
+	s.proc = nil
 	return err
 }
 

@@ -4,6 +4,7 @@
 package childproc
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -90,4 +91,20 @@ func (p *Process) Terminate(name string, timeout time.Duration) error {
 	<-p.done
 	fmt.Fprintf(p.tail, "%s did not exit within %v of SIGTERM and was killed\n", name, timeout)
 	return nil
+}
+
+// Finish ends a server's run for good: it terminates p (nil when not
+// running) and removes dir if the server made it (own). It reports an
+// early exit of p, or a directory that could not be removed.
+func Finish(p *Process, name string, timeout time.Duration, dir string, own bool) error {
+	var err error
+	if p != nil {
+		err = p.Terminate(name, timeout)
+	}
+	if own {
+		if rerr := os.RemoveAll(dir); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
 }
