@@ -229,18 +229,56 @@ func sameDN(v, ndn string) bool {
 	return err == nil && n == ndn
 }
 
-// applies tests the ACI's targets against the request, once for its allow
-// rules and once for its deny rules; they differ only for targattrfilters
-// on an entry being added or deleted, where an allow needs every value to
-// pass and a deny applies when any value does. A result is undefined when
-// a filter could not be decided: such an ACI can deny but never allow.
+// applies reports whether c applies to the request for its allow rules
+// and for its deny rules, and if not why (for allow). The two differ only
+// where targattrfilters judge the values of an entry being added or
+// deleted: an allow needs every value to pass, a deny any one. A result is
+// undefined when a filter could not be decided: such an ACI can deny but
+// never allow.
 func (c *Compiled) applies(st *evalState, attr string) (allowApp, denyApp result, why notApplicable) {
-	r, why := c.appliesAllow(st, attr)
-	if why == naAttrFilters || why == naApplies && c.entryTAF(st.req, attr) {
-		d, _ := c.appliesDeny(st, attr)
-		return r, d, why
+	out, why, whole := c.appliesToTarget(st)
+	if why != naApplies {
+		return rFalse, rFalse, why
 	}
-	return r, r, why
+	if whole {
+		return out, out, naApplies
+	}
+	req := st.req
+	if attr == "" {
+		// Entry level: targetattr is not tested; targattrfilters are, on
+		// the values of the entry being added or deleted.
+		if !c.entryTAF(req, attr) {
+			return out, out, naApplies
+		}
+		items := c.tafAdd
+		if req.Right&RightDelete != 0 {
+			items = c.tafDel
+		}
+		allowApp, why = out, naApplies
+		if r := c.entryValuesPass(st, items, false); r == rFalse {
+			allowApp, why = rFalse, naAttrFilters
+		} else {
+			allowApp = and3(out, r)
+		}
+		denyApp = rFalse
+		if r := c.entryValuesPass(st, items, true); r != rFalse {
+			denyApp = and3(out, r)
+		}
+		return allowApp, denyApp, why
+	}
+	if items := c.tafFor(req); items != nil {
+		if r, governed := valuePasses(st, items, attr); governed {
+			if r == rFalse {
+				return rFalse, rFalse, naAttrFilters
+			}
+			r = and3(out, r)
+			return r, r, naApplies
+		}
+	}
+	if !c.coversAttr(attr, st.operAttr) {
+		return rFalse, rFalse, naAttr
+	}
+	return out, out, naApplies
 }
 
 // entryTAF reports whether targattrfilters judge this entry-level request.
@@ -248,44 +286,39 @@ func (c *Compiled) entryTAF(req *Request, attr string) bool {
 	return attr == "" && (req.Right&RightAdd != 0 && c.tafAdd != nil || req.Right&RightDelete != 0 && c.tafDel != nil)
 }
 
-func (c *Compiled) appliesAllow(st *evalState, attr string) (result, notApplicable) {
-	return c.appliesMode(st, attr, false)
-}
-
-func (c *Compiled) appliesDeny(st *evalState, attr string) (result, notApplicable) {
-	return c.appliesMode(st, attr, true)
-}
-
-func (c *Compiled) appliesMode(st *evalState, attr string, anyValue bool) (result, notApplicable) {
+// appliesToTarget applies c's targetcontrol, extop, target, targetscope
+// and targetfilter to the request. whole says nothing more is tested (a
+// request to use a control or extended operation).
+func (c *Compiled) appliesToTarget(st *evalState) (out result, why notApplicable, whole bool) {
 	req := st.req
 	if (c.controls != nil || c.extops != nil) != (req.Control != "" || req.ExtOp != "") {
-		return rFalse, naControl
+		return rFalse, naControl, false
 	}
 	if c.controls != nil && !oidIn(c.controls, req.Control) || c.extops != nil && !oidIn(c.extops, req.ExtOp) {
-		return rFalse, naControl
+		return rFalse, naControl, false
 	}
 	e := req.TargetDN
 	base := c.EntryDN
 	if c.target != nil {
 		if c.targetNeg {
 			if c.coveredByTarget(e) {
-				return rFalse, naTarget
+				return rFalse, naTarget, false
 			}
 		} else {
 			m, ok := c.matchTarget(e)
 			if !ok {
-				return rFalse, naTarget
+				return rFalse, naTarget, false
 			}
 			base = m
 		}
 	}
 	if !scopeCovers(c.scope, e, base) {
-		return rFalse, naScope
+		return rFalse, naScope, false
 	}
 	if req.Control != "" || req.ExtOp != "" {
-		return rTrue, naApplies
+		return rTrue, naApplies, true
 	}
-	out := rTrue
+	out = rTrue
 	if c.filter != nil {
 		ent, err := st.targetEntry()
 		var r result
@@ -301,38 +334,11 @@ func (c *Compiled) appliesMode(st *evalState, attr string, anyValue bool) (resul
 			r = not3(r)
 		}
 		if r == rFalse {
-			return rFalse, naFilter
+			return rFalse, naFilter, false
 		}
 		out = r
 	}
-	if attr == "" {
-		// Entry level: targetattr is not tested; targattrfilters are, on
-		// the values of the entry being added or deleted.
-		if req.Right&RightAdd != 0 && c.tafAdd != nil || req.Right&RightDelete != 0 && c.tafDel != nil {
-			items := c.tafAdd
-			if req.Right&RightDelete != 0 {
-				items = c.tafDel
-			}
-			r := c.entryValuesPass(st, items, anyValue)
-			if r == rFalse {
-				return rFalse, naAttrFilters
-			}
-			out = and3(out, r)
-		}
-		return out, naApplies
-	}
-	if items := c.tafFor(req); items != nil {
-		if r, governed := valuePasses(st, items, attr); governed {
-			if r == rFalse {
-				return rFalse, naAttrFilters
-			}
-			return and3(out, r), naApplies
-		}
-	}
-	if !c.coversAttr(attr, st.operAttr) {
-		return rFalse, naAttr
-	}
-	return out, naApplies
+	return out, naApplies, false
 }
 
 func oidIn(list []string, oid string) bool {
