@@ -62,6 +62,23 @@ type evalState struct {
 	dir      Directory
 	trace    *[]CondTrace // non-nil when explaining
 	operAttr bool         // the request's attribute counts as operational
+	// missing is the first attribute a rule needed of an entry that did
+	// not hold it (see ldapfilter.PartialEntry); the rule was undefined.
+	missing string
+}
+
+// holds reports whether e holds every one of attrs (ldapfilter.Lacks). An
+// entry that lacks one makes the rule that reads it undefined, which never
+// grants and, in a deny, denies; the decision reports it (Incomplete).
+func (st *evalState) holds(e Entry, attrs ...string) bool {
+	a := ldapfilter.Lacks(e, attrs)
+	if a == "" {
+		return true
+	}
+	if st.missing == "" {
+		st.missing = a
+	}
+	return false
 }
 
 // CondTrace records the result of one condition, for explanations.

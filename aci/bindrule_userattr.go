@@ -141,6 +141,9 @@ func (c *userAttrCond) evalLevel(st *evalState, lvl int) result {
 	if e == nil {
 		return rFalse
 	}
+	if !st.holds(e, c.attr) {
+		return rUndefined
+	}
 	vals := e.Values(c.attr)
 	out := rFalse
 	switch c.kind {
@@ -179,7 +182,7 @@ func (c *userAttrCond) evalLevel(st *evalState, lvl int) result {
 			return rFalse
 		}
 		se, err := st.subjectEntry()
-		if err != nil {
+		if err != nil || se != nil && !st.holds(se, c.attr) {
 			return rUndefined
 		}
 		if se != nil && hasValueFold(se.Values(c.attr), c.value) {

@@ -80,6 +80,7 @@ func (s *Set) evaluate(req *Request, dir Directory, exp *Explanation) (Decision,
 	for d := req.TargetDN; ; d = ldapfilter.ParentDN(d) {
 		for _, c := range s.byDN[d] {
 			if visit(c) {
+				deny.Incomplete = st.missing
 				return deny, true
 			}
 		}
@@ -89,12 +90,15 @@ func (s *Set) evaluate(req *Request, dir Directory, exp *Explanation) (Decision,
 	}
 	for _, c := range s.global {
 		if visit(c) {
+			deny.Incomplete = st.missing
 			return deny, true
 		}
 	}
 	if denied {
+		deny.Incomplete = st.missing
 		return deny, true
 	}
+	allow.Incomplete = st.missing
 	return allow, false
 }
 
@@ -327,6 +331,8 @@ func (c *Compiled) appliesToTarget(st *evalState) (out result, why notApplicable
 			r = rUndefined
 		case ent == nil:
 			r = rFalse
+		case !st.holds(ent, c.filter.Attributes()...):
+			r = rUndefined
 		default:
 			r = c.filter.Match(ent)
 		}
@@ -481,6 +487,14 @@ func (c *Compiled) entryValuesPass(st *evalState, items []tafItem, anyValue bool
 	}
 	for i := range items {
 		it := &items[i]
+		if !st.holds(e, it.attr) {
+			if anyValue {
+				out = or3(out, rUndefined)
+			} else {
+				out = and3(out, rUndefined)
+			}
+			continue
+		}
 		for _, v := range e.Values(it.attr) {
 			r := it.filter.Match(singleValue{dn: st.req.TargetDN, attr: it.attr, value: v})
 			if anyValue {

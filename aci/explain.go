@@ -3,9 +3,12 @@ package aci
 // Explanation records how a decision was reached: every ACI on the target's
 // path, in the order considered, with what it did.
 type Explanation struct {
-	Decision string     `json:"decision"`
-	Reason   string     `json:"reason"`
-	ACIs     []ACITrace `json:"acis"`
+	Decision string `json:"decision"`
+	Reason   string `json:"reason"`
+	// Incomplete names an attribute a rule needed of an entry that was
+	// read without it (Decision.Incomplete).
+	Incomplete string     `json:"incomplete_entry,omitempty"`
+	ACIs       []ACITrace `json:"acis"`
 }
 
 // ACITrace is one ACI's part in a decision.
@@ -32,4 +35,5 @@ func (e *Explanation) finish(d Decision) {
 		e.Decision = "allow"
 	}
 	e.Reason = d.Reason()
+	e.Incomplete = d.Incomplete
 }

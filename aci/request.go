@@ -11,6 +11,13 @@ import (
 // its attribute values, looked up by lowercased attribute name.
 type Entry = ldapfilter.Entry
 
+// PartialEntry is an Entry read with some attributes only. The engine
+// never decides on an attribute such an entry does not hold: the rule that
+// reads it is undefined (never grants; in a deny, denies) and the Decision
+// names the attribute (Incomplete). Entries that are not PartialEntry are
+// taken as complete.
+type PartialEntry = ldapfilter.PartialEntry
+
 // Directory gives the engine what it needs beyond the request: entries for
 // userattr, LDAP URL filters and groups, and group membership. The caller
 // implements it (an in-memory tree for `aci eval`, the LDAP backend for the
@@ -90,6 +97,12 @@ type Decision struct {
 	// Undefined is set when the deciding deny rule was undefined rather
 	// than true (a failed lookup, no token for oauthscope, ...).
 	Undefined bool
+	// Incomplete names an attribute that a rule needed of an entry (the
+	// target, a parent, the subject's) and that the entry did not hold:
+	// it was read without it (ldapfilter.PartialEntry). Such a rule is
+	// undefined, so the decision fails closed, but it is a caller's bug
+	// to hand the engine less than Set.EntryAttributes says it reads.
+	Incomplete string
 }
 
 // Reason says in a few words why the decision was made.

@@ -40,11 +40,37 @@ type Entry interface {
 	Values(attr string) []string
 }
 
+// PartialEntry is an Entry read with some of its attributes only, as a
+// search that names the attributes it wants returns it. Holds reports
+// whether the entry carries every value the directory has of attr (a
+// lowercased attribute type, as Values is asked): true when attr was read,
+// whether or not it has values. A filter that names an attribute the entry
+// does not hold cannot be decided on it: Match returns Undefined rather
+// than guess from an absence that may only mean "not read".
+type PartialEntry interface {
+	Entry
+	Holds(attr string) bool
+}
+
+// Lacks returns the first of attrs that e does not hold, or "" when e holds
+// them all (an Entry that is not a PartialEntry holds every attribute).
+func Lacks(e Entry, attrs []string) string {
+	p, ok := e.(PartialEntry)
+	if !ok {
+		return ""
+	}
+	for _, a := range attrs {
+		if !p.Holds(a) {
+			return a
+		}
+	}
+	return ""
+}
+
 // Match evaluates f against e. Callers that evaluate one filter many times
 // should [Compile] it once instead.
 func Match(f Filter, e Entry) Result {
-	n := compileNode(f)
-	return n.match(e)
+	return Compile(f).Match(e)
 }
 
 // Compiled is a filter prepared for repeated evaluation: attribute names
@@ -52,21 +78,31 @@ func Match(f Filter, e Entry) Result {
 // that Match allocates nothing in the common cases. A Compiled is safe for
 // concurrent use.
 type Compiled struct {
-	src  Filter
-	root cnode
+	src   Filter
+	root  cnode
+	attrs []string // the attribute types the filter reads
 }
 
 // Compile prepares f for evaluation. It never fails: assertions that are
 // invalid for their attribute's syntax evaluate to Undefined.
 func Compile(f Filter) *Compiled {
-	return &Compiled{src: f, root: compileNode(f)}
+	return &Compiled{src: f, root: compileNode(f), attrs: Attributes(f)}
 }
+
+// Attributes returns the attribute types the filter reads, lowercased.
+func (c *Compiled) Attributes() []string { return c.attrs }
 
 // Filter returns the filter c was compiled from.
 func (c *Compiled) Filter() Filter { return c.src }
 
-// Match evaluates the compiled filter against e.
-func (c *Compiled) Match(e Entry) Result { return c.root.match(e) }
+// Match evaluates the compiled filter against e: Undefined when e is a
+// PartialEntry that does not hold every attribute the filter reads.
+func (c *Compiled) Match(e Entry) Result {
+	if Lacks(e, c.attrs) != "" {
+		return Undefined
+	}
+	return c.root.match(e)
+}
 
 // opKind is the operation of a compiled node.
 type opKind uint8
