@@ -59,6 +59,11 @@ type Options struct {
 	// ObserveLDAP feed metrics; both may be nil.
 	OnDecisions func(allowed, denied int)
 	ObserveLDAP func(op string, d time.Duration, err error)
+	// OnWrite, when set, is called after every write the gateway sends to
+	// the directory (add, modify, rename, delete), whatever its outcome:
+	// whoever caches what the directory holds (the identity mapper) forgets
+	// it. The backend's own directory cache is flushed at the same time.
+	OnWrite func()
 }
 
 // TypeBinding pairs a SCIM resource type with its directory mapping.
@@ -90,11 +95,14 @@ type typeState struct {
 	structural string
 	names      map[string]string // "urn|attr" and "urn|attr.sub" -> schema spelling
 	multi      map[string]bool   // "urn|attr" -> multi-valued in the schema
-	fetch      []string          // LDAP attributes to fetch
-	filter     ldapfilter.Filter // selects the type's entries (typeFilter); shared, never changed
-	read       []readAttr        // the readable mappings, in mapping order
-	nCanon     int               // distinct readAttr.canon values
-	nKey       int               // distinct readAttr.key values
+	fetch      []string          // LDAP attributes a resource is rendered from
+	// full is the fetchPlan of a whole resource under the last ACI set
+	// a request asked with (rc.plan).
+	full   atomic.Pointer[fetchPlan]
+	filter ldapfilter.Filter // selects the type's entries (typeFilter); shared, never changed
+	read   []readAttr        // the readable mappings, in mapping order
+	nCanon int               // distinct readAttr.canon values
+	nKey   int               // distinct readAttr.key values
 }
 
 // readAttr is what rendering an entry needs of one readable mapping,
@@ -336,14 +344,55 @@ func (b *Backend) open(ctx context.Context, t *resource.Type) (*typeState, *reqC
 	return ts, rc, nil
 }
 
+// fetchPlan is the attribute list of a search whose entries the engine
+// decides on: what rendering needs and every attribute the request's ACIs
+// read of an entry (aci.Set.EntryAttributes), with the readSet that lets
+// each entry say what it holds. An entry read any other way lacks what an
+// ACI reads, and the engine then denies (fail closed) and says so.
+type fetchPlan struct {
+	set   *aci.Set
+	attrs []string
+	read  *readSet
+}
+
+// newFetchPlan plans a search for base plus what set reads of an entry.
+func newFetchPlan(set *aci.Set, base []string) *fetchPlan {
+	attrs := slices.Clone(base)
+	for _, a := range set.EntryAttributes() {
+		if !containsFold(attrs, a) {
+			attrs = append(attrs, a)
+		}
+	}
+	return &fetchPlan{set: set, attrs: slices.Clip(attrs), read: newReadSet(attrs)}
+}
+
+// plan returns the fetchPlan for entries of ts that the request decides on
+// and renders with projection p.
+func (rc *reqCtx) plan(ts *typeState, p resource.Projection) *fetchPlan {
+	whole := len(p.Attributes) == 0 && len(p.ExcludedAttributes) == 0
+	if whole {
+		if fp := ts.full.Load(); fp != nil && fp.set == rc.set {
+			return fp
+		}
+	}
+	fp := newFetchPlan(rc.set, rc.b.fetchAttrs(ts, p))
+	if whole {
+		ts.full.Store(fp)
+	}
+	return fp
+}
+
+// entry adapts le, read as fp planned, for the engine.
+func (fp *fetchPlan) entry(le *ldap.Entry) aci.Entry { return newEntry(le, fp.read) }
+
 // fetchVisible reads the entry of a resource id that the caller may see;
 // anything else is 404, so an unreadable resource looks like a missing one.
-func (b *Backend) fetchVisible(rc *reqCtx, ts *typeState, id string, attrs []string) (*ldap.Entry, aci.Entry, error) {
-	le, err := b.fetchByID(rc, ts, id, attrs)
+func (b *Backend) fetchVisible(rc *reqCtx, ts *typeState, id string, fp *fetchPlan) (*ldap.Entry, aci.Entry, error) {
+	le, err := b.fetchByID(rc, ts, id, fp.attrs)
 	if err != nil {
 		return nil, nil, err
 	}
-	e := NewEntry(le)
+	e := fp.entry(le)
 	if !rc.visible(e) {
 		return nil, nil, resource.NotFound("%s %q not found", ts.t.Name, id)
 	}
@@ -369,8 +418,15 @@ func (rc *reqCtx) allowed(req *aci.Request) bool {
 	return d.Allowed
 }
 
-// note records a decision for the audit.
+// note records a decision for the audit. A decision made on an entry read
+// without an attribute some ACI reads failed closed; it is logged as the
+// bug it is, whatever the outcome.
 func (rc *reqCtx) note(d aci.Decision, req aci.Request) {
+	if d.Incomplete != "" {
+		rc.b.opt.Log.Error().Str("request_id", rc.caller.RequestID).Str("target", req.TargetDN).Str("right", req.Right.String()).
+			Str("attr", req.Attr).Str("missing_attribute", d.Incomplete).Bool("allowed", d.Allowed).
+			Msg("an access check met an entry read without an attribute an ACI reads; the rule that needed it was undefined (never grants, denies in a deny rule)")
+	}
 	if d.Allowed {
 		rc.allowedN++
 		rc.lastAllow = d
@@ -454,6 +510,13 @@ func proxied(ctx context.Context, controls []ldap.Control) []ldap.Control {
 	return controls
 }
 
+// isUnder reports whether the entry dn (as the directory returned it) lies
+// at or below the normalized DN base.
+func isUnder(dn, base string) bool {
+	n, err := ldapfilter.NormalizeDN(dn)
+	return err == nil && ldapfilter.IsDescendant(n, base)
+}
+
 // ControlTypeProxiedAuthz is the Proxied Authorization control (RFC 4370).
 const ControlTypeProxiedAuthz = "2.16.840.1.113730.3.4.18"
 
@@ -482,7 +545,49 @@ func (b *Backend) do(ctx context.Context, op string, fn func(*ldap.Conn) error) 
 	if b.opt.ObserveLDAP != nil {
 		b.opt.ObserveLDAP(op, time.Since(start), err)
 	}
+	if err != nil && ldap.IsErrorAnyOf(err, ldap.LDAPResultInsufficientAccessRights, ldap.LDAPResultAuthorizationDenied) {
+		b.directoryRefused(ctx, op, err)
+	}
+	if isWriteOp(op) {
+		// Even a failed write may have been applied (a timeout): what was
+		// cached about the directory (group memberships the ACIs read,
+		// identities) is forgotten so the next request sees it as it is.
+		b.opt.Directory.Flush()
+		if b.opt.OnWrite != nil {
+			b.opt.OnWrite()
+		}
+	}
 	return err
+}
+
+// directoryRefused records, in the request's audit and at warning level,
+// that the directory's own access control refused an operation the ACIs
+// had allowed: with proxied authorization, the directory decides as the
+// mapped user too.
+func (b *Backend) directoryRefused(ctx context.Context, op string, err error) {
+	as, proxiedAs := ctx.Value(proxyKey{}).(string)
+	reason := "refused by the directory: its access control denied the service account's " + op
+	if proxiedAs {
+		reason = "refused by the directory: its access control denied the " + op + " to " + as + " (proxied authorization)"
+	}
+	ev := b.opt.Log.Warn().Str("op", op).Err(err)
+	if c, ok := resource.CallerFrom(ctx); ok {
+		ev = ev.Str("request_id", c.RequestID)
+		if c.Audit != nil {
+			c.Audit.Refuse(reason)
+		}
+	}
+	ev.Msg(reason)
+}
+
+// isWriteOp reports whether op names an operation that changes the
+// directory.
+func isWriteOp(op string) bool {
+	switch op {
+	case "add", "modify", "modrdn", "delete":
+		return true
+	}
+	return false
 }
 
 // typeFilter builds the filter that selects the entries of a resource type;
@@ -519,13 +624,9 @@ func (b *Backend) fetchByID(rc *reqCtx, ts *typeState, id string, attrs []string
 	return res.Entries[0], nil
 }
 
-// toResource turns an entry into the resource the caller may see: only
-// readable attributes, references resolved to ids.
-func (b *Backend) toResource(rc *reqCtx, ts *typeState, le *ldap.Entry, p resource.Projection) (*resource.Resource, error) {
-	return b.toResourceOf(rc, ts, le, NewEntry(le), p)
-}
-
-// toResourceOf is toResource for an entry already adapted for the engine.
+// toResourceOf turns an entry, with its adaptation for the engine, into
+// the resource the caller may see: only readable attributes, references
+// resolved to ids.
 func (b *Backend) toResourceOf(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.Entry, p resource.Projection) (*resource.Resource, error) {
 	r := &resource.Resource{ID: le.GetAttributeValue(ts.m.IDAttr), Attrs: map[string]any{}}
 	r.Meta.ResourceType = ts.t.Name
@@ -611,7 +712,7 @@ func (b *Backend) Get(ctx context.Context, t *resource.Type, id string, p resour
 		return nil, err
 	}
 	defer rc.flush()
-	le, e, err := b.fetchVisible(rc, ts, id, b.fetchAttrs(ts, p))
+	le, e, err := b.fetchVisible(rc, ts, id, rc.plan(ts, p))
 	if err != nil {
 		return nil, err
 	}
@@ -661,7 +762,7 @@ func (b *Backend) SelfID(ctx context.Context, t *resource.Type) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if le == nil || !ldapfilter.IsDescendant(NewEntry(le).DN(), ts.base) || !containsFold(le.GetAttributeValues("objectClass"), ts.structural) {
+	if le == nil || !isUnder(le.DN, ts.base) || !containsFold(le.GetAttributeValues("objectClass"), ts.structural) {
 		return "", resource.NotFound("the token's subject is not mapped to a %s", ts.t.Name)
 	}
 	return le.GetAttributeValue(ts.m.IDAttr), nil

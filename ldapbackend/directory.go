@@ -14,13 +14,15 @@ import (
 	"github.com/scimgate/scimgate/aci/ldapfilter"
 )
 
-// entryAttrs are the attributes Directory.Entry requests: every user attribute
-// and the operational ones an ACI may test (memberOf in a memberURL filter,
-// creatorsName in userattr, ...). Servers ignore names they do not know.
-var entryAttrs = []string{
-	"*", "memberOf", "isMemberOf", "entryUUID", "nsUniqueId", "entryDN",
-	"creatorsName", "modifiersName", "createTimestamp", "modifyTimestamp",
-}
+// entryAttrs are the attributes Directory.Entry requests: every user
+// attribute and every operational one (RFC 3673), so that an entry the
+// engine reads for userattr, a parent level, an LDAP URL or a group's
+// memberURL holds whatever an ACI may test. userPassword is dropped from
+// what the cache keeps, and the entry says so (Holds).
+var entryAttrs = []string{"*", "+"}
+
+// entryRead is what Directory entries hold: entryAttrs less userPassword.
+var entryRead = newReadSet(entryAttrs, "userPassword")
 
 // Directory is the aci.Directory of the live directory: entries and group
 // memberships looked up over the pool, cached for a short time (cache_ttl) and
@@ -116,7 +118,7 @@ func (d *Directory) entry(ctx context.Context, dn string) (aci.Entry, error) {
 		d.cache.put(key, nil)
 		return nil, nil
 	}
-	e := newEntry(found, true)
+	e := newEntry(found, entryRead)
 	d.cache.put(key, e)
 	return e, nil
 }
@@ -184,43 +186,6 @@ func (d *Directory) search(ctx context.Context, fn func(*ldap.Conn) error) error
 	d.searches.Add(1)
 	return d.pool.Do(ctx, fn)
 }
-
-// NewEntry adapts a search result entry to aci.Entry: its DN normalized with
-// ldapfilter.NormalizeDN (kept as received if it does not parse) and its values
-// found by aci.CanonicalAttr of the name asked for, so "commonName", "CN" and
-// "cn;lang-en" all find cn.
-func NewEntry(e *ldap.Entry) aci.Entry { return newEntry(e, false) }
-
-// newEntry builds an entry; withoutSecrets drops userPassword, which a cache
-// has no business keeping.
-func newEntry(e *ldap.Entry, withoutSecrets bool) *entry {
-	dn, err := ldapfilter.NormalizeDN(e.DN)
-	if err != nil {
-		dn = e.DN
-	}
-	out := &entry{dn: dn, attrs: make(map[string][]string, len(e.Attributes))}
-	for _, a := range e.Attributes {
-		k := aci.CanonicalAttr(a.Name)
-		if withoutSecrets && k == "userpassword" {
-			continue
-		}
-		if prev, ok := out.attrs[k]; ok {
-			out.attrs[k] = append(prev[:len(prev):len(prev)], a.Values...)
-		} else {
-			out.attrs[k] = a.Values // shared with e, which nothing changes
-		}
-	}
-	return out
-}
-
-// entry is the aci.Entry built by NewEntry.
-type entry struct {
-	dn    string
-	attrs map[string][]string
-}
-
-func (e *entry) DN() string                  { return e.dn }
-func (e *entry) Values(attr string) []string { return e.attrs[aci.CanonicalAttr(attr)] }
 
 // ttlCache is a size-bounded LRU cache whose items expire after ttl.
 type ttlCache struct {

@@ -181,7 +181,7 @@ func TestNewEntry(t *testing.T) {
 		{Name: "CN;lang-en", Values: []string{"Alice E"}},
 		{Name: "userPassword", Values: []string{"secret"}},
 		{Name: "objectClass", Values: []string{"top", "person"}},
-	}})
+	}}, []string{"*"})
 	if e.DN() != "uid=alice,ou=people,dc=example,dc=com" {
 		t.Errorf("DN = %q", e.DN())
 	}
@@ -195,6 +195,38 @@ func TestNewEntry(t *testing.T) {
 	}
 	if got := e.Values("objectclass"); len(got) != 2 {
 		t.Errorf("objectClass = %q", got)
+	}
+}
+
+// TestEntryHolds: an entry says which attributes its search read, so the
+// engine never takes "not read" for "no value".
+func TestEntryHolds(t *testing.T) {
+	le := &ldap.Entry{DN: "uid=alice,ou=people,dc=example,dc=com", Attributes: []*ldap.EntryAttribute{
+		{Name: "cn", Values: []string{"Alice"}}, {Name: "userPassword", Values: []string{"secret"}},
+	}}
+	cases := []struct {
+		requested []string
+		holds     map[string]bool
+	}{
+		{[]string{"*"}, map[string]bool{"cn": true, "commonName": true, "employeeType": true, "entryUUID": false, "memberOf": false}},
+		{[]string{"+"}, map[string]bool{"cn": false, "entryUUID": true, "memberOf": true, "nsAccountLock": true}},
+		{[]string{"cn", "entryUUID"}, map[string]bool{"CN": true, "cn;lang-en": true, "entryuuid": true, "sn": false, "employeeType": false}},
+		{[]string{"*", "memberOf"}, map[string]bool{"memberof": true, "entrycsn": false, "seeAlso": true}},
+		{[]string{"1.1"}, map[string]bool{"cn": false, "objectClass": false}},
+	}
+	for _, c := range cases {
+		e := NewEntry(le, c.requested).(aci.PartialEntry)
+		for attr, want := range c.holds {
+			if got := e.Holds(attr); got != want {
+				t.Errorf("read %v: Holds(%q) = %v, want %v", c.requested, attr, got, want)
+			}
+		}
+	}
+	// The directory cache reads everything but keeps no password.
+	d := newEntry(le, entryRead)
+	if d.Holds("userPassword") || len(d.Values("userpassword")) != 0 || !d.Holds("seeAlso") || !d.Holds("memberOf") {
+		t.Errorf("directory entry: holds userPassword %v (values %q), seeAlso %v, memberOf %v",
+			d.Holds("userPassword"), d.Values("userpassword"), d.Holds("seeAlso"), d.Holds("memberOf"))
 	}
 }
 

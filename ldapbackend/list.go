@@ -69,29 +69,32 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	if k := b.sortKey(sortAttr, sortKind, q.SortDescending); k != nil {
 		controls = append(controls, ldap.NewControlServerSideSortingWithSortKeys([]*ldap.SortKey{k}))
 	}
-	filter, fetch := f.String(), b.fetchAttrs(ts, q.Projection)
+	fp := rc.plan(ts, q.Projection)
+	filter, fetch := f.String(), fp.attrs
+	read1 := newReadSet(pass1) // what the entries of the first pass hold
 	// A filtered search usually matches a handful of entries (a userName
 	// or externalId lookup): read them in full at once, and fall back to
 	// two passes only when more than smallResult match.
 	var res *ldap.SearchResult
 	whole := false
 	if q.Filter != nil {
-		attrs := slices.Clone(fetch) // never append to the shared ts.fetch
+		attrs := slices.Clone(fetch) // never append to the shared plan
 		for _, a := range pass1 {
 			if !containsFold(attrs, a) {
 				attrs = append(attrs, a)
 			}
 		}
+		read0 := newReadSet(attrs)
 		req0 := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 			smallResult+1, 0, false, filter, attrs, controls)
 		if r0, err0 := b.search(ctx, req0, "search"); err0 == nil && len(r0.Entries) <= smallResult {
-			res, whole = r0, true
+			res, whole, read1 = r0, true, read0
 		}
 	}
 	// When the caller's access is the same for every entry of the type,
 	// the directory can cut the page itself.
 	if !whole {
-		if page, ok, err := b.listVLV(rc, ts, q, filter, fetch, clientAttrs, sortAttr, sortKind, start, count); ok {
+		if page, ok, err := b.listVLV(rc, ts, q, filter, fp, clientAttrs, sortAttr, sortKind, start, count); ok {
 			return page, err
 		}
 	}
@@ -132,18 +135,25 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 		id  string
 	}
 	var hits []hit
+	// A sort key the caller may not read must not order what it sees: the
+	// entry sorts as if it had no value, and the gateway sorts then.
+	hidden, canonSort := false, aci.CanonicalAttr(sortAttr)
 	for _, le := range res.Entries {
-		e := NewEntry(le)
+		e := newEntry(le, read1)
 		if !rc.visible(e) || !rc.maySearch(e, clientAttrs) {
 			continue
 		}
 		h := hit{le: le, e: e, id: le.GetAttributeValue(ts.m.IDAttr)}
 		if sortAttr != "" {
-			h.key = le.GetAttributeValue(sortAttr)
+			if rc.canRead(e, canonSort) {
+				h.key = le.GetAttributeValue(sortAttr)
+			} else {
+				hidden = true
+			}
 		}
 		hits = append(hits, h)
 	}
-	if !serverSorted {
+	if !serverSorted || hidden {
 		sort.SliceStable(hits, func(i, j int) bool {
 			if c := compareKeys(sortKind, hits[i].key, hits[j].key); c != 0 {
 				return c < 0 != q.SortDescending
@@ -185,7 +195,7 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 		}
 		e, ok := adapted[id]
 		if !ok {
-			if e = NewEntry(le); !rc.visible(e) {
+			if e = fp.entry(le); !rc.visible(e) {
 				continue // changed between the two passes
 			}
 		}
@@ -329,8 +339,18 @@ func orderingRule(k Kind) string {
 	return ""
 }
 
-// compareKeys orders two sort keys by kind, for when the gateway sorts.
+// compareKeys orders two sort keys by kind, for when the gateway sorts. An
+// absent key ("") sorts after every value, as the directory's server-side
+// sort places an entry without the attribute (RFC 2891), so the two agree.
 func compareKeys(k Kind, a, b string) int {
+	switch {
+	case a == "" && b == "":
+		return 0
+	case a == "":
+		return 1
+	case b == "":
+		return -1
+	}
 	if k == KindInteger {
 		x, errA := strconv.ParseInt(a, 10, 64)
 		y, errB := strconv.ParseInt(b, 10, 64)

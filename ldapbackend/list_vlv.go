@@ -21,7 +21,7 @@ import (
 // filter names: otherwise the gateway must see every match to drop those
 // the caller may not see. ok is false when this path does not apply or the
 // directory cannot serve it; the caller then lists the usual way.
-func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, filter string, attrs, clientAttrs []string,
+func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, filter string, fp *fetchPlan, clientAttrs []string,
 	sortAttr string, sortKind Kind, start, count int) (page *resource.Page, ok bool, err error) {
 	if !b.opt.VLV || b.vlvOff.Load() {
 		return nil, false, nil
@@ -52,6 +52,12 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, filt
 
 	var keys []*ldap.SortKey
 	if sortAttr != "" {
+		// The directory orders by values the caller must be able to read
+		// on every entry, or the order would tell what it may not see.
+		may, ok := rc.uniform(ts, aci.Request{Right: aci.RightRead, Attr: aci.CanonicalAttr(sortAttr)})
+		if !ok || !may {
+			return nil, false, nil
+		}
 		k := b.sortKey(sortAttr, sortKind, q.SortDescending)
 		if k == nil {
 			return nil, false, nil
@@ -77,11 +83,11 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, filt
 		}
 	}
 	if ids != nil {
-		return b.pageOfIDs(rc, ts, q, ids, clientAttrs, attrs, start, count)
+		return b.pageOfIDs(rc, ts, q, ids, clientAttrs, fp, start, count)
 	}
 
 	window := func(offset, after int) (*ldap.SearchResult, vlvResult, error) {
-		req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, attrs,
+		req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, fp.attrs,
 			[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), &vlvRequest{offset: offset, after: after}})
 		var res *ldap.SearchResult
 		err := b.do(rc.ctx, "search", func(c *ldap.Conn) error {
@@ -137,20 +143,20 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, filt
 	if count == 0 || start > v.count {
 		return page, true, nil
 	}
-	return b.renderUniform(rc, ts, q, res.Entries, clientAttrs, page)
+	return b.renderUniform(rc, ts, q, res.Entries, fp, clientAttrs, page)
 }
 
 // renderUniform adds entries, in order, to page. Each entry is checked
 // on its own against the uniform decision that let the page skip the
 // per-entry checks; ok is false if one disagrees (never trust the page
 // then: the caller lists the usual way).
-func (b *Backend) renderUniform(rc *reqCtx, ts *typeState, q *resource.ListQuery, entries []*ldap.Entry, clientAttrs []string,
+func (b *Backend) renderUniform(rc *reqCtx, ts *typeState, q *resource.ListQuery, entries []*ldap.Entry, fp *fetchPlan, clientAttrs []string,
 	page *resource.Page) (_ *resource.Page, ok bool, err error) {
 	if err := b.prefetchRefs(rc, ts, entries, q.Projection); err != nil {
 		return nil, true, err
 	}
 	for _, le := range entries {
-		e := NewEntry(le)
+		e := fp.entry(le)
 		if !rc.visibleHere(e) || !rc.maySearch(e, clientAttrs) {
 			b.opt.Log.Error().Str("entry", le.DN).Msg("an entry's access differs from its type's uniform decision; listing the usual way")
 			return nil, false, nil
@@ -194,13 +200,13 @@ func (b *Backend) orderedIDs(rc *reqCtx, ts *typeState, filter string, keys []*l
 
 // pageOfIDs serves a page of a listing whose ordered ids are known: it
 // reads just the page's entries.
-func (b *Backend) pageOfIDs(rc *reqCtx, ts *typeState, q *resource.ListQuery, ids, clientAttrs, attrs []string, start, count int) (*resource.Page, bool, error) {
+func (b *Backend) pageOfIDs(rc *reqCtx, ts *typeState, q *resource.ListQuery, ids, clientAttrs []string, fp *fetchPlan, start, count int) (*resource.Page, bool, error) {
 	page := &resource.Page{TotalResults: len(ids), StartIndex: start, Resources: []*resource.Resource{}}
 	if count == 0 || start > len(ids) {
 		return page, true, nil
 	}
 	want := ids[start-1 : min(len(ids), start-1+count)]
-	full, err := b.fetchByIDs(rc.ctx, ts, want, attrs)
+	full, err := b.fetchByIDs(rc.ctx, ts, want, fp.attrs)
 	if err != nil {
 		return nil, true, err
 	}
@@ -210,7 +216,7 @@ func (b *Backend) pageOfIDs(rc *reqCtx, ts *typeState, q *resource.ListQuery, id
 			entries = append(entries, le)
 		}
 	}
-	return b.renderUniform(rc, ts, q, entries, clientAttrs, page)
+	return b.renderUniform(rc, ts, q, entries, fp, clientAttrs, page)
 }
 
 // resultVLVError is LDAP result code 76, virtualListViewError: here, an

@@ -6,6 +6,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	filter "github.com/scim2/filter-parser/v2"
 
+	"github.com/scimgate/scimgate/aci"
 	"github.com/scimgate/scimgate/aci/ldapfilter"
 	"github.com/scimgate/scimgate/scim/resource"
 )
@@ -64,7 +65,7 @@ func memberOps(ts *typeState, ops []resource.PatchOp) (add, del []string, ok boo
 // patchMembers applies a members-only PATCH as value adds and deletes on
 // the member attribute, without resolving the group's existing members:
 // the cost depends on the members named, not on the size of the group.
-func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, addIDs, delIDs []string, assertion ldap.Control) error {
+func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.Entry, addIDs, delIDs []string, assertion ldap.Control) error {
 	m := ts.membersMapping() // memberOps found it
 	dns, err := b.DNsForIDs(rc.ctx, m.RefTypes, append(append([]string{}, addIDs...), delIDs...))
 	if err != nil {
@@ -104,7 +105,7 @@ func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, addIDs
 	if len(add) == 0 && len(del) == 0 {
 		return nil
 	}
-	if !rc.mayWriteValues(NewEntry(le), m.LDAP, add, del) {
+	if !rc.mayWriteValues(e, m.LDAP, add, del) {
 		return resource.Forbidden("not allowed to change members")
 	}
 	mods := ldap.NewModifyRequest(le.DN, proxied(rc.ctx, nil))

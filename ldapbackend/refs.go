@@ -142,13 +142,13 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 				mine = append(mine, n)
 			}
 		}
-		attrs := append([]string{ts.m.IDAttr, "displayName", "cn", "uid", "objectClass"}, rc.set.EntryAttributes()...)
-		err := b.searchAnyOf(rc.ctx, ts, "entryDN", mine, refChunk, attrs, "resolve references", func(e *ldap.Entry) {
+		fp := newFetchPlan(rc.set, []string{ts.m.IDAttr, "displayName", "cn", "uid", "objectClass"})
+		err := b.searchAnyOf(rc.ctx, ts, "entryDN", mine, refChunk, fp.attrs, "resolve references", func(e *ldap.Entry) {
 			n, err := ldapfilter.NormalizeDN(e.DN)
 			if err != nil {
 				return
 			}
-			re := refEntry{id: e.GetAttributeValue(ts.m.IDAttr), typ: ts.t.Name, entry: e, adapted: NewEntry(e)}
+			re := refEntry{id: e.GetAttributeValue(ts.m.IDAttr), typ: ts.t.Name, entry: e, adapted: fp.entry(e)}
 			found[n] = re
 			b.refs.put(n, re, now, marker)
 		})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -144,14 +145,15 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 	if err := b.do(ctx, "add", func(c *ldap.Conn) error { return c.Add(add) }); err != nil {
 		return nil, MapError(err, "create")
 	}
-	le, err := b.fetchDN(ctx, dn, ts.fetch)
+	fp := rc.plan(ts, p)
+	le, err := b.fetchDN(ctx, dn, fp.attrs)
 	if err != nil {
 		return nil, err
 	}
 	if le == nil {
 		return nil, resource.Internal(errors.New("created entry vanished"))
 	}
-	return b.toResource(rc, ts, le, p)
+	return b.toResourceOf(rc, ts, le, fp.entry(le), p)
 }
 
 // defaultFor derives a value for an LDAP attribute from CreateDefaults,
@@ -242,11 +244,11 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 		return nil, err
 	}
 	defer rc.flush()
-	le, _, assertion, err := b.writable(rc, ts, id, cond, []string{"members"})
+	le, e, assertion, err := b.writable(rc, ts, id, cond, []string{"members"})
 	if err != nil {
 		return nil, err
 	}
-	if err := b.patchMembers(rc, ts, le, add, del, assertion); err != nil {
+	if err := b.patchMembers(rc, ts, le, e, add, del, assertion); err != nil {
 		return nil, err
 	}
 	return b.reread(rc, ts, le.DN, id, p)
@@ -258,7 +260,7 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 // assertion control that makes the write fail if the entry changes in
 // between (nil where the directory has none).
 func (b *Backend) writable(rc *reqCtx, ts *typeState, id string, cond resource.Conditions, touched []string) (*ldap.Entry, aci.Entry, ldap.Control, error) {
-	le, e, err := b.fetchVisible(rc, ts, id, ts.fetch)
+	le, e, err := b.fetchVisible(rc, ts, id, rc.plan(ts, resource.Projection{}))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -277,14 +279,15 @@ func (b *Backend) writable(rc *reqCtx, ts *typeState, id string, cond resource.C
 
 // reread returns the resource as the caller may see it after a write.
 func (b *Backend) reread(rc *reqCtx, ts *typeState, dn, id string, p resource.Projection) (*resource.Resource, error) {
-	fresh, err := b.fetchDN(rc.ctx, dn, b.fetchAttrs(ts, p))
+	fp := rc.plan(ts, p)
+	fresh, err := b.fetchDN(rc.ctx, dn, fp.attrs)
 	if err != nil {
 		return nil, err
 	}
 	if fresh == nil {
 		return nil, resource.NotFound("%s %q not found", ts.t.Name, id)
 	}
-	return b.toResource(rc, ts, fresh, p)
+	return b.toResourceOf(rc, ts, fresh, fp.entry(fresh), p)
 }
 
 // modify reads the resource as the caller sees it, lets change compute the
@@ -377,18 +380,22 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			}
 		}
 	}
+	// Everything is worked out and checked above; now the write. A rename
+	// and a modify are two LDAP operations but one outcome: the rename goes
+	// first (it carries the If-Match assertion), and when the modify that
+	// follows fails, the rename is undone, so a refused request leaves the
+	// entry as it was.
 	dn := le.DN
+	renamed := false
 	if newRDN != "" && !strings.EqualFold(newRDN, le.GetAttributeValue(ts.m.RDNAttr)) {
 		if err := b.checkUnique(rc, ts, newRDN, le.DN); err != nil {
 			return nil, err
 		}
 		rdn := ts.m.RDNAttr + "=" + ldap.EscapeDN(newRDN)
-		mdn := ldap.NewModifyDNRequest(le.DN, rdn, true, "")
-		mdn.Controls = withControl(proxied(ctx, mdn.Controls), assertion)
-		if err := b.do(ctx, "modrdn", func(c *ldap.Conn) error { return c.ModifyDN(mdn) }); err != nil {
+		if err := b.rename(ctx, le.DN, rdn, assertion); err != nil {
 			return nil, MapError(err, "rename")
 		}
-		dn = rdn + "," + ldapfilter.ParentDN(le.DN)
+		dn, renamed = rdn+","+parentOf(le.DN), true
 		assertion = nil // the rename changed the version; the modify follows at once
 	}
 	if len(mods.Changes) > 0 {
@@ -397,10 +404,62 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			mods.Controls = append(mods.Controls, assertion)
 		}
 		if err := b.do(ctx, "modify", func(c *ldap.Conn) error { return c.Modify(mods) }); err != nil {
+			if renamed {
+				b.undoRename(ctx, dn, le.DN)
+			}
 			return nil, MapError(err, "modify")
 		}
 	}
 	return b.reread(rc, ts, dn, id, p)
+}
+
+// rename gives the entry dn the new RDN rdn (escaped), the old RDN's values
+// removed, under the If-Match assertion when there is one.
+func (b *Backend) rename(ctx context.Context, dn, rdn string, assertion ldap.Control) error {
+	mdn := &ldap.ModifyDNRequest{DN: dn, NewRDN: rdn, DeleteOldRDN: true, Controls: withControl(proxied(ctx, nil), assertion)}
+	return b.do(ctx, "modrdn", func(c *ldap.Conn) error { return c.ModifyDN(mdn) })
+}
+
+// undoRename gives the entry now at dn its old DN back, after the modify
+// that was to follow its rename failed. It runs even when the request's
+// deadline has passed (the modify may have failed for that), under a
+// deadline of its own. If it fails too, the entry keeps its new name: the
+// log says so, loudly, with both DNs.
+func (b *Backend) undoRename(ctx context.Context, dn, oldDN string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := errors.New("the old DN has no RDN")
+	if rdn := firstRDN(oldDN); rdn != "" {
+		err = b.rename(ctx, dn, rdn, nil)
+	}
+	if err != nil {
+		b.opt.Log.Error().Err(err).Str("entry", dn).Str("old_dn", oldDN).
+			Msg("a modify failed after its rename, and the rename could not be undone: the entry keeps its new name")
+	}
+}
+
+// firstRDN is the first RDN of dn as a string fit for a ModifyDN request
+// (values escaped); "" when dn does not parse.
+func firstRDN(dn string) string {
+	d, err := ldap.ParseDN(dn)
+	if err != nil || len(d.RDNs) == 0 {
+		return ""
+	}
+	parts := make([]string, len(d.RDNs[0].Attributes))
+	for i, a := range d.RDNs[0].Attributes {
+		parts[i] = a.Type + "=" + ldap.EscapeDN(a.Value)
+	}
+	return strings.Join(parts, "+")
+}
+
+// parentOf is the DN of dn's parent as the directory spelled it ("" for a
+// DN of one RDN or one that does not parse).
+func parentOf(dn string) string {
+	d, err := ldap.ParseDN(dn)
+	if err != nil || len(d.RDNs) < 2 {
+		return ""
+	}
+	return (&ldap.DN{RDNs: d.RDNs[1:]}).String()
 }
 
 // mayWriteValues reports whether the subject may delete each of del from
@@ -462,7 +521,7 @@ func (b *Backend) Delete(ctx context.Context, t *resource.Type, id string, cond 
 	}
 	defer rc.flush()
 	ctx = rc.ctx
-	le, e, err := b.fetchVisible(rc, ts, id, ts.fetch)
+	le, e, err := b.fetchVisible(rc, ts, id, rc.plan(ts, resource.Projection{}))
 	if err != nil {
 		return err
 	}

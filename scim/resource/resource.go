@@ -143,6 +143,18 @@ type Audit struct {
 	Denied    int
 	FirstDeny string
 	LastAllow string
+	// Refused says why the directory itself refused an operation the
+	// ACIs allowed (its own access control, under proxied authorization).
+	Refused string
+}
+
+// Refuse records that the directory refused an operation, and why.
+func (a *Audit) Refuse(reason string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.Refused == "" {
+		a.Refused = reason
+	}
 }
 
 // Add adds a batch of decisions: how many were allowed and denied, the
@@ -166,6 +178,8 @@ func (a *Audit) Summary(status int) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch {
+	case (status == 403 || status == 404) && a.Refused != "":
+		return a.Refused
 	case (status == 403 || status == 404) && a.FirstDeny != "":
 		return a.FirstDeny
 	case a.LastAllow != "":
