@@ -170,6 +170,11 @@ func New(opt Options) (*Backend, error) {
 	opt.ServiceDN = sdn
 	b := &Backend{opt: opt, byType: map[*resource.Type]*typeState{}, byName: map[string]*typeState{}, refs: refCache{ttl: opt.RefCacheTTL}}
 	b.refsFollowChanges = opt.ACIs.Interval() > 0 && opt.ACIs.Interval() <= opt.RefCacheTTL
+	if opt.ACIs.Interval() > 0 {
+		// What the engine reads (groups, parents, the caller's entry) is
+		// as fresh as the last change check, not as old as cache_ttl.
+		opt.Directory.FollowChanges(opt.ACIs.ChangeMarker)
+	}
 	for _, tb := range opt.Types {
 		b.refsFollowChanges = b.refsFollowChanges && opt.ACIs.Covers(tb.Mapping.BaseDN)
 		base, err := ldapfilter.NormalizeDN(tb.Mapping.BaseDN)

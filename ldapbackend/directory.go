@@ -78,6 +78,13 @@ func (d *Directory) Searches() uint64 { return d.searches.Load() }
 // Flush empties the cache, e.g. after the gateway itself changed a group.
 func (d *Directory) Flush() { d.cache.flush() }
 
+// FollowChanges makes what the cache holds stale as soon as marker (the
+// ACI store's ChangeMarker, the suffix's contextCSN as last polled) names
+// another state of the directory: a group membership or an entry changed
+// in the directory itself reaches the ACIs within the poll interval rather
+// than cache_ttl. While marker returns "" the ttl alone applies.
+func (d *Directory) FollowChanges(marker func() string) { d.cache.marker.Store(&marker) }
+
 type ctxDirectory struct {
 	d   *Directory
 	ctx context.Context
@@ -89,7 +96,8 @@ func (c ctxDirectory) DynamicGroups() ([]string, error)         { return c.d.dyn
 
 func (d *Directory) entry(ctx context.Context, dn string) (aci.Entry, error) {
 	key := "e\x00" + dn
-	if v, ok := d.cache.get(key); ok {
+	v, ok, mark := d.cache.get(key)
+	if ok {
 		if v == nil {
 			return nil, nil
 		}
@@ -108,18 +116,18 @@ func (d *Directory) entry(ctx context.Context, dn string) (aci.Entry, error) {
 		return nil
 	})
 	if ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchObject, ldap.LDAPResultInvalidDNSyntax) {
-		d.cache.put(key, nil)
+		d.cache.put(key, nil, mark)
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	if found == nil {
-		d.cache.put(key, nil)
+		d.cache.put(key, nil, mark)
 		return nil, nil
 	}
 	e := newEntry(found, entryRead)
-	d.cache.put(key, e)
+	d.cache.put(key, e, mark)
 	return e, nil
 }
 
@@ -129,29 +137,39 @@ func (d *Directory) entry(ctx context.Context, dn string) (aci.Entry, error) {
 // assertion lacks (RFC 4517); OpenLDAP's does not.
 func (d *Directory) parentGroups(ctx context.Context, dn string) ([]string, error) {
 	key := "p\x00" + dn
-	if v, ok := d.cache.get(key); ok {
+	v, ok, mark := d.cache.get(key)
+	if ok {
 		return v.([]string), nil
 	}
-	v := ldap.EscapeFilter(dn)
-	filter := "(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))(|(member=" + v + ")(uniqueMember=" + v + ")))"
-	groups, err := d.searchDNs(ctx, filter)
+	filter := &ldapfilter.And{Filters: []ldapfilter.Filter{
+		&ldapfilter.Or{Filters: []ldapfilter.Filter{
+			&ldapfilter.Equality{Attr: "objectClass", Value: "groupOfNames"},
+			&ldapfilter.Equality{Attr: "objectClass", Value: "groupOfUniqueNames"},
+		}},
+		&ldapfilter.Or{Filters: []ldapfilter.Filter{
+			&ldapfilter.Equality{Attr: "member", Value: dn},
+			&ldapfilter.Equality{Attr: "uniqueMember", Value: dn},
+		}},
+	}}
+	groups, err := d.searchDNs(ctx, filter.String())
 	if err != nil {
 		return nil, err
 	}
-	d.cache.put(key, groups)
+	d.cache.put(key, groups, mark)
 	return groups, nil
 }
 
 func (d *Directory) dynamicGroups(ctx context.Context) ([]string, error) {
 	const key = "d\x00"
-	if v, ok := d.cache.get(key); ok {
+	v, ok, mark := d.cache.get(key)
+	if ok {
 		return v.([]string), nil
 	}
 	groups, err := d.searchDNs(ctx, "(objectClass=groupOfURLs)")
 	if err != nil {
 		return nil, err
 	}
-	d.cache.put(key, groups)
+	d.cache.put(key, groups, mark)
 	return groups, nil
 }
 
@@ -187,11 +205,15 @@ func (d *Directory) search(ctx context.Context, fn func(*ldap.Conn) error) error
 	return d.pool.Do(ctx, fn)
 }
 
-// ttlCache is a size-bounded LRU cache whose items expire after ttl.
+// ttlCache is a size-bounded LRU cache whose items expire after ttl, and
+// sooner when the directory's change marker moves on (followChanges).
 type ttlCache struct {
 	ttl time.Duration
 	max int
 	now func() time.Time
+	// marker, when set, names the directory's state (ACIStore.ChangeMarker):
+	// an item read under another marker is stale.
+	marker atomic.Pointer[func() string]
 
 	mu    sync.Mutex
 	items map[string]*list.Element
@@ -202,30 +224,44 @@ type cacheItem struct {
 	key     string
 	val     any
 	expires time.Time
+	marker  string
 }
 
 func newTTLCache(size int, ttl time.Duration) *ttlCache {
 	return &ttlCache{ttl: ttl, max: size, now: time.Now, items: map[string]*list.Element{}, order: list.New()}
 }
 
-func (c *ttlCache) get(key string) (any, bool) {
+// mark is the change marker now ("" when none is followed or known).
+func (c *ttlCache) mark() string {
+	if m := c.marker.Load(); m != nil {
+		return (*m)()
+	}
+	return ""
+}
+
+// get returns the item of key if it is fresh. On a miss it also returns the
+// marker to put the value read next under: read before the directory is,
+// so that a change during the read shows as a later marker.
+func (c *ttlCache) get(key string) (any, bool, string) {
+	mark := c.mark()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.items[key]
 	if !ok {
-		return nil, false
+		return nil, false, mark
 	}
 	it := el.Value.(*cacheItem)
-	if !c.now().Before(it.expires) {
+	if !c.now().Before(it.expires) || it.marker != mark {
 		c.order.Remove(el)
 		delete(c.items, key)
-		return nil, false
+		return nil, false, mark
 	}
 	c.order.MoveToFront(el)
-	return it.val, true
+	return it.val, true, mark
 }
 
-func (c *ttlCache) put(key string, val any) {
+// put keeps val for key, read under the marker mark (from get).
+func (c *ttlCache) put(key string, val any, mark string) {
 	if c.max <= 0 || c.ttl <= 0 {
 		return
 	}
@@ -234,7 +270,7 @@ func (c *ttlCache) put(key string, val any) {
 	exp := c.now().Add(c.ttl)
 	if el, ok := c.items[key]; ok {
 		it := el.Value.(*cacheItem)
-		it.val, it.expires = val, exp
+		it.val, it.expires, it.marker = val, exp, mark
 		c.order.MoveToFront(el)
 		return
 	}
@@ -243,7 +279,7 @@ func (c *ttlCache) put(key string, val any) {
 		c.order.Remove(last)
 		delete(c.items, last.Value.(*cacheItem).key)
 	}
-	c.items[key] = c.order.PushFront(&cacheItem{key: key, val: val, expires: exp})
+	c.items[key] = c.order.PushFront(&cacheItem{key: key, val: val, expires: exp, marker: mark})
 }
 
 func (c *ttlCache) flush() {

@@ -234,21 +234,49 @@ func TestTTLCache(t *testing.T) {
 	now := time.Unix(0, 0)
 	c := newTTLCache(2, time.Second)
 	c.now = func() time.Time { return now }
-	c.put("a", 1)
-	c.put("b", 2)
+	c.put("a", 1, "")
+	c.put("b", 2, "")
 	c.get("a") // a is now the most recently used
-	c.put("c", 3)
-	if _, ok := c.get("b"); ok {
+	c.put("c", 3, "")
+	if _, ok, _ := c.get("b"); ok {
 		t.Error("b not evicted at the size bound")
 	}
-	if v, ok := c.get("a"); !ok || v != 1 {
+	if v, ok, _ := c.get("a"); !ok || v != 1 {
 		t.Error("a evicted although recently used")
 	}
 	if c.len() != 2 {
 		t.Errorf("len %d", c.len())
 	}
 	now = now.Add(time.Second)
-	if _, ok := c.get("a"); ok {
+	if _, ok, _ := c.get("a"); ok {
 		t.Error("a not expired after the TTL")
+	}
+}
+
+// TestTTLCacheFollowsChanges: an item read under one change marker is
+// stale once the marker moves on, whatever its ttl; the marker handed out
+// on a miss is the one read before the directory is.
+func TestTTLCacheFollowsChanges(t *testing.T) {
+	c := newTTLCache(10, time.Hour)
+	marker := "csn1"
+	m := func() string { return marker }
+	c.marker.Store(&m)
+	_, ok, mark := c.get("g")
+	if ok || mark != "csn1" {
+		t.Fatalf("miss: ok %v mark %q", ok, mark)
+	}
+	marker = "csn2" // the directory changed while it was read
+	c.put("g", []string{"old"}, mark)
+	if _, ok, _ := c.get("g"); ok {
+		t.Fatal("an item read before a change outlived it")
+	}
+	_, _, mark = c.get("g")
+	c.put("g", []string{"new"}, mark)
+	if v, ok, _ := c.get("g"); !ok || v.([]string)[0] != "new" {
+		t.Fatalf("fresh item: %v %v", v, ok)
+	}
+	marker = "" // the marker cannot vouch: the item is stale
+	if _, ok, _ := c.get("g"); ok {
+		t.Fatal("an item outlived its marker")
 	}
 }

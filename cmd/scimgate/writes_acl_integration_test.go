@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +132,58 @@ aci: (targetattr="uid || telephoneNumber")(version 3.0; acl "users rename themse
 	}
 	if !audit || !warn {
 		t.Fatalf("audit line %v, warning %v:\n%s", audit, warn, tail(logs, 3000))
+	}
+}
+
+// TestRemovedMemberLosesGroupRights: a member removed from a group through
+// the gateway loses what groupdn granted on the very next request, not
+// when the directory cache expires.
+func TestRemovedMemberLosesGroupRights(t *testing.T) {
+	e := startEnvWith(t, func(c *Config) {
+		c.Mapping = "required"
+		c.LDAP.CacheTTL = time.Minute // longer than the test: only the write's flush can help
+	})
+	setupIdentity(t, e)
+	// In a mapped mode the connector is a directory user too: carol, with
+	// every scope.
+	e.tokens["carol-connector"] = e.token("carol", allScopes)
+	conn := "carol-connector"
+	id := func(path string) string {
+		r := e.must(200, "GET", path, conn, nil)
+		if num(r.body, "totalResults") != 1 {
+			t.Fatalf("%s: %s", path, r.raw)
+		}
+		return str(r.body, "Resources[0].id")
+	}
+	bob := id(`/Users?filter=userName%20eq%20%22bob%22`)
+	sybil := id(`/Users?filter=userName%20eq%20%22sybil%22`)
+	sales := id(`/Groups?filter=displayName%20eq%20%22sales%22`)
+	// sybil is in sales, which is in all-staff: she may set titles.
+	e.tokens["sybil"] = e.token("sybil", "scim:read")
+	e.must(200, "PATCH", "/Users/"+bob, "sybil", patchOp("replace", "title", "Staff Engineer"))
+	e.must(200, "PATCH", "/Groups/"+sales, conn, patchOp("remove", `members[value eq "`+sybil+`"]`, nil))
+	e.must(403, "PATCH", "/Users/"+bob, "sybil", patchOp("replace", "title", "Chief Engineer"))
+
+	// Changed in the directory itself: within about a second (the change
+	// marker's poll), still not when the cache expires.
+	const member = "dn: cn=sales,ou=Groups,dc=example,dc=com\nchangetype: modify\n%s: member\nmember: uid=sybil,ou=People,dc=example,dc=com\n"
+	for _, step := range []struct {
+		op   string
+		want int
+	}{{"add", 200}, {"delete", 403}} {
+		if err := e.ldap.LDAPModify(t.Context(), fmt.Sprintf(member, step.op)); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			r := e.do("PATCH", "/Users/"+bob, "sybil", patchOp("replace", "title", "Engineer "+step.op))
+			if r.status == step.want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after the member %s in LDAP: still %d after 3 s", step.op, r.status)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 }
