@@ -9,12 +9,14 @@
 # services from starting and stops any 389 instance the package left running.
 set -euo pipefail
 
-# What ldapbackend/slapd runs and loads: programs, modules, schemas.
+# What ldapbackend/slapd runs and loads: programs, modules (ppolicy and argon2 hash the
+# passwords clients write; Debian's slapd package ships both), schemas.
 have_all() {
 	local f
 	for f in /usr/sbin/slapd /usr/sbin/slapadd \
 		/usr/lib/ldap/back_mdb.so /usr/lib/ldap/memberof.so /usr/lib/ldap/refint.so \
 		/usr/lib/ldap/sssvlv.so /usr/lib/ldap/syncprov.so /usr/lib/ldap/accesslog.so \
+		/usr/lib/ldap/ppolicy.so /usr/lib/ldap/argon2.so \
 		/etc/ldap/schema/core.schema /etc/ldap/schema/cosine.schema \
 		/etc/ldap/schema/inetorgperson.schema /etc/ldap/schema/nis.schema; do
 		[ -e "$f" ] || return 1

@@ -25,6 +25,30 @@ var indexes = []string{
 	"scimSyncProfileRef eq",
 }
 
+// module is a module the configuration loads from Options.ModuleDir.
+type module struct {
+	name    string // file name without .so or .la
+	args    string // moduleload parameters, if any
+	purpose string // for the error when it is missing
+}
+
+// modules returns the modules the configuration for o (already defaulted) loads.
+func modules(o Options) []module {
+	mods := []module{{name: "back_mdb", purpose: "the mdb database"}}
+	for _, ov := range o.Overlays {
+		mods = append(mods, module{name: string(ov), purpose: "overlay " + string(ov)})
+	}
+	if o.PasswordHash != PasswordClearText {
+		// ppolicy's schema is built into slapd 2.5 and later: no schema file to include.
+		mods = append(mods, module{name: "ppolicy", purpose: "hashes the passwords clients write"})
+	}
+	if o.PasswordHash == PasswordArgon2 {
+		mods = append(mods, module{name: "argon2", args: Argon2Params,
+			purpose: "the " + string(PasswordArgon2) + " password scheme; " + string(PasswordSSHA) + " needs no module"})
+	}
+	return mods
+}
+
 // renderConf returns the slapd.conf for o (already defaulted) with its files under dir.
 func renderConf(o Options, dir string) string {
 	var b strings.Builder
@@ -42,9 +66,16 @@ func renderConf(o Options, dir string) string {
 	w("pidfile %s", quoteConf(filepath.Join(dir, "slapd.pid")))
 	w("argsfile %s", quoteConf(filepath.Join(dir, "slapd.args")))
 	w("modulepath %s", quoteConf(o.ModuleDir))
-	w("moduleload back_mdb")
-	for _, ov := range o.Overlays {
-		w("moduleload %s", ov)
+	for _, m := range modules(o) {
+		if m.args != "" {
+			w("moduleload %s %s", m.name, m.args)
+		} else {
+			w("moduleload %s", m.name)
+		}
+	}
+	if o.PasswordHash != PasswordClearText {
+		// The scheme ppolicy hashes with, and the Password Modify operation's.
+		w("password-hash %s", o.PasswordHash)
 	}
 	w("sizelimit unlimited")
 	// Lets the service account use the Proxied Authorization control for the identities its
@@ -92,7 +123,8 @@ func renderConf(o Options, dir string) string {
 		w("%s", a)
 	}
 	// Overlays stack: the last configured runs first. syncprov sits lowest so that it sees the
-	// writes the other overlays make; sssvlv sits on top to take the sort and paging controls.
+	// writes the other overlays make; ppolicy next to the top, so that every overlay below
+	// sees a hashed password; sssvlv on top to take the sort and paging controls.
 	if o.has(OverlaySyncProv) {
 		w("")
 		w("overlay syncprov")
@@ -125,6 +157,14 @@ func renderConf(o Options, dir string) string {
 		} else {
 			w("refint_attributes member manager owner seeAlso")
 		}
+	}
+	if o.PasswordHash != PasswordClearText {
+		// Above accesslog and syncprov, so that they see the hash, never the password. No
+		// ppolicy_default: without a policy entry the overlay hashes and enforces nothing
+		// (no lockout, no quality checks).
+		w("")
+		w("overlay ppolicy")
+		w("ppolicy_hash_cleartext")
 	}
 	if o.has(OverlaySSSVLV) {
 		w("")

@@ -4,10 +4,11 @@
 // Start writes a slapd.conf into a working directory (the system schemas core, cosine,
 // inetorgperson and nis plus testdata/schema/scimgate.schema; an mdb database of up to 1 GiB
 // with the indexes a SCIM gateway needs; the memberof, refint, sssvlv and syncprov overlays by
-// default), loads seed LDIF files offline with slapadd, starts slapd as a child process on a
-// loopback address and returns once an admin bind and a search succeed. Stop ends the process
-// and removes a temporary working directory; Halt and Resume stop and start it again on the
-// same address with the same data, for tests of a directory that goes away and comes back.
+// default; the ppolicy overlay, which stores the passwords clients write as {ARGON2} hashes),
+// loads seed LDIF files offline with slapadd, starts slapd as a child process on a loopback
+// address and returns once an admin bind and a search succeed. Stop ends the process and
+// removes a temporary working directory; Halt and Resume stop and start it again on the same
+// address with the same data, for tests of a directory that goes away and comes back.
 //
 // slapd's own access control in the generated configuration is deliberately simple (see
 // DefaultAccess): the gateway authorizes every operation itself with its ACI engine and binds

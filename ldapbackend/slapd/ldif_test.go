@@ -210,13 +210,16 @@ func TestRenderConf(t *testing.T) {
 			t.Errorf("conf lacks %q", want)
 		}
 	}
-	// Overlay order: syncprov lowest (first), sssvlv on top (last).
-	order := []string{"overlay syncprov", "overlay memberof", "overlay refint", "overlay sssvlv"}
+	// Overlay order: syncprov lowest (first), ppolicy above the others, sssvlv on top (last).
+	order := []string{"overlay syncprov", "overlay memberof", "overlay refint", "overlay ppolicy", "overlay sssvlv"}
 	last := -1
 	for _, ov := range order {
 		i := strings.Index(conf, ov)
 		if i < last {
 			t.Errorf("%q out of order", ov)
+		}
+		if i < 0 {
+			t.Errorf("%q missing", ov)
 		}
 		last = i
 	}

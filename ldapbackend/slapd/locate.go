@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // schemaFile is the scimgate schema's file name inside SchemaDir.
@@ -63,8 +64,29 @@ func FindProgram(name string) string {
 	return name
 }
 
-// ErrNotInstalled is returned (wrapped) by Start when slapd or slapadd cannot be found.
-var ErrNotInstalled = errors.New("OpenLDAP slapd is not installed (run scripts/ensure-deps.sh, or `make test` which does)")
+// ErrNotInstalled is returned (wrapped) by Start when slapd, slapadd or a module the
+// configuration loads cannot be found.
+var ErrNotInstalled = errors.New("OpenLDAP slapd is not installed in full (run scripts/ensure-deps.sh, or `make test` which does)")
+
+// checkModules reports ErrNotInstalled, naming every module of mods that dir lacks and what
+// it is for, where slapd would only say that a moduleload failed.
+func checkModules(dir string, mods []module) error {
+	var missing []string
+	for _, m := range mods {
+		if !fileExists(filepath.Join(dir, m.name+".so")) && !fileExists(filepath.Join(dir, m.name+".la")) {
+			missing = append(missing, fmt.Sprintf("%s (%s)", m.name, m.purpose))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s lacks the modules %s", ErrNotInstalled, dir, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
 
 // checkPrograms reports ErrNotInstalled when a program cannot be run.
 func checkPrograms(paths ...string) error {

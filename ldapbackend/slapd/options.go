@@ -55,6 +55,31 @@ const (
 // AccessLogSuffix is the suffix of the database OverlayAccessLog writes to.
 const AccessLogSuffix = "cn=accesslog"
 
+// PasswordScheme names how slapd stores the userPassword values clients write, in slapd's
+// own notation.
+type PasswordScheme string
+
+// The password schemes Start knows how to configure.
+const (
+	// PasswordArgon2 hashes with Argon2 (the argon2 module, see Argon2Params).
+	PasswordArgon2 PasswordScheme = "{ARGON2}"
+	// PasswordSSHA hashes with salted SHA-1, built into slapd: for a slapd without the argon2
+	// module.
+	PasswordSSHA PasswordScheme = "{SSHA}"
+	// PasswordClearText stores passwords as written and configures neither ppolicy nor
+	// password-hash.
+	PasswordClearText PasswordScheme = "{CLEARTEXT}"
+)
+
+// DefaultPasswordHash is the scheme used when Options.PasswordHash is empty: the strongest
+// one Debian's slapd 2.5 can verify.
+const DefaultPasswordHash = PasswordArgon2
+
+// Argon2Params are the argon2 module's parameters (memory in KiB, iterations, threads):
+// OWASP's minimum memory and iterations for Argon2id (slapd 2.5 computes Argon2i), tens of
+// milliseconds a hash or bind. The module's own defaults (4 MiB) are weaker.
+const Argon2Params = "m=19456 t=2 p=1"
+
 // DefaultOverlays returns the overlays used when Options.Overlays is nil.
 func DefaultOverlays() []Overlay {
 	return []Overlay{OverlayMemberOf, OverlayRefint, OverlaySSSVLV, OverlaySyncProv}
@@ -89,6 +114,11 @@ type Options struct {
 	// Overlays lists the overlays to configure. nil means DefaultOverlays(); an empty
 	// non-nil slice means none.
 	Overlays []Overlay
+	// PasswordHash is the scheme slapd hashes clear-text userPassword values with, in every
+	// add and modify whoever writes (the ppolicy overlay with ppolicy_hash_cleartext, no
+	// policy entry needed) and in the Password Modify operation (password-hash). "" means
+	// DefaultPasswordHash. Seeds are loaded as written: slapadd runs no overlay.
+	PasswordHash PasswordScheme
 	// SortLimit sets sssvlv-max and sssvlv-maxperconn; 0 means DefaultSortLimit.
 	SortLimit int
 	// MaxSize is the mdb map size in bytes; 0 means DefaultMaxSize.
@@ -155,6 +185,14 @@ func (o Options) withDefaults() (Options, error) {
 			errs = append(errs, fmt.Errorf("overlay %q listed twice", ov))
 		}
 		seen[ov] = true
+	}
+	if o.PasswordHash == "" {
+		o.PasswordHash = DefaultPasswordHash
+	}
+	switch o.PasswordHash {
+	case PasswordArgon2, PasswordSSHA, PasswordClearText:
+	default:
+		errs = append(errs, fmt.Errorf("unknown password scheme %q", o.PasswordHash))
 	}
 	if o.SortLimit == 0 {
 		o.SortLimit = DefaultSortLimit

@@ -56,6 +56,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err := checkPrograms(o.Slapd, o.Slapadd); err != nil {
 		return nil, fmt.Errorf("slapd: %w", err)
 	}
+	if err := checkModules(o.ModuleDir, modules(o)); err != nil {
+		return nil, fmt.Errorf("slapd: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
 	defer cancel()
 

@@ -521,7 +521,8 @@ func TestOverlayChoice(t *testing.T) {
 	t.Parallel()
 	t.Run("none", func(t *testing.T) {
 		t.Parallel()
-		s := StartT(t, Options{SeedLDIF: []string{demoLDIF}, Overlays: []Overlay{}})
+		// With passwords in clear, ppolicy is not configured either.
+		s := StartT(t, Options{SeedLDIF: []string{demoLDIF}, Overlays: []Overlay{}, PasswordHash: PasswordClearText})
 		conf, err := os.ReadFile(filepath.Join(s.Dir, "slapd.conf"))
 		if err != nil {
 			t.Fatal(err)
