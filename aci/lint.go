@@ -3,6 +3,8 @@ package aci
 import (
 	"fmt"
 	"strings"
+
+	"github.com/scimgate/scimgate/aci/ldapfilter"
 )
 
 // Warning is a risky but valid construct found by Lint.
@@ -13,16 +15,26 @@ type Warning struct {
 
 // LintContext says where an ACI lives, which changes what is risky.
 type LintContext struct {
-	EntryDN string // DN of the entry holding the ACI, "" when global
+	EntryDN string // normalized DN of the entry holding the ACI, "" when global
 	Global  bool
 	Suffix  bool // the entry is a naming context (the top of a tree)
+	// IdentityAttrs are the attributes token subjects are mapped to entries
+	// by (those of the identity filter, such as uid); an ACI that lets
+	// ordinary users write one is reported. Empty: not checked.
+	IdentityAttrs []string
+	// IdentityBase is the normalized DN identities are searched under: an
+	// ACI held by an entry neither above nor below it cannot reach them.
+	// "" means anywhere.
+	IdentityBase string
 }
 
 // Lint reports risky constructs in a valid ACI: grants to every
 // authenticated user or to anyone without an oauthscope condition (through
 // the service account they reach every SCIM caller whatever its scopes),
 // write on every attribute, objectClass readable by everyone at the suffix,
-// and "!=" attribute lists that expose more than intended.
+// "!=" attribute lists that expose more than intended, and write on an
+// identity attribute granted to ordinary users (who could then choose
+// which token subject maps to them).
 func Lint(a *ACI, ctx LintContext) []Warning {
 	var ws []Warning
 	warn := func(p Pos, format string, args ...any) {
@@ -66,6 +78,20 @@ func Lint(a *ACI, ctx LintContext) []Warning {
 		}
 		if top && r.Rights&RightRead != 0 && (broad != "" || !scoped) && coversObjectClass(attr) && !hasTargetNarrowing(a) {
 			warn(r.Pos, "read of objectClass is granted at the suffix to %s; grant it on each subtree SCIM exposes instead", orDefault(broad, "callers without an oauthscope condition"))
+		}
+	}
+	if reachesIdentities(ctx) {
+		for _, r := range a.Rules {
+			if !r.Allow || r.Rights&(RightWrite|RightSelfWrite) == 0 {
+				continue
+			}
+			who := userSubject(r.Bind)
+			if who == "" {
+				continue
+			}
+			if id := identityAttrCovered(a, attr, ctx.IdentityAttrs); id != "" {
+				warn(r.Pos, "allow (%s) to %s lets users change %s, which token subjects are mapped to entries by: a user who may change it chooses which token subject becomes them; leave %s out of the ACI or grant it to administrators only", r.Rights, who, id, id)
+			}
 		}
 	}
 	return ws
@@ -113,6 +139,137 @@ func broadSubject(b BindRule) string {
 		}
 	}
 	return ""
+}
+
+// reachesIdentities reports whether an ACI in ctx can govern the entries
+// tokens are mapped to, and whether anyone asked.
+func reachesIdentities(ctx LintContext) bool {
+	if len(ctx.IdentityAttrs) == 0 {
+		return false
+	}
+	if ctx.Global || ctx.EntryDN == "" || ctx.IdentityBase == "" {
+		return true
+	}
+	return ldapfilter.IsDescendant(ctx.EntryDN, ctx.IdentityBase) || ldapfilter.IsDescendant(ctx.IdentityBase, ctx.EntryDN)
+}
+
+// identityAttrCovered returns the first of ids that the ACI's targetattr
+// (attr, nil when absent) or targattrfilters let be written, or "".
+func identityAttrCovered(a *ACI, attr *Target, ids []string) string {
+	for _, id := range ids {
+		if attr != nil && targetAttrCovers(attr, id) {
+			return id
+		}
+		for _, t := range a.Targets {
+			if t.Keyword != KwTargAttrFilters {
+				continue
+			}
+			for _, l := range t.AttrFilters {
+				for _, f := range l.Filters {
+					if CanonicalAttr(f.Attr) == CanonicalAttr(id) {
+						return id
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// targetAttrCovers applies targetattr to one attribute as the evaluator
+// does: "*" is every user attribute, "+" every operational one, and "!="
+// lists every user attribute not named.
+func targetAttrCovers(t *Target, attr string) bool {
+	key, oper := CanonicalAttr(attr), IsOperational(attr)
+	listed := false
+	for _, x := range t.Attrs {
+		switch {
+		case x == "*" && t.Op == OpNe:
+			return false
+		case x == "*" && !oper, x == "+" && oper:
+			listed = true
+		case x != "*" && x != "+" && CanonicalAttr(x) == key:
+			listed = true
+		}
+	}
+	if t.Op == OpNe {
+		return !oper && !listed
+	}
+	return listed
+}
+
+// userSubject returns the condition through which the rule can hold for
+// ordinary directory users, as the ACI writes it, or "" when it holds only
+// for named accounts or names no subject at all (an oauthscope grant, for
+// one, is the client's, not the user's). An operand of "and" keeps the
+// other's reach unless it restricts the rule to named accounts.
+func userSubject(b BindRule) string {
+	switch b := b.(type) {
+	case *Or:
+		if s := userSubject(b.Left); s != "" {
+			return s
+		}
+		return userSubject(b.Right)
+	case *And:
+		if s := userSubject(b.Left); s != "" && !namedAccountsOnly(b.Right) {
+			return s
+		}
+		if s := userSubject(b.Right); s != "" && !namedAccountsOnly(b.Left) {
+			return s
+		}
+	case *Not:
+		// "not userdn=..." or "not groupdn=..." holds for everyone else.
+		if c, ok := b.Rule.(*Cond); ok && (c.Keyword == KwUserDN || c.Keyword == KwGroupDN || c.Keyword == KwUserAttr) {
+			return b.String()
+		}
+	case *Cond:
+		switch b.Keyword {
+		case KwGroupDN, KwUserAttr:
+			return b.String()
+		case KwUserDN:
+			if b.Op == OpNe {
+				return b.String()
+			}
+			for _, v := range b.Values {
+				if !namedDN(v) {
+					return b.String()
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// namedAccountsOnly reports whether the rule holds only for subjects named
+// one by one (userdn="ldap:///cn=admin,...").
+func namedAccountsOnly(b BindRule) bool {
+	switch b := b.(type) {
+	case *And:
+		return namedAccountsOnly(b.Left) || namedAccountsOnly(b.Right)
+	case *Or:
+		return namedAccountsOnly(b.Left) && namedAccountsOnly(b.Right)
+	case *Cond:
+		if b.Keyword != KwUserDN || b.Op != OpEq {
+			return false
+		}
+		for _, v := range b.Values {
+			if !namedDN(v) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// namedDN reports whether a userdn value names one account: not self,
+// all, anyone or parent, no pattern, no search URL.
+func namedDN(v string) bool {
+	switch strings.ToLower(v) {
+	case "ldap:///self", "ldap:///all", "ldap:///anyone", "ldap:///parent":
+		return false
+	}
+	return !strings.ContainsAny(v, "*?")
 }
 
 // weakCond is a condition that does not narrow who the subject is.

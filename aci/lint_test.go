@@ -40,3 +40,90 @@ func TestLint(t *testing.T) {
 		}
 	}
 }
+
+// TestLintIdentityAttrs: write on an attribute token subjects are mapped by
+// is reported when ordinary users may hold it (self, all, groups, userattr,
+// patterns, "not" and "!=" rules), not when only named accounts or a client
+// scope may, nor where identities cannot be.
+func TestLintIdentityAttrs(t *testing.T) {
+	people := LintContext{EntryDN: "ou=people,dc=example,dc=com", IdentityAttrs: []string{"uid"}}
+	const lets = "lets users change uid, which token subjects are mapped to entries by"
+	cases := []struct {
+		name string
+		src  string
+		ctx  LintContext
+		want []string // substrings, one per expected warning; empty = clean
+	}{
+		{"self writes uid", `(targetattr="uid")(version 3.0; acl "a"; allow (write) userdn="ldap:///self";)`, people,
+			[]string{`allow (write) to userdn="ldap:///self" ` + lets}},
+		{"selfwrite with a scope", `(targetattr="uid || cn")(version 3.0; acl "a"; allow (selfwrite) userdn="ldap:///all" and oauthscope="scim:me";)`, people,
+			[]string{`allow (selfwrite) to userdn="ldap:///all" ` + lets}},
+		{"all rights include write", `(targetattr="uid")(version 3.0; acl "a"; allow (all) userdn="ldap:///self" and oauthscope="scim:me";)`, people,
+			[]string{lets}},
+		{"a group writes every attribute", `(targetattr="*")(version 3.0; acl "a"; allow (write) groupdn="ldap:///cn=staff,ou=groups,dc=example,dc=com";)`, people,
+			[]string{`targetattr="*" with write`, `to groupdn="ldap:///cn=staff,ou=groups,dc=example,dc=com" ` + lets}},
+		{"a != list leaves uid in", `(targetattr!="cn")(version 3.0; acl "a"; allow (write) userdn="ldap:///self";)`, people,
+			[]string{"targetattr!= grants (write)", lets}},
+		{"a != list leaves uid out", `(targetattr!="uid || userPassword")(version 3.0; acl "a"; allow (write) userdn="ldap:///self";)`, people,
+			[]string{"targetattr!= grants (write)"}},
+		{"the long name of uid", `(targetattr="userid")(version 3.0; acl "a"; allow (write) userattr="manager#USERDN";)`, people,
+			[]string{`to userattr="manager#USERDN" ` + lets}},
+		{"targattrfilters", `(targattrfilters="add=uid:(uid=a*)")(version 3.0; acl "a"; allow (write) userdn="ldap:///self";)`, people,
+			[]string{lets}},
+		{"a pattern of users", `(targetattr="uid")(version 3.0; acl "a"; allow (write) userdn="ldap:///uid=*,ou=people,dc=example,dc=com" and oauthscope="scim:me";)`, people,
+			[]string{lets}},
+		{"everyone but the admin", `(targetattr="uid")(version 3.0; acl "a"; allow (write) userdn!="ldap:///cn=admin,dc=example,dc=com" and oauthscope="scim:me";)`, people,
+			[]string{`to userdn!="ldap:///cn=admin,dc=example,dc=com" ` + lets}},
+		{"not the admin", `(targetattr="uid")(version 3.0; acl "a"; allow (write) oauthscope="scim:me" and not userdn="ldap:///cn=admin,dc=example,dc=com";)`, people,
+			[]string{`to not userdn="ldap:///cn=admin,dc=example,dc=com" ` + lets}},
+		{"an admin or a group", `(targetattr="uid")(version 3.0; acl "a"; allow (write) userdn="ldap:///cn=admin,dc=example,dc=com" or groupdn="ldap:///cn=staff,ou=groups,dc=example,dc=com";)`, people,
+			[]string{lets}},
+		{"self from the office network", `(targetattr="uid")(version 3.0; acl "a"; allow (write) userdn="ldap:///self" and ip="10.0.0.0/8" and oauthscope="scim:me";)`, people,
+			[]string{lets}},
+
+		{"another attribute", `(targetattr="telephoneNumber")(version 3.0; acl "a"; allow (write) userdn="ldap:///self";)`, people, nil},
+		{"read only", `(targetattr="uid")(version 3.0; acl "a"; allow (read,search) userdn="ldap:///self" and oauthscope="scim:me";)`, people, nil},
+		{"a client scope", `(targetattr="uid")(version 3.0; acl "a"; allow (write) oauthscope="scim:write";)`, people, nil},
+		{"a named administrator", `(targetattr="uid")(version 3.0; acl "a"; allow (write) userdn="ldap:///cn=admin,dc=example,dc=com";)`, people, nil},
+		{"self and a named administrator", `(targetattr="uid")(version 3.0; acl "a"; allow (write) userdn="ldap:///self" and userdn="ldap:///cn=admin,dc=example,dc=com";)`, people, nil},
+		{"a deny", `(targetattr="uid")(version 3.0; acl "a"; deny (write) userdn="ldap:///self";)`, people, nil},
+		{"operational attributes", `(targetattr="+")(version 3.0; acl "a"; allow (write) userdn="ldap:///self" and oauthscope="scim:me";)`, people, nil},
+		{"entry level only", `(target="ldap:///uid=*,ou=people,dc=example,dc=com")(version 3.0; acl "a"; allow (write) userdn="ldap:///self";)`, people, nil},
+		{"not asked", `(targetattr="uid")(version 3.0; acl "a"; allow (write) userdn="ldap:///self";)`, LintContext{EntryDN: "ou=people,dc=example,dc=com"}, nil},
+
+		{"mapped by mail, uid written", `(targetattr="uid")(version 3.0; acl "a"; allow (write) userdn="ldap:///self";)`,
+			LintContext{EntryDN: "ou=people,dc=example,dc=com", IdentityAttrs: []string{"mail"}}, nil},
+		{"mapped by mail, mail written", `(targetattr="mail")(version 3.0; acl "a"; allow (write) userdn="ldap:///self";)`,
+			LintContext{EntryDN: "ou=people,dc=example,dc=com", IdentityAttrs: []string{"uid", "mail"}},
+			[]string{"lets users change mail"}},
+		{"beside the identity base", `(targetattr="*")(version 3.0; acl "a"; allow (write) groupdn="ldap:///cn=staff,ou=groups,dc=example,dc=com";)`,
+			LintContext{EntryDN: "ou=groups,dc=example,dc=com", IdentityAttrs: []string{"uid"}, IdentityBase: "ou=people,dc=example,dc=com"},
+			[]string{`targetattr="*" with write`}},
+		{"above the identity base", `(targetattr="uid")(version 3.0; acl "a"; allow (write) userdn="ldap:///self";)`,
+			LintContext{EntryDN: "dc=example,dc=com", Suffix: true, IdentityAttrs: []string{"uid"}, IdentityBase: "ou=people,dc=example,dc=com"},
+			[]string{lets}},
+		{"below the identity base", `(targetattr="uid")(version 3.0; acl "a"; allow (write) userdn="ldap:///self";)`,
+			LintContext{EntryDN: "ou=staff,ou=people,dc=example,dc=com", IdentityAttrs: []string{"uid"}, IdentityBase: "ou=people,dc=example,dc=com"},
+			[]string{lets}},
+		{"global", `(targetattr="uid")(version 3.0; acl "a"; allow (write) userdn="ldap:///self";)`,
+			LintContext{Global: true, IdentityAttrs: []string{"uid"}, IdentityBase: "ou=people,dc=example,dc=com"},
+			[]string{lets}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := Parse(tc.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws := Lint(a, tc.ctx)
+			if len(ws) != len(tc.want) {
+				t.Fatalf("%d warnings, want %d: %v", len(ws), len(tc.want), ws)
+			}
+			for i, w := range ws {
+				if !strings.Contains(w.Msg, tc.want[i]) {
+					t.Errorf("warning %d = %q, want ...%s...", i, w.Msg, tc.want[i])
+				}
+			}
+		})
+	}
+}

@@ -23,8 +23,20 @@ func aciLint(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("aci lint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	strict := fs.Bool("strict", false, "treat warnings as errors")
+	cfgPath := fs.String("config", "", "scimgate configuration whose identity filter and search base the identity check uses (none when its mapping is disabled)")
+	var idAttrs []string
+	idSet := false
+	fs.Func("identity-attr", `attribute token subjects are mapped by, which users must not write; repeatable or comma-separated, "" for none (default: uid, or those of --config's identity filter)`, func(v string) error {
+		idSet = true
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				idAttrs = append(idAttrs, a)
+			}
+		}
+		return nil
+	})
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: scimgate aci lint [--strict] FILE...\n\nChecks ACIs, one a line or as aci values in LDIF. Prints FILE:line:col: message\nfor every error and warning; exits 1 when it finds errors.")
+		fmt.Fprintln(stderr, "usage: scimgate aci lint [--strict] [--config FILE] [--identity-attr ATTR]... FILE...\n\nChecks ACIs, one a line or as aci values in LDIF. Prints FILE:line:col: message\nfor every error and warning; exits 1 when it finds errors.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -34,9 +46,14 @@ func aciLint(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	ident, err := lintIdentity(*cfgPath, idAttrs, idSet)
+	if err != nil {
+		fmt.Fprintf(stderr, "aci lint: %v\n", err)
+		return 2
+	}
 	errs, warns := 0, 0
 	for _, path := range fs.Args() {
-		e, w, err := lintFile(path, stdout)
+		e, w, err := lintFile(path, stdout, ident)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", path, err)
 			return 2
@@ -50,14 +67,42 @@ func aciLint(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// lintFile lints one file and prints its findings.
-func lintFile(path string, out io.Writer) (errs, warns int, err error) {
+// lintIdentity works out which identity attributes lint checks, and under
+// which base: those of the configuration at cfgPath if given (none in the
+// disabled mode), else uid, the default filter's; attrs replace them when
+// set (the --identity-attr flag).
+func lintIdentity(cfgPath string, attrs []string, set bool) (aci.LintContext, error) {
+	ident := aci.LintContext{IdentityAttrs: []string{"uid"}}
+	if cfgPath != "" {
+		cfg, err := loadConfig(cfgPath)
+		if err != nil {
+			return ident, err
+		}
+		ident.IdentityAttrs = nil
+		if cfg.Mapping != "disabled" {
+			if ident.IdentityAttrs, err = cfg.Identity.SubjectAttributes(); err != nil {
+				return ident, fmt.Errorf("%s: identity.filter: %v", cfgPath, err)
+			}
+			if ident.IdentityBase, err = ldapfilter.NormalizeDN(cfg.Identity.SearchBase); err != nil {
+				return ident, fmt.Errorf("%s: identity.search_base: %v", cfgPath, err)
+			}
+		}
+	}
+	if set {
+		ident.IdentityAttrs = attrs
+	}
+	return ident, nil
+}
+
+// lintFile lints one file and prints its findings; ident carries the
+// identity attributes and base into every LintContext.
+func lintFile(path string, out io.Writer, ident aci.LintContext) (errs, warns int, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0, 0, err
 	}
 	if isLDIF(data) {
-		return lintLDIF(path, data, out)
+		return lintLDIF(path, data, out, ident)
 	}
 	lines, err := acieval.ReadACILines(path)
 	if err != nil {
@@ -69,7 +114,7 @@ func lintFile(path string, out io.Writer) (errs, warns int, err error) {
 			errs += printParseErrors(out, perr, nil)
 			continue
 		}
-		for _, w := range aci.Lint(a, aci.LintContext{Global: true}) {
+		for _, w := range aci.Lint(a, aci.LintContext{Global: true, IdentityAttrs: ident.IdentityAttrs, IdentityBase: ident.IdentityBase}) {
 			fmt.Fprintf(out, "%s:%d:%d: warning: %s\n", path, w.Pos.Line, w.Pos.Col, w.Msg)
 			warns++
 		}
@@ -104,7 +149,7 @@ func printParseErrors(out io.Writer, err error, mapPos func(aci.Pos) aci.Pos) in
 	return len(list)
 }
 
-func lintLDIF(path string, data []byte, out io.Writer) (errs, warns int, err error) {
+func lintLDIF(path string, data []byte, out io.Writer, ident aci.LintContext) (errs, warns int, err error) {
 	recs, err := ldif.Parse(bytes.NewReader(data))
 	if err != nil {
 		return 0, 0, err
@@ -145,7 +190,7 @@ func lintLDIF(path string, data []byte, out io.Writer) (errs, warns int, err err
 				continue
 			}
 			suffix := !dns[ldapfilter.ParentDN(ndn)]
-			for _, w := range aci.Lint(a, aci.LintContext{EntryDN: ndn, Suffix: suffix}) {
+			for _, w := range aci.Lint(a, aci.LintContext{EntryDN: ndn, Suffix: suffix, IdentityAttrs: ident.IdentityAttrs, IdentityBase: ident.IdentityBase}) {
 				p := mapPos(w.Pos)
 				fmt.Fprintf(out, "%s:%d:%d: warning: %s\n", path, p.Line, p.Col, w.Msg)
 				warns++

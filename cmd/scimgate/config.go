@@ -25,7 +25,7 @@ type Config struct {
 	BasePath string                     `yaml:"base_path"`
 	TLS      TLSConfig                  `yaml:"tls"`
 	Mapping  string                     `yaml:"mapping"`  // disabled (default) | optional | required
-	Identity ldapbackend.IdentityConfig `yaml:"identity"` // how a token's subject maps to an entry
+	Identity ldapbackend.IdentityConfig `yaml:"identity"` // how a token's subject maps to an entry; search_base defaults to users.base_dn
 	// AddAnyAttribute: a create needs the add right on at least one
 	// attribute of the new entry (PingDirectory's default) rather than on
 	// every attribute (scimgate's default).
@@ -185,7 +185,7 @@ func (c *Config) defaults() {
 		c.Mapping = "disabled"
 	}
 	c.LDAP.Defaults()
-	c.Identity.Defaults(c.LDAP.Suffix)
+	c.Identity.Defaults(c.usersBaseDN())
 	if c.ServiceDN == "" {
 		c.ServiceDN = c.LDAP.BindDN
 	}
@@ -217,6 +217,19 @@ func (c *Config) defaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = "json"
 	}
+}
+
+// usersBaseDN is the Users type's base DN (users.base_dn, default
+// ou=People under the suffix): identities are searched there unless
+// identity.search_base says otherwise, so that an entry moved out of it
+// no longer maps.
+func (c *Config) usersBaseDN() string {
+	for _, t := range c.typeConfigs() {
+		if t.section == "users" {
+			return t.m.BaseDN
+		}
+	}
+	return c.LDAP.Suffix
 }
 
 // validate reports every problem at once, each with its path.

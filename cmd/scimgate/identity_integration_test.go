@@ -1,6 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +145,278 @@ func TestProxiedAuthorization(t *testing.T) {
 		t.Fatal("read through proxied authorization")
 	}
 	e.must(403, "PATCH", "/Me", "alice", patchOp("replace", `phoneNumbers[type eq "work"].value`, "+1 555 0197"))
+}
+
+// formerOU is where TestIdentityDeprovision moves a user out of ou=People.
+const formerOU = `dn: ou=Former,dc=example,dc=com
+changetype: add
+objectClass: organizationalUnit
+ou: Former
+`
+
+// leaver is an active user, %[1]s, that TestIdentityDeprovision removes.
+const leaver = `
+dn: uid=%[1]s,ou=People,dc=example,dc=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: scimAccount
+uid: %[1]s
+cn: Leaver %[1]s
+sn: %[1]s
+telephoneNumber: +1 555 0100
+scimAccountActive: TRUE
+`
+
+// stopsWithin is how soon a change made in the directory itself must stop
+// a token: the change marker is polled every refresh_interval (200 ms in
+// the tests, 1 s by default), and requests need time of their own.
+const stopsWithin = 3 * time.Second
+
+// TestIdentityDeprovision: in both mapped modes, a user deactivated
+// through the gateway (as Okta and Entra deprovision) loses access on the
+// very next request, and one deleted, renamed, moved out of ou=People or
+// deactivated in the directory directly within about a second. An inactive
+// user is refused with 401 even in optional mode, never run as the
+// service account; a user who merely stops mapping falls back to it there
+// (/Me is then 404). Reactivation maps again.
+func TestIdentityDeprovision(t *testing.T) {
+	const activeFalse = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`
+	const activeTrue = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":true}}]}`
+	// Changes made in the directory directly, not through the gateway.
+	direct := []struct {
+		name, user string
+		change     string // LDIF; %[1]s is the user
+		inactive   bool   // the user is still found, deactivated
+		renamedTo  string // the uid the entry has afterwards, which maps
+	}{
+		{"deleted", "dora", "dn: uid=%[1]s,ou=People,dc=example,dc=com\nchangetype: delete\n", false, ""},
+		{"renamed", "remy", "dn: uid=%[1]s,ou=People,dc=example,dc=com\nchangetype: modrdn\nnewrdn: uid=%[1]s-renamed\ndeleteoldrdn: 1\n", false, "remy-renamed"},
+		{"moved out of ou=People", "mo", "dn: uid=%[1]s,ou=People,dc=example,dc=com\nchangetype: modrdn\nnewrdn: uid=%[1]s\ndeleteoldrdn: 1\nnewsuperior: ou=Former,dc=example,dc=com\n", false, ""},
+		{"deactivated", "dee", "dn: uid=%[1]s,ou=People,dc=example,dc=com\nchangetype: modify\nreplace: scimAccountActive\nscimAccountActive: FALSE\n", true, ""},
+	}
+	for _, mode := range []string{"required", "optional"} {
+		t.Run(mode, func(t *testing.T) {
+			e := startEnvWith(t, func(c *Config) { c.Mapping = mode })
+			setupIdentity(t, e)
+			seed := formerOU
+			for _, d := range direct {
+				seed += fmt.Sprintf(leaver, d.user)
+			}
+			if err := e.ldap.LDAPModify(t.Context(), seed); err != nil {
+				t.Fatal(err)
+			}
+			// gone is what /Me answers a subject that no longer maps: 401
+			// when mapping is required, the service account's 404 when not.
+			gone := 401
+			if mode == "optional" {
+				gone = 404
+			}
+			// An administrator (a mapped user with scim:write) deprovisions.
+			e.tokens["admin"] = e.token("priya", "scim:read scim:write")
+			phone := func(n string) map[string]any {
+				return patchOp("replace", `phoneNumbers[type eq "work"].value`, "+1 555 01"+n)
+			}
+
+			t.Run("deactivated through the gateway", func(t *testing.T) {
+				e := e.in(t)
+				e.tokens["alice-read"] = e.token("alice", "scim:me scim:read")
+				id := str(e.must(200, "GET", "/Me", "alice", nil).body, "id")
+				e.must(200, "PATCH", "/Me", "alice", phone("71"))
+				e.must(200, "GET", "/Users", "alice-read", nil)
+
+				e.must(200, "PATCH", "/Users/"+id, "admin", activeFalse)
+				// The very next request, read or write, is refused: the
+				// gateway's write dropped the cached mapping.
+				r := e.must(401, "GET", "/Me", "alice", nil)
+				if h := r.header.Get("WWW-Authenticate"); !strings.Contains(h, `error="invalid_token"`) {
+					t.Errorf("challenge %q", h)
+				}
+				e.must(401, "PATCH", "/Me", "alice", phone("72"))
+				// Not the service account's rights either, in optional mode.
+				e.must(401, "GET", "/Users", "alice-read", nil)
+				e.must(401, "PATCH", "/Users/"+id, "alice-read", phone("73"))
+
+				e.must(200, "PATCH", "/Users/"+id, "admin", activeTrue)
+				if got := str(e.must(200, "GET", "/Me", "alice", nil).body, "userName"); got != "alice" {
+					t.Errorf("/Me after reactivation: %q", got)
+				}
+				e.must(200, "PATCH", "/Me", "alice", phone("74"))
+			})
+
+			for _, d := range direct {
+				t.Run(d.name+" in the directory", func(t *testing.T) {
+					e := e.in(t)
+					e.tokens[d.user] = e.token(d.user, "scim:me")
+					// It works before. The write drops the cached mappings
+					// and moves the change marker: once the marker has
+					// settled, reads cache the mapping again.
+					e.must(200, "PATCH", "/Me", d.user, phone("81"))
+					time.Sleep(3 * e.cfg.LDAP.RefreshInterval)
+					for range 3 {
+						if s, dn := e.meAs(d.user); s != 200 || dn != userDN(d.user) {
+							t.Fatalf("/Me answered %d mapped to %q before the change", s, dn)
+						}
+					}
+
+					if err := e.ldap.LDAPModify(t.Context(), fmt.Sprintf(d.change, d.user)); err != nil {
+						t.Fatal(err)
+					}
+					want := gone
+					if d.inactive {
+						want = 401
+					}
+					// Until the change is seen the subject may still map
+					// to the entry's old DN, where /Me finds nothing (404).
+					start := time.Now()
+					for {
+						s, dn := e.meAs(d.user)
+						if dn == "" && s == want {
+							break
+						}
+						if dn != userDN(d.user) || s != 200 && s != 404 {
+							t.Fatalf("/Me answered %d mapped to %q: want %d unmapped, or the old mapping until then", s, dn, want)
+						}
+						if time.Since(start) > stopsWithin {
+							t.Fatalf("the token still maps to %s %s after the change", dn, stopsWithin)
+						}
+						time.Sleep(50 * time.Millisecond)
+					}
+					t.Logf("stopped after %s", time.Since(start).Round(time.Millisecond))
+					// For good: a later poll brings nothing back.
+					time.Sleep(3 * e.cfg.LDAP.RefreshInterval)
+					if s, dn := e.meAs(d.user); s != want || dn != "" {
+						t.Fatalf("later, /Me answered %d mapped to %q", s, dn)
+					}
+					e.must(want, "PATCH", "/Me", d.user, phone("82"))
+					if d.renamedTo != "" {
+						e.tokens[d.renamedTo] = e.token(d.renamedTo, "scim:me")
+						if got := str(e.must(200, "GET", "/Me", d.renamedTo, nil).body, "userName"); got != d.renamedTo {
+							t.Errorf("the new name maps to %q", got)
+						}
+					}
+				})
+			}
+
+			t.Run("reactivated in the directory", func(t *testing.T) {
+				e := e.in(t)
+				if err := e.ldap.LDAPModify(t.Context(), "dn: uid=dee,ou=People,dc=example,dc=com\nchangetype: modify\nreplace: scimAccountActive\nscimAccountActive: TRUE\n"); err != nil {
+					t.Fatal(err)
+				}
+				deadline := time.Now().Add(stopsWithin)
+				for e.do("GET", "/Me", "dee", nil).status != 200 {
+					if time.Now().After(deadline) {
+						t.Fatalf("dee does not map %s after reactivation", stopsWithin)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			})
+		})
+	}
+}
+
+// userDN is the DN of the user uid in ou=People, as the mapper gives it.
+func userDN(uid string) string { return "uid=" + uid + ",ou=people,dc=example,dc=com" }
+
+// meAs sends GET /Me with the named token and returns the status and the
+// DN the request ran as, from its audit line ("" when the subject mapped
+// to none).
+func (e *testEnv) meAs(tok string) (status int, dn string) {
+	e.t.Helper()
+	id := fmt.Sprintf("me-as-%s-%d", tok, time.Now().UnixNano())
+	status = e.do("GET", "/Me", tok, nil, "X-Request-ID", id).status
+	// The audit line is written when the handler returns, which the
+	// response may precede by a little.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		for _, line := range strings.Split(e.logs.String(), "\n") {
+			if !strings.Contains(line, `"request_id":"`+id+`"`) || !strings.Contains(line, `"message":"scim request"`) {
+				continue
+			}
+			var audit struct {
+				MappedDN string `json:"mapped_dn"`
+			}
+			if err := json.Unmarshal([]byte(line), &audit); err != nil {
+				e.t.Fatalf("audit line %s: %v", line, err)
+			}
+			return status, audit.MappedDN
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("no audit line for request %s", id)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// in returns e reporting to t, for a subtest: a failure ends the subtest,
+// not its parent.
+func (e *testEnv) in(t *testing.T) *testEnv {
+	c := *e
+	c.t = t
+	return &c
+}
+
+// TestACILintIdentityAttr: `aci lint` reports ACIs that let users write the
+// attribute token subjects are mapped by: uid unless --identity-attr or
+// --config's identity filter says otherwise, and with --config only where
+// identities are searched.
+func TestACILintIdentityAttr(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	uidACI := write("uid.aci", `(targetattr="uid")(version 3.0; acl "self uid"; allow (write) userdn="ldap:///self" and oauthscope="scim:me";)`+"\n")
+	mailACI := write("mail.aci", `(targetattr="mail")(version 3.0; acl "self mail"; allow (write) userdn="ldap:///self" and oauthscope="scim:me";)`+"\n")
+	tree := write("tree.ldif", `dn: dc=example,dc=com
+objectClass: domain
+
+dn: ou=People,dc=example,dc=com
+objectClass: organizationalUnit
+aci: (targetattr="mail")(version 3.0; acl "people"; allow (write) groupdn="ldap:///cn=hr,ou=Groups,dc=example,dc=com";)
+
+dn: ou=Groups,dc=example,dc=com
+objectClass: organizationalUnit
+aci: (targetattr="mail")(version 3.0; acl "groups"; allow (write) groupdn="ldap:///cn=hr,ou=Groups,dc=example,dc=com";)
+`)
+	byMail := write("mail.yaml", "mapping: required\nldap:\n  suffix: dc=example,dc=com\nidentity:\n  filter: (&(objectClass=inetOrgPerson)(mail={}))\n")
+	disabled := write("disabled.yaml", "ldap:\n  suffix: dc=example,dc=com\n")
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want []string // the positions of the identity warnings
+	}{
+		{"uid by default", []string{uidACI, mailACI}, 0, []string{"uid.aci:1:49"}},
+		{"another attribute", []string{"--identity-attr", "mail", uidACI, mailACI}, 0, []string{"mail.aci:1:51"}},
+		{"two attributes", []string{"--identity-attr", "uid,mail", uidACI, mailACI}, 0, []string{"uid.aci:1:49", "mail.aci:1:51"}},
+		{"turned off", []string{"--identity-attr", "", uidACI}, 0, nil},
+		{"strict", []string{"--strict", uidACI}, 1, []string{"uid.aci:1:49"}},
+		{"the configuration's filter", []string{"--config", byMail, uidACI, mailACI}, 0, []string{"mail.aci:1:51"}},
+		{"the configuration's search base", []string{"--config", byMail, tree}, 0, []string{"tree.ldif:6:53"}},
+		{"a flag overrides the configuration", []string{"--config", byMail, "--identity-attr", "uid", uidACI, mailACI}, 0, []string{"uid.aci:1:49"}},
+		{"mapping disabled", []string{"--config", disabled, uidACI, mailACI}, 0, nil},
+		{"no such configuration", []string{"--config", filepath.Join(dir, "missing.yaml"), uidACI}, 2, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(append([]string{"aci", "lint"}, tc.args...), nil, &out, &errOut)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tc.code, errOut.String())
+			}
+			var got []string
+			for _, line := range strings.Split(out.String(), "\n") {
+				if strings.Contains(line, "which token subjects are mapped to entries by") {
+					at, _, _ := strings.Cut(strings.TrimPrefix(line, dir+string(filepath.Separator)), ": warning:")
+					got = append(got, at)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("identity warnings at %v, want %v\n%s", got, tc.want, out.String())
+			}
+		})
+	}
 }

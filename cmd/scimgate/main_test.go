@@ -41,7 +41,7 @@ func TestACILintGolden(t *testing.T) {
 		t.Fatalf("exit %d, want 1 (errors found); stderr %s", code, errOut.String())
 	}
 	golden(t, "lint.golden", out.String())
-	if !strings.Contains(errOut.String(), "4 error(s), 5 warning(s)") {
+	if !strings.Contains(errOut.String(), "4 error(s), 6 warning(s)") {
 		t.Errorf("summary: %s", errOut.String())
 	}
 }

@@ -67,9 +67,11 @@ func withDeadline(d time.Duration, next http.Handler) http.Handler {
 	})
 }
 
-// identityMapping maps a token's subject claim to a directory entry. With
-// required, a subject that maps to no single entry is refused with 401;
-// otherwise it runs as the service account.
+// identityMapping maps a token's subject claim to a directory entry. A
+// subject that maps to no single entry is refused with 401 when required,
+// and otherwise runs as the service account; one whose entry is
+// deactivated is refused in both modes, so that a deprovisioned user's
+// token gets no rights at all, the service account's included.
 func identityMapping(m *ldapbackend.IdentityMapper, required bool) func(context.Context, *oauth.Principal) (string, error) {
 	return func(ctx context.Context, p *oauth.Principal) (string, error) {
 		value := p.Subject
@@ -81,6 +83,8 @@ func identityMapping(m *ldapbackend.IdentityMapper, required bool) func(context.
 		switch {
 		case err == nil:
 			return dn, nil
+		case errors.Is(err, ldapbackend.ErrInactiveIdentity):
+			return "", &resource.Error{Status: http.StatusUnauthorized, Detail: "the token's subject is a deactivated directory user"}
 		case errors.Is(err, ldapbackend.ErrNoIdentity) && !required:
 			return "", nil
 		case errors.Is(err, ldapbackend.ErrNoIdentity):
@@ -88,6 +92,23 @@ func identityMapping(m *ldapbackend.IdentityMapper, required bool) func(context.
 		}
 		return "", err
 	}
+}
+
+// newIdentityMapper builds the mapper of the mapped identity modes: it
+// reads SCIM active where the User mapping keeps it, and keeps mappings
+// while the store's change marker holds, if that marker follows the
+// search base.
+func newIdentityMapper(cfg *Config, pool *ldapbackend.Pool, store *ldapbackend.ACIStore, bindings []ldapbackend.TypeBinding) (*ldapbackend.IdentityMapper, error) {
+	opt := ldapbackend.IdentityOptions{}
+	for _, b := range bindings {
+		if b.Mapping.Name == "User" {
+			opt.ActiveAttr = ldapbackend.ActiveAttr(b.Mapping)
+		}
+	}
+	if store.Covers(cfg.Identity.SearchBase) {
+		opt.ChangeMarker = store.ChangeMarker
+	}
+	return ldapbackend.NewIdentityMapper(pool, cfg.Identity, opt)
 }
 
 func newLogger(cfg LogConfig, w io.Writer) zerolog.Logger {
@@ -129,6 +150,16 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 
 	bindings := cfg.bindings()
 	resourceTypes := types(bindings)
+	var mapper *ldapbackend.IdentityMapper
+	var onWrite func()
+	if cfg.Mapping != "disabled" {
+		if mapper, err = newIdentityMapper(cfg, pool, store, bindings); err != nil {
+			return err
+		}
+		// A write through the gateway (a deactivation, say) holds for the
+		// mapping from the next request on.
+		onWrite = mapper.Forget
+	}
 	backend, err := ldapbackend.New(ldapbackend.Options{
 		Pool: pool, ACIs: store, Directory: dir, ServiceDN: cfg.ServiceDN,
 		Types:           bindings,
@@ -138,6 +169,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		RefCacheTTL:     cfg.LDAP.CacheTTL,
 		AddAnyAttribute: cfg.AddAnyAttribute,
 		VersionAttr:     cfg.LDAP.VersionAttribute,
+		OnWrite:         onWrite,
 		NoAssertion:     cfg.LDAP.Is389(),
 		PlainSortKeys:   cfg.LDAP.Is389(),
 		// 389 DS serves VLV only for searches an administrator indexed.
@@ -159,8 +191,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	})
 
 	var mapUser func(context.Context, *oauth.Principal) (string, error)
-	if cfg.Mapping != "disabled" {
-		mapper := ldapbackend.NewIdentityMapper(pool, cfg.Identity)
+	if mapper != nil {
 		mapUser = identityMapping(mapper, cfg.Mapping == "required")
 		srv.MeHandler = srv.Me(scim.UserTypeIn(resourceTypes), backend)
 	}
