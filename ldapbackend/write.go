@@ -3,6 +3,7 @@ package ldapbackend
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"time"
@@ -222,7 +223,50 @@ func (b *Backend) checkUnique(rc *reqCtx, ts *typeState, value, selfDN string) e
 // and left out are cleared; attributes it cannot see are left alone, so a
 // client never erases what it was not allowed to read.
 func (b *Backend) Replace(ctx context.Context, t *resource.Type, id string, attrs map[string]any, c resource.Conditions, p resource.Projection) (*resource.Resource, error) {
-	return b.modify(ctx, t, id, c, p, func(old map[string]any) (map[string]any, error) { return attrs, nil })
+	return retryConflicts(ctx, c, func() (*resource.Resource, error) {
+		return b.modify(ctx, t, id, c, p, func(old map[string]any) (map[string]any, error) { return attrs, nil })
+	})
+}
+
+// conflictRetries is how many times a write without a precondition is
+// worked out again when another writer changed the entry in between.
+const conflictRetries = 8
+
+// retryConflicts runs a read-modify-write that asserts the version it read.
+// When the client sent a precondition, a concurrent change answers 412 as
+// it should. When it sent none, the change is not the client's business: a
+// 412 answers only a precondition the client sent (Okta and Entra never
+// retry one), so the write is read and worked out again, after a short
+// random pause, until it applies. An entry that keeps changing faster than
+// that is 503, never 412.
+func retryConflicts(ctx context.Context, c resource.Conditions, write func() (*resource.Resource, error)) (*resource.Resource, error) {
+	if len(c.IfMatch) > 0 || len(c.IfNoneMatch) > 0 {
+		return write()
+	}
+	for i := 0; ; i++ {
+		r, err := write()
+		if err == nil || !isConflict(err) {
+			return r, err
+		}
+		if i == conflictRetries {
+			return nil, resource.Unavailable(err, "the resource kept changing while it was being written; try again")
+		}
+		pause := time.Duration(1+rand.IntN(1<<min(i, 5))) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return nil, resource.Unavailable(ctx.Err(), "the resource kept changing while it was being written; try again")
+		case <-time.After(pause):
+		}
+	}
+}
+
+// isConflict reports whether a write failed because the entry changed
+// after it was read: the version assertion failed, or a value worked out
+// from the read was added or removed by someone else meanwhile.
+func isConflict(err error) bool {
+	var le *ldap.Error
+	return errors.As(err, &le) && (le.ResultCode == ldap.LDAPResultAssertionFailed ||
+		le.ResultCode == ldap.LDAPResultAttributeOrValueExists || le.ResultCode == ldap.LDAPResultNoSuchAttribute)
 }
 
 // Patch implements resource.Backend. A PATCH that only adds or removes
@@ -231,11 +275,15 @@ func (b *Backend) Replace(ctx context.Context, t *resource.Type, id string, attr
 func (b *Backend) Patch(ctx context.Context, t *resource.Type, id string, ops []resource.PatchOp, c resource.Conditions, p resource.Projection) (*resource.Resource, error) {
 	if ts, err := b.state(t); err == nil {
 		if add, del, ok := memberOps(ts, ops); ok {
-			return b.patchMembersByID(ctx, ts, id, add, del, c, p)
+			return retryConflicts(ctx, c, func() (*resource.Resource, error) {
+				return b.patchMembersByID(ctx, ts, id, add, del, c, p)
+			})
 		}
 	}
 	touched := resource.TouchedAttributes(ops, t)
-	return b.modify(ctx, t, id, c, p, func(old map[string]any) (map[string]any, error) { return resource.ApplyPatch(old, ops, t) }, touched...)
+	return retryConflicts(ctx, c, func() (*resource.Resource, error) {
+		return b.modify(ctx, t, id, c, p, func(old map[string]any) (map[string]any, error) { return resource.ApplyPatch(old, ops, t) }, touched...)
+	})
 }
 
 func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string, add, del []string, cond resource.Conditions, p resource.Projection) (*resource.Resource, error) {
@@ -247,6 +295,13 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 	le, e, assertion, err := b.writable(rc, ts, id, cond, []string{"members"})
 	if err != nil {
 		return nil, err
+	}
+	if len(cond.IfMatch) == 0 && len(cond.IfNoneMatch) == 0 {
+		// Value adds and deletes commute: concurrent membership changes
+		// all apply without a version check; a value someone else added
+		// or removed meanwhile is a conflict that retryConflicts reads
+		// again.
+		assertion = nil
 	}
 	if err := b.patchMembers(rc, ts, le, e, add, del, assertion); err != nil {
 		return nil, err
