@@ -80,6 +80,9 @@ func Lint(a *ACI, ctx LintContext) []Warning {
 			warn(r.Pos, "read of objectClass is granted at the suffix to %s; grant it on each subtree SCIM exposes instead", orDefault(broad, "callers without an oauthscope condition"))
 		}
 	}
+	if pos, why := pushdownBlocker(a); why != "" {
+		warn(pos, "lists cannot be cut by the directory for callers this ACI reaches: %s, so the gateway reads every match of such a listing itself (up to limits.lookthrough)", why)
+	}
 	if reachesIdentities(ctx) {
 		for _, r := range a.Rules {
 			if !r.Allow || r.Rights&(RightWrite|RightSelfWrite) == 0 {
@@ -310,4 +313,85 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// pushdownBlocker names what in an ACI that grants or denies read, search
+// or compare keeps Set.Pushdown from turning it into an LDAP filter (see
+// Pushdown), with where it is; "" when nothing does.
+func pushdownBlocker(a *ACI) (Pos, string) {
+	reads := false
+	for _, r := range a.Rules {
+		reads = reads || r.Rights&(RightRead|RightSearch|RightCompare) != 0
+	}
+	if !reads {
+		return Pos{}, ""
+	}
+	for _, t := range a.Targets {
+		switch {
+		case t.Keyword == KwTarget && strings.Contains(t.DN, "*"):
+			return t.Pos, "its target is a DN pattern"
+		case t.Keyword == KwTargetFilter:
+			if item := undecidedItem(t.Filter); item != "" {
+				return t.Pos, "its targetfilter item " + item + " may be undefined on some entries (integer, time or boolean syntax)"
+			}
+		}
+	}
+	for _, r := range a.Rules {
+		if r.Rights&(RightRead|RightSearch|RightCompare) == 0 {
+			continue
+		}
+		var pos Pos
+		why := ""
+		walkConds(r.Bind, func(c *Cond) {
+			if why != "" || c.Keyword != KwUserAttr {
+				return
+			}
+			ua, err := parseUserAttr(c.Values[0])
+			switch {
+			case err != nil:
+			case len(ua.levels) != 1 || ua.levels[0] != 0:
+				pos, why = c.Pos, "userattr with parent levels"
+			case ua.kind != uaUserDN && ua.kind != uaGroupDN:
+				pos, why = c.Pos, "userattr with an LDAP URL or a value"
+			case ldapfilter.SyntaxOf(ua.attr) != ldapfilter.SyntaxDN:
+				pos, why = c.Pos, "userattr on "+ua.attr+", which the engine does not know as a DN attribute"
+			}
+		})
+		if why != "" {
+			return pos, why
+		}
+	}
+	return Pos{}, ""
+}
+
+// undecidedItem returns the first item of f that may be undefined on some
+// entries, as text, or "".
+func undecidedItem(f ldapfilter.Filter) string {
+	switch v := f.(type) {
+	case *ldapfilter.And:
+		return firstUndecided(v.Filters)
+	case ldapfilter.And:
+		return firstUndecided(v.Filters)
+	case *ldapfilter.Or:
+		return firstUndecided(v.Filters)
+	case ldapfilter.Or:
+		return firstUndecided(v.Filters)
+	case *ldapfilter.Not:
+		return undecidedItem(v.Filter)
+	case ldapfilter.Not:
+		return undecidedItem(v.Filter)
+	}
+	if decided, undefined := ldapfilter.ItemDecided(f); !decided && !undefined {
+		return f.String()
+	}
+	return ""
+}
+
+func firstUndecided(fs []ldapfilter.Filter) string {
+	for _, f := range fs {
+		if s := undecidedItem(f); s != "" {
+			return s
+		}
+	}
+	return ""
 }

@@ -22,6 +22,15 @@ func TestLint(t *testing.T) {
 		{`(targetattr="objectClass")(version 3.0; acl "oc"; allow (read,search) userdn="ldap:///all";)`, LintContext{EntryDN: "dc=example,dc=com", Suffix: true}, []string{"without oauthscope", "read of objectClass is granted at the suffix"}},
 		{`(targetattr="objectClass")(version 3.0; acl "oc"; allow (read,search) userdn="ldap:///all";)`, LintContext{EntryDN: "ou=people,dc=example,dc=com"}, []string{"without oauthscope"}},
 		{`(targetattr="*")(version 3.0; acl "deny"; deny (all) userdn="ldap:///anyone";)`, LintContext{Global: true}, nil},
+		// What keeps a listing from being cut by the directory (Pushdown).
+		{`(targetfilter="(employeeType=contractor)")(targetattr="*")(version 3.0; acl "tf"; deny (read) oauthscope="scim:read";)`, LintContext{EntryDN: "ou=x"}, nil},
+		{`(targetattr="*")(version 3.0; acl "ua"; allow (read) userattr="manager#USERDN";)`, LintContext{EntryDN: "ou=x"}, nil},
+		{`(target="ldap:///uid=*,ou=x")(targetattr="*")(version 3.0; acl "pat"; allow (read) oauthscope="s";)`, LintContext{EntryDN: "ou=x"}, []string{"lists cannot be cut by the directory for callers this ACI reaches: its target is a DN pattern"}},
+		{`(targetfilter="(uidNumber>=1000)")(targetattr="*")(version 3.0; acl "int"; allow (search) oauthscope="s";)`, LintContext{EntryDN: "ou=x"}, []string{"its targetfilter item (uidNumber>=1000) may be undefined"}},
+		{`(targetattr="*")(version 3.0; acl "up"; allow (read) userattr="parent[1].manager#USERDN";)`, LintContext{EntryDN: "ou=x"}, []string{"userattr with parent levels"}},
+		{`(targetattr="*")(version 3.0; acl "val"; allow (read) userattr="employeeType#staff";)`, LintContext{EntryDN: "ou=x"}, []string{"userattr with an LDAP URL or a value"}},
+		{`(targetattr="*")(version 3.0; acl "str"; allow (read) userattr="description#USERDN";)`, LintContext{EntryDN: "ou=x"}, []string{"userattr on description"}},
+		{`(target="ldap:///uid=*,ou=x")(targetattr="*")(version 3.0; acl "w"; allow (write) oauthscope="scim:write";)`, LintContext{EntryDN: "ou=x"}, []string{`targetattr="*" with write`}},
 	}
 	for _, tc := range cases {
 		a, err := Parse(tc.src)

@@ -119,6 +119,8 @@ const (
 	opPresent
 	opSubstrings
 	opExtensible
+	opDNSubtree  // entryDN:dnSubtreeMatch: the entry is at or below the DN
+	opDNOneLevel // entryDN:dnOneLevelMatch: the entry is a child of the DN
 )
 
 // cnode is a compiled filter node.
@@ -245,6 +247,25 @@ func compileSubstrings(f Substrings) cnode {
 	return n
 }
 
+// DNSubtreeMatch and DNOneLevelMatch name OpenLDAP's matching rules that
+// test where an entry's DN (entryDN) sits: at or below a DN, or right
+// below it.
+const (
+	DNSubtreeMatch  = "dnSubtreeMatch"
+	DNOneLevelMatch = "dnOneLevelMatch"
+)
+
+// dnStructureRule recognises DNSubtreeMatch and DNOneLevelMatch by name.
+func dnStructureRule(rule string) (opKind, bool) {
+	switch attrKey(rule) {
+	case "dnsubtreematch":
+		return opDNSubtree, true
+	case "dnonelevelmatch":
+		return opDNOneLevel, true
+	}
+	return 0, false
+}
+
 // ruleSyntax maps a supported matching rule name or OID to the syntax whose
 // equality it performs.
 func ruleSyntax(rule string) (Syntax, bool) {
@@ -269,6 +290,14 @@ func ruleSyntax(rule string) (Syntax, bool) {
 
 func compileExtensible(f Extensible) cnode {
 	key := attrKey(f.Attr)
+	if op, ok := dnStructureRule(f.Rule); ok {
+		// OpenLDAP's rules on entryDN: where the entry sits in the tree.
+		n, err := NormalizeDN(f.Value)
+		if key != "entrydn" || f.DNAttributes || err != nil {
+			return cnode{op: opUndefined}
+		}
+		return cnode{op: op, attr: key, val: []byte(n)}
+	}
 	syn := syntaxOfKey(key)
 	if f.Rule != "" {
 		var ok bool
@@ -321,10 +350,29 @@ func (n *cnode) match(e Entry) Result {
 		return False
 	case opExtensible:
 		return n.matchExtensible(e)
+	case opDNSubtree, opDNOneLevel:
+		return n.matchDNStructure(e)
 	case opUndefined:
 		return Undefined
 	}
 	return n.matchValues(e)
+}
+
+// matchDNStructure places the entry's DN (its entryDN, else DN()) against
+// the node's normalized DN.
+func (n *cnode) matchDNStructure(e Entry) Result {
+	dn := e.DN()
+	if vals := e.Values("entrydn"); len(vals) > 0 {
+		dn = vals[0]
+	}
+	d, err := NormalizeDN(dn)
+	if err != nil {
+		return Undefined
+	}
+	if n.op == opDNSubtree {
+		return boolResult(IsDescendant(d, string(n.val)))
+	}
+	return boolResult(d != "" && ParentDN(d) == string(n.val))
 }
 
 // matchValues is True when some value of the node's attribute matches,
@@ -487,4 +535,34 @@ func result(b bool) Result {
 		return True
 	}
 	return False
+}
+
+func boolResult(b bool) Result {
+	if b {
+		return True
+	}
+	return False
+}
+
+// ItemDecided reports how a filter item (not And, Or or Not) can evaluate:
+// decided is true when it is True or False on every entry, never Undefined
+// (presence, and the string, octet-string and DN syntaxes, whose stored
+// values always compare, with an assertion valid for the syntax);
+// undefined is true when it is Undefined on every entry (an assertion the
+// syntax cannot take). Items of the other syntaxes may be Undefined on an
+// entry holding a value that is not valid for the syntax: neither is set.
+func ItemDecided(f Filter) (decided, undefined bool) {
+	n := compileNode(f)
+	switch n.op {
+	case opUndefined:
+		return false, true
+	case opPresent, opDNSubtree, opDNOneLevel:
+		return true, false
+	case opEqual, opApprox, opGreaterOrEqual, opLessOrEqual, opSubstrings:
+		switch n.syn {
+		case SyntaxCaseIgnore, SyntaxCaseExact, SyntaxOctetString, SyntaxDN:
+			return true, false
+		}
+	}
+	return false, false
 }
