@@ -280,25 +280,9 @@ func filterNode(f ldapfilter.Filter) (*pnode, string) {
 func (p *pusher) bind(n node) (*pnode, string) {
 	switch n := n.(type) {
 	case *andNode:
-		l, why := p.bind(n.l)
-		if why != "" {
-			return nil, why
-		}
-		r, why := p.bind(n.r)
-		if why != "" {
-			return nil, why
-		}
-		return pAnd(l, r), ""
+		return p.both(n.l, n.r, pAnd)
 	case *orNode:
-		l, why := p.bind(n.l)
-		if why != "" {
-			return nil, why
-		}
-		r, why := p.bind(n.r)
-		if why != "" {
-			return nil, why
-		}
-		return pOr(l, r), ""
+		return p.both(n.l, n.r, pOr)
 	case *notNode:
 		x, why := p.bind(n.n)
 		if why != "" {
@@ -316,6 +300,19 @@ func (p *pusher) bind(n node) (*pnode, string) {
 		return x, ""
 	}
 	return nil, fmt.Sprintf("unknown bind rule node %T", n)
+}
+
+// both partially evaluates the two sides of an and or an or.
+func (p *pusher) both(l, r node, join func(...*pnode) *pnode) (*pnode, string) {
+	x, why := p.bind(l)
+	if why != "" {
+		return nil, why
+	}
+	y, why := p.bind(r)
+	if why != "" {
+		return nil, why
+	}
+	return join(x, y), ""
 }
 
 // cond partially evaluates one condition.

@@ -1,12 +1,10 @@
 package acieval
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/scimgate/scimgate/aci"
 )
 
 // TestCorpus runs every scenario of testdata/aci: a tree.ldif with its
@@ -14,58 +12,27 @@ import (
 // expected decision. The corpus was written from the specification, apart
 // from the engine, so a disagreement is a bug in one of them.
 func TestCorpus(t *testing.T) {
-	dirs, err := filepath.Glob("../../testdata/aci/*")
+	scenarios, err := LoadScenarios("../../testdata/aci")
 	if err != nil {
 		t.Fatal(err)
 	}
 	total := 0
-	for _, dir := range dirs {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			continue
-		}
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			total += runScenario(t, dir)
+	for _, sc := range scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			total += runScenario(t, sc)
 		})
 	}
 	if total < 300 {
 		t.Errorf("the corpus holds %d decisions; it must hold at least 300", total)
 	}
-	t.Logf("%d scenarios, %d decisions", len(dirs), total)
+	t.Logf("%d scenarios, %d decisions", len(scenarios), total)
 }
 
-func runScenario(t *testing.T, dir string) int {
-	tree, err := LoadTree(filepath.Join(dir, "tree.ldif"))
-	if err != nil {
-		t.Fatalf("tree.ldif: %v", err)
-	}
-	var globals []string
-	if lines, err := ReadACILines(filepath.Join(dir, "global.aci")); err == nil {
-		for _, l := range lines {
-			globals = append(globals, l.Text)
-		}
-	} else if !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	env, err := NewEnv(tree, globals)
-	if err != nil {
-		t.Fatalf("ACIs do not load: %v", err)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "requests.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+func runScenario(t *testing.T, sc *Scenario) int {
+	env := sc.Env
 	n := 0
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for no := 1; sc.Scan(); no++ {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
-		}
-		r, err := Decode(line)
-		if err != nil {
-			t.Fatalf("requests.jsonl:%d: %v", no, err)
-		}
+	for _, req := range sc.Requests {
+		no, r := req.Line, req.Request
 		if r.Expect != "allow" && r.Expect != "deny" {
 			t.Fatalf("requests.jsonl:%d: expect must be allow or deny", no)
 		}
@@ -81,4 +48,25 @@ func runScenario(t *testing.T, dir string) int {
 		}
 	}
 	return n
+}
+
+// corpusSubjects returns the subjects a scenario's requests use (as
+// requests to read cn, to be re-aimed), and the attributes they name plus
+// objectClass, cn and userPassword.
+func corpusSubjects(sc *Scenario) ([]*aci.Request, map[string]bool) {
+	var subjects []*aci.Request
+	attrs := map[string]bool{"objectClass": true, "cn": true, "userPassword": true}
+	for _, sr := range sc.Requests {
+		r := *sr.Request
+		if r.Attr != "" {
+			attrs[r.Attr] = true
+		}
+		r.Right, r.Attr, r.Value, r.Entry, r.Op, r.Control, r.ExtOp = "read", "cn", nil, nil, "", "", ""
+		req, err := sc.Env.Build(&r)
+		if err != nil {
+			continue
+		}
+		subjects = append(subjects, req)
+	}
+	return subjects, attrs
 }

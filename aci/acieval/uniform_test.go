@@ -1,8 +1,6 @@
 package acieval
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,58 +17,14 @@ import (
 // lets a listing skip per-entry checks, so a wrong answer would show or
 // hide entries; the test also makes sure it does answer in many cases.
 func TestUniformAgreesWithEvaluate(t *testing.T) {
-	dirs, err := filepath.Glob("../../testdata/aci/*")
+	scenarios, err := LoadScenarios("../../testdata/aci")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var answered, declined int
-	for _, dir := range dirs {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			continue
-		}
-		tree, err := LoadTree(filepath.Join(dir, "tree.ldif"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var globals []string
-		if lines, err := ReadACILines(filepath.Join(dir, "global.aci")); err == nil {
-			for _, l := range lines {
-				globals = append(globals, l.Text)
-			}
-		}
-		env, err := NewEnv(tree, globals)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := os.ReadFile(filepath.Join(dir, "requests.jsonl"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The scenario's subjects, and the attributes its requests name.
-		var subjects []*aci.Request
-		attrs := map[string]bool{"objectClass": true, "cn": true, "userPassword": true}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			line := bytes.TrimSpace(sc.Bytes())
-			if len(line) == 0 {
-				continue
-			}
-			r, err := Decode(line)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.Attr != "" {
-				attrs[r.Attr] = true
-			}
-			r.Right, r.Attr, r.Value, r.Entry, r.Op, r.Control, r.ExtOp = "read", "cn", nil, nil, "", "", ""
-			req, err := env.Build(r)
-			if err != nil {
-				continue
-			}
-			subjects = append(subjects, req)
-		}
-		a, d := checkUniform(t, filepath.Base(dir), env, subjects, attrs)
+	for _, sc := range scenarios {
+		subjects, attrs := corpusSubjects(sc)
+		a, d := checkUniform(t, sc.Name, sc.Env, subjects, attrs)
 		answered, declined = answered+a, declined+d
 	}
 	t.Logf("Uniform answered %d times and declined %d times", answered, declined)
