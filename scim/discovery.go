@@ -5,13 +5,12 @@ import (
 	"strings"
 
 	"github.com/elimity-com/scim/schema"
-	"github.com/rs/zerolog"
 
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
 // serviceProviderConfig tells what this server really does (RFC 7643 §5).
-func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": "https://github.com/scimgate/scimgate#readme",
@@ -28,6 +27,7 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 		}},
 		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": s.cfg.BaseURL + "/ServiceProviderConfig"},
 	})
+	return nil
 }
 
 // allSchemas lists each resource type's schema and extensions once.
@@ -55,23 +55,23 @@ func (s *Server) schemaJSON(sc schema.Schema) map[string]any {
 	return m
 }
 
-func (s *Server) schemas(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, rest []string) {
+func (s *Server) schemas(w http.ResponseWriter, r *http.Request, rest []string) error {
 	all := s.allSchemas()
 	if len(rest) == 1 {
 		for _, sc := range all {
 			if strings.EqualFold(sc.ID, rest[0]) {
 				writeJSON(w, http.StatusOK, s.schemaJSON(sc))
-				return
+				return nil
 			}
 		}
-		writeError(w, log, resource.NotFound("no schema %q", rest[0]))
-		return
+		return resource.NotFound("no schema %q", rest[0])
 	}
 	items := make([]any, 0, len(all))
 	for _, sc := range all {
 		items = append(items, s.schemaJSON(sc))
 	}
 	writeJSON(w, http.StatusOK, listResponse(items))
+	return nil
 }
 
 func (s *Server) resourceTypeJSON(t *resource.Type) map[string]any {
@@ -91,22 +91,22 @@ func (s *Server) resourceTypeJSON(t *resource.Type) map[string]any {
 	}
 }
 
-func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, rest []string) {
+func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request, rest []string) error {
 	if len(rest) == 1 {
 		for _, t := range s.types {
 			if strings.EqualFold(t.ID, rest[0]) {
 				writeJSON(w, http.StatusOK, s.resourceTypeJSON(t))
-				return
+				return nil
 			}
 		}
-		writeError(w, log, resource.NotFound("no resource type %q", rest[0]))
-		return
+		return resource.NotFound("no resource type %q", rest[0])
 	}
 	items := make([]any, 0, len(s.types))
 	for _, t := range s.types {
 		items = append(items, s.resourceTypeJSON(t))
 	}
 	writeJSON(w, http.StatusOK, listResponse(items))
+	return nil
 }
 
 func listResponse(items []any) map[string]any {

@@ -2,11 +2,11 @@ package scim
 
 import (
 	"errors"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
-
-	"github.com/rs/zerolog"
 
 	"github.com/scimgate/scimgate/scim/resource"
 )
@@ -16,15 +16,34 @@ const (
 	errorURN    = "urn:ietf:params:scim:api:messages:2.0:Error"
 )
 
-// writeError is the one place errors become HTTP responses. Typed
-// resource errors keep their status, scimType and detail; anything else is
-// a 500 with a generic detail, and the cause goes to the log only.
-func writeError(w http.ResponseWriter, log *zerolog.Logger, err error) int {
+// handlerFunc is a handler that returns its failure instead of writing
+// it: it writes a response only when it returns nil.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// serve runs h and renders the error it returns.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc) {
+	if err := h(w, r); err != nil {
+		s.writeError(w, r, err)
+	}
+}
+
+// handler adapts h to an http.Handler.
+func (s *Server) handler(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, h) })
+}
+
+// writeError is the one place errors become HTTP responses, and the one
+// place they are logged. Typed resource errors keep their status,
+// scimType and detail; anything else is a 500 with a generic detail, and
+// the cause goes to the log only. Headers the handler set before it
+// failed (Allow, WWW-Authenticate) are kept.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var se *resource.Error
 	if !errors.As(err, &se) {
 		se = resource.Internal(err)
 	}
 	if se.Status >= 500 || se.Err != nil {
+		log := s.requestLog(r)
 		ev := log.Error()
 		if se.Status < 500 {
 			ev = log.Debug()
@@ -36,7 +55,40 @@ func writeError(w http.ResponseWriter, log *zerolog.Logger, err error) int {
 		body["scimType"] = se.ScimType
 	}
 	writeJSON(w, se.Status, body)
-	return se.Status
+}
+
+// methodNotAllowed is 405 with the Allow header.
+func methodNotAllowed(w http.ResponseWriter, methods ...string) error {
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	return &resource.Error{Status: http.StatusMethodNotAllowed, Detail: "method not allowed; allowed: " + strings.Join(methods, ", ")}
+}
+
+// checkMediaType accepts a request body declared as application/scim+json
+// or application/json (RFC 7644 §3.1), in UTF-8 if a charset is named,
+// or declared as nothing at all; anything else is 415.
+func checkMediaType(h http.Header) error {
+	values := h.Values("Content-Type")
+	if len(values) == 0 || len(values) == 1 && strings.TrimSpace(values[0]) == "" {
+		return nil
+	}
+	unsupported := func(why string) error {
+		return &resource.Error{Status: http.StatusUnsupportedMediaType,
+			Detail: "request body " + why + "; send application/scim+json (or application/json) in UTF-8"}
+	}
+	if len(values) > 1 {
+		return unsupported("has more than one Content-Type")
+	}
+	mt, params, err := mime.ParseMediaType(values[0])
+	if err != nil {
+		return unsupported("has an unreadable Content-Type " + strconv.Quote(values[0]))
+	}
+	if mt != contentType && mt != "application/json" {
+		return unsupported("is " + strconv.Quote(mt))
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return unsupported("is in " + strconv.Quote(cs))
+	}
+	return nil
 }
 
 // writeJSON writes body as the response, with its length. The encoding

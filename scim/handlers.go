@@ -1,7 +1,6 @@
 package scim
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -9,98 +8,73 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rs/zerolog"
 	filter "github.com/scim2/filter-parser/v2"
 
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
-const (
-	listURN   = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-	searchURN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-	patchURN  = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-)
+const listURN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
-func (s *Server) get(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, t *resource.Type, id string) {
+func (s *Server) get(w http.ResponseWriter, r *http.Request, t *resource.Type, id string) error {
 	p, err := projectionFromQuery(r)
 	if err != nil {
-		writeError(w, log, err)
-		return
+		return err
 	}
 	res, err := s.backend.Get(r.Context(), t, id, p)
 	if err != nil {
-		writeError(w, log, err)
-		return
+		return err
 	}
 	if inm := parseETags(r.Header.Get("If-None-Match")); len(inm) > 0 && res.Meta.Version != "" && etagMatch(inm, res.Meta.Version) {
 		w.Header().Set("ETag", etag(res.Meta.Version))
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return nil
 	}
 	s.writeResource(w, http.StatusOK, t, res, p)
+	return nil
 }
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, t *resource.Type) {
+func (s *Server) list(w http.ResponseWriter, r *http.Request, t *resource.Type) error {
 	q, err := s.queryFromURL(r)
 	if err != nil {
-		writeError(w, log, err)
-		return
+		return err
 	}
-	s.runList(w, r, log, t, q)
+	return s.runList(w, r, t, q)
 }
 
-// searchRequest is the body of POST .search (RFC 7644 §3.4.3).
-type searchRequest struct {
-	Schemas            []string `json:"schemas"`
-	Filter             string   `json:"filter"`
-	StartIndex         *int     `json:"startIndex"`
-	Count              *int     `json:"count"`
-	SortBy             string   `json:"sortBy"`
-	SortOrder          string   `json:"sortOrder"`
-	Attributes         []string `json:"attributes"`
-	ExcludedAttributes []string `json:"excludedAttributes"`
-}
-
-func (s *Server) search(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, t *resource.Type) {
-	var body searchRequest
-	if err := s.decode(w, r, &body); err != nil {
-		writeError(w, log, err)
-		return
+func (s *Server) search(w http.ResponseWriter, r *http.Request, t *resource.Type) error {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
 	}
-	if !containsFold(body.Schemas, searchURN) {
-		writeError(w, log, resource.InvalidValue("a search request must carry the schema %s", searchURN))
-		return
+	sr, err := resource.DecodeSearch(body)
+	if err != nil {
+		return err
 	}
-	q := &resource.ListQuery{StartIndex: 1, Count: -1, SortBy: body.SortBy}
-	if body.StartIndex != nil {
-		q.StartIndex = *body.StartIndex
+	q := &resource.ListQuery{StartIndex: 1, Count: -1, SortBy: sr.SortBy}
+	if sr.StartIndex != nil {
+		q.StartIndex = *sr.StartIndex
 	}
-	if body.Count != nil {
-		q.Count = max(*body.Count, 0)
+	if sr.Count != nil {
+		q.Count = max(*sr.Count, 0)
 	}
-	var err error
-	if q.SortDescending, err = sortOrder(body.SortOrder); err != nil {
-		writeError(w, log, err)
-		return
+	if q.SortDescending, err = sortOrder(sr.SortOrder); err != nil {
+		return err
 	}
-	if q.Projection, err = newProjection(body.Attributes, body.ExcludedAttributes); err != nil {
-		writeError(w, log, err)
-		return
+	if q.Projection, err = newProjection(sr.Attributes, sr.ExcludedAttributes); err != nil {
+		return err
 	}
-	if body.Filter != "" {
-		if q.Filter, err = s.parseFilter(body.Filter); err != nil {
-			writeError(w, log, err)
-			return
+	if sr.Filter != "" {
+		if q.Filter, err = s.parseFilter(sr.Filter); err != nil {
+			return err
 		}
 	}
-	s.runList(w, r, log, t, q)
+	return s.runList(w, r, t, q)
 }
 
-func (s *Server) runList(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, t *resource.Type, q *resource.ListQuery) {
+func (s *Server) runList(w http.ResponseWriter, r *http.Request, t *resource.Type, q *resource.ListQuery) error {
 	page, err := s.backend.List(r.Context(), t, q)
 	if err != nil {
-		writeError(w, log, err)
-		return
+		return err
 	}
 	items := make([]any, 0, len(page.Resources))
 	pj := resource.NewProjector(t, q.Projection)
@@ -114,124 +88,79 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, log *zerolog.Lo
 		"itemsPerPage": len(items),
 		"Resources":    items,
 	})
+	return nil
 }
 
-func (s *Server) create(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, t *resource.Type) {
-	attrs, err := s.decodeResource(w, r, t, true)
+func (s *Server) create(w http.ResponseWriter, r *http.Request, t *resource.Type) error {
+	body, err := s.readBody(w, r)
 	if err != nil {
-		writeError(w, log, err)
-		return
+		return err
+	}
+	attrs, err := resource.DecodeResource(body, t, true)
+	if err != nil {
+		return err
 	}
 	p, err := projectionFromQuery(r)
 	if err != nil {
-		writeError(w, log, err)
-		return
+		return err
 	}
 	res, err := s.backend.Create(r.Context(), t, attrs, p)
 	if err != nil {
-		writeError(w, log, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", s.location(t, res.ID))
 	s.writeResource(w, http.StatusCreated, t, res, p)
+	return nil
 }
 
-func (s *Server) replace(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, t *resource.Type, id string) {
-	attrs, err := s.decodeResource(w, r, t, false)
+func (s *Server) replace(w http.ResponseWriter, r *http.Request, t *resource.Type, id string) error {
+	body, err := s.readBody(w, r)
 	if err != nil {
-		writeError(w, log, err)
-		return
+		return err
+	}
+	attrs, err := resource.DecodeResource(body, t, false)
+	if err != nil {
+		return err
 	}
 	p, err := projectionFromQuery(r)
 	if err != nil {
-		writeError(w, log, err)
-		return
+		return err
 	}
 	res, err := s.backend.Replace(r.Context(), t, id, attrs, conditions(r), p)
 	if err != nil {
-		writeError(w, log, err)
-		return
+		return err
 	}
 	s.writeResource(w, http.StatusOK, t, res, p)
+	return nil
 }
 
-// patchRequest is a PatchOp message (RFC 7644 §3.5.2).
-type patchRequest struct {
-	Schemas    []string `json:"schemas"`
-	Operations []struct {
-		Op    string          `json:"op"`
-		Path  string          `json:"path"`
-		Value json.RawMessage `json:"value"`
-	} `json:"Operations"`
-}
-
-func (s *Server) patch(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, t *resource.Type, id string) {
-	var body patchRequest
-	if err := s.decode(w, r, &body); err != nil {
-		writeError(w, log, err)
-		return
+func (s *Server) patch(w http.ResponseWriter, r *http.Request, t *resource.Type, id string) error {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
 	}
-	if !containsFold(body.Schemas, patchURN) {
-		writeError(w, log, resource.InvalidValue("a PATCH request must carry the schema %s", patchURN))
-		return
-	}
-	if len(body.Operations) == 0 {
-		writeError(w, log, resource.InvalidValue("a PATCH request needs at least one operation"))
-		return
-	}
-	ops := make([]resource.PatchOp, 0, len(body.Operations))
-	for i, o := range body.Operations {
-		op := resource.PatchOp{Op: strings.ToLower(strings.TrimSpace(o.Op))}
-		switch op.Op {
-		case "add", "replace", "remove":
-		default:
-			writeError(w, log, resource.InvalidValue("operation %d: op must be add, replace or remove, not %q", i+1, o.Op))
-			return
-		}
-		if o.Path != "" {
-			p, err := resource.ParsePath(o.Path)
-			if err != nil {
-				writeError(w, log, err)
-				return
-			}
-			op.Path = p
-		} else if op.Op == "remove" {
-			writeError(w, log, resource.NoTarget("operation %d: remove needs a path", i+1))
-			return
-		}
-		if len(o.Value) > 0 {
-			if err := json.Unmarshal(o.Value, &op.Value); err != nil {
-				writeError(w, log, resource.InvalidSyntax("operation %d: value is not valid JSON", i+1))
-				return
-			}
-		}
-		if op.Path == nil && op.Op != "remove" {
-			if _, ok := op.Value.(map[string]any); !ok {
-				writeError(w, log, resource.InvalidValue("operation %d: without a path, value must be an object", i+1))
-				return
-			}
-		}
-		ops = append(ops, op)
+	ops, err := resource.DecodePatch(body, t)
+	if err != nil {
+		return err
 	}
 	p, err := projectionFromQuery(r)
 	if err != nil {
-		writeError(w, log, err)
-		return
+		return err
 	}
 	res, err := s.backend.Patch(r.Context(), t, id, ops, conditions(r), p)
 	if err != nil {
-		writeError(w, log, err)
-		return
+		return err
 	}
 	s.writeResource(w, http.StatusOK, t, res, p)
+	return nil
 }
 
-func (s *Server) delete(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, t *resource.Type, id string) {
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, t *resource.Type, id string) error {
 	if err := s.backend.Delete(r.Context(), t, id, conditions(r)); err != nil {
-		writeError(w, log, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // writeResource renders a resource with its ETag.
@@ -272,40 +201,21 @@ func absRefs(v any, base string) {
 	}
 }
 
-// decode reads a JSON body within the size limit.
-func (s *Server) decode(w http.ResponseWriter, r *http.Request, into any) error {
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	if err := dec.Decode(into); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &resource.Error{Status: http.StatusRequestEntityTooLarge, Detail: "request body larger than " + strconv.FormatInt(s.cfg.MaxBodyBytes, 10) + " bytes"}
-		}
-		if errors.Is(err, io.EOF) {
-			return resource.InvalidSyntax("request body is empty")
-		}
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			return resource.InvalidSyntax("%s has the wrong JSON type", ute.Field)
-		}
-		return resource.InvalidSyntax("request body is not valid JSON")
-	}
-	if dec.More() {
-		return resource.InvalidSyntax("request body holds more than one JSON value")
-	}
-	return nil
-}
-
-// decodeResource reads and normalises a POST or PUT body.
-func (s *Server) decodeResource(w http.ResponseWriter, r *http.Request, t *resource.Type, create bool) (map[string]any, error) {
-	var raw map[string]any
-	if err := s.decode(w, r, &raw); err != nil {
+// readBody reads a request body of a JSON media type (checkMediaType)
+// within the size limit; package resource decodes it.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if err := checkMediaType(r.Header); err != nil {
 		return nil, err
 	}
-	if raw == nil {
-		return nil, resource.InvalidSyntax("request body must be a JSON object")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &resource.Error{Status: http.StatusRequestEntityTooLarge, Detail: "request body larger than " + strconv.FormatInt(s.cfg.MaxBodyBytes, 10) + " bytes"}
+		}
+		return nil, resource.InvalidSyntax("request body could not be read")
 	}
-	return resource.Normalize(raw, t, create)
+	return body, nil
 }
 
 func (s *Server) parseFilter(f string) (filter.Expression, error) {
@@ -319,6 +229,9 @@ func (s *Server) parseFilter(f string) (filter.Expression, error) {
 func (s *Server) queryFromURL(r *http.Request) (*resource.ListQuery, error) {
 	v := r.URL.Query()
 	q := &resource.ListQuery{StartIndex: 1, Count: -1, SortBy: v.Get("sortBy")}
+	if err := resource.CheckText("sortBy", q.SortBy); err != nil {
+		return nil, err
+	}
 	if f := v.Get("filter"); f != "" {
 		fe, err := s.parseFilter(f)
 		if err != nil {
@@ -327,16 +240,16 @@ func (s *Server) queryFromURL(r *http.Request) (*resource.ListQuery, error) {
 		q.Filter = fe
 	}
 	if si := v.Get("startIndex"); si != "" {
-		n, err := strconv.Atoi(si)
+		n, err := queryInt("startIndex", si)
 		if err != nil {
-			return nil, resource.InvalidValue("startIndex must be an integer")
+			return nil, err
 		}
 		q.StartIndex = max(n, 1)
 	}
 	if c := v.Get("count"); c != "" {
-		n, err := strconv.Atoi(c)
+		n, err := queryInt("count", c)
 		if err != nil {
-			return nil, resource.InvalidValue("count must be an integer")
+			return nil, err
 		}
 		q.Count = max(n, 0)
 	}
@@ -348,6 +261,16 @@ func (s *Server) queryFromURL(r *http.Request) (*resource.ListQuery, error) {
 		return nil, err
 	}
 	return q, nil
+}
+
+// queryInt reads startIndex or count: an integer within LDAP's maxInt
+// (RFC 4511), as in a SearchRequest (resource.DecodeSearch).
+func queryInt(name, s string) (int, error) {
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		return 0, resource.InvalidValue("%s must be an integer from -2147483648 to 2147483647", name)
+	}
+	return int(n), nil
 }
 
 func sortOrder(s string) (bool, error) {
@@ -376,6 +299,16 @@ func newProjection(attrs, excluded []string) (resource.Projection, error) {
 	if len(attrs) > 0 && len(excluded) > 0 {
 		return p, resource.InvalidValue("attributes and excludedAttributes cannot be used together")
 	}
+	for _, list := range []struct {
+		name  string
+		names []string
+	}{{"attributes", attrs}, {"excludedAttributes", excluded}} {
+		for _, n := range list.names {
+			if err := resource.CheckText(list.name, n); err != nil {
+				return p, err
+			}
+		}
+	}
 	return p, nil
 }
 
@@ -387,15 +320,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // etag renders a version as a weak entity tag.

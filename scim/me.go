@@ -17,29 +17,24 @@ type SelfResolver interface {
 // act on the caller's own User resource, with the same access checks as
 // /Users/{id}. A caller that runs as the service account gets 404.
 func (s *Server) Me(t *resource.Type, self SelfResolver) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		log := s.requestLog(r)
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		if t == nil {
-			writeError(w, log, &resource.Error{Status: http.StatusNotImplemented, Detail: "no User resource type"})
-			return
+			return &resource.Error{Status: http.StatusNotImplemented, Detail: "no User resource type"}
 		}
 		parts := splitPath(r.URL.Path)
 		if len(parts) > 0 && !strings.EqualFold(parts[len(parts)-1], "Me") {
-			writeError(w, log, resource.NotFound("no such endpoint"))
-			return
+			return resource.NotFound("no such endpoint")
 		}
 		switch r.Method {
 		case http.MethodGet, http.MethodPut, http.MethodPatch:
 		default:
-			methodNotAllowed(w, log, http.MethodGet, http.MethodPut, http.MethodPatch)
-			return
+			return methodNotAllowed(w, http.MethodGet, http.MethodPut, http.MethodPatch)
 		}
 		id, err := self.SelfID(r.Context(), t)
 		if err != nil {
-			writeError(w, log, err)
-			return
+			return err
 		}
-		s.byID(w, r, log, t, id)
+		return s.byID(w, r, t, id)
 	})
 }
 

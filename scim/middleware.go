@@ -30,7 +30,7 @@ type infoKey struct{}
 // the backend's Caller. mapUser, when set, maps the principal to a bind
 // DN (identity mapping) and may refuse it.
 func (s *Server) Handler(auth func(http.Handler) http.Handler, mapUser func(context.Context, *oauth.Principal) (string, error)) http.Handler {
-	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	inner := s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		info, _ := r.Context().Value(infoKey{}).(*requestInfo)
 		c := &resource.Caller{IP: clientIP(r), Secure: r.TLS != nil}
 		if info != nil {
@@ -46,13 +46,12 @@ func (s *Server) Handler(auth func(http.Handler) http.Handler, mapUser func(cont
 					if errors.As(err, &se) && se.Status == http.StatusUnauthorized {
 						w.Header().Set("WWW-Authenticate", `Bearer realm="scimgate", error="invalid_token", error_description="`+se.Detail+`"`)
 					}
-					writeError(w, &s.log, err)
-					return
+					return err
 				}
 				c.BindDN = dn
 			}
 		}
-		s.ServeHTTP(w, r.WithContext(resource.WithCaller(r.Context(), c)))
+		return s.dispatch(w, r.WithContext(resource.WithCaller(r.Context(), c)))
 	})
 	return s.audit(auth(inner))
 }

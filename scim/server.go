@@ -1,8 +1,9 @@
 // Package scim is scimgate's HTTP face: SCIM 2.0 (RFC 7644) routing,
 // request decoding and validation, client quirks, discovery endpoints,
 // ETags and the audit log line. It stores nothing itself: every resource
-// operation goes to a resource.Backend, which decides access. Errors become
-// responses in one place (writeError).
+// operation goes to a resource.Backend, which decides access. Handlers
+// return their errors, which become responses in one place (writeError);
+// request bodies are decoded strictly by package resource.
 package scim
 
 import (
@@ -65,89 +66,90 @@ func New(cfg Config, backend resource.Backend, types []*resource.Type, log zerol
 // of endpoints are matched case-insensitively and a trailing slash is
 // ignored.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rest, ok := cutPrefixFold(r.URL.Path, s.cfg.BasePath)
-	if !ok {
-		writeError(w, &s.log, resource.NotFound("no such endpoint"))
-		return
-	}
-	s.route(w, r, splitPath(rest))
+	s.serve(w, r, s.dispatch)
 }
 
-func (s *Server) route(w http.ResponseWriter, r *http.Request, parts []string) {
-	log := s.requestLog(r)
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) error {
+	rest, ok := cutPrefixFold(r.URL.Path, s.cfg.BasePath)
+	if !ok {
+		return resource.NotFound("no such endpoint")
+	}
+	return s.route(w, r, splitPath(rest))
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request, parts []string) error {
 	if len(parts) == 0 {
-		writeError(w, log, resource.NotFound("no such endpoint; see /ServiceProviderConfig and /ResourceTypes"))
-		return
+		return resource.NotFound("no such endpoint; see /ServiceProviderConfig and /ResourceTypes")
 	}
 	head := strings.ToLower(parts[0])
 	switch head {
 	case "serviceproviderconfig", "schemas", "resourcetypes":
 		switch {
 		case head == "serviceproviderconfig" && len(parts) != 1, len(parts) > 2:
-			writeError(w, log, resource.NotFound("no such endpoint"))
-		case !allow(w, r, log, http.MethodGet):
+			return resource.NotFound("no such endpoint")
+		case !allowed(r, http.MethodGet):
+			return methodNotAllowed(w, http.MethodGet)
 		case head == "serviceproviderconfig":
-			s.serviceProviderConfig(w, r)
+			return s.serviceProviderConfig(w, r)
 		case head == "schemas":
-			s.schemas(w, r, log, parts[1:])
-		default:
-			s.resourceTypes(w, r, log, parts[1:])
+			return s.schemas(w, r, parts[1:])
 		}
-		return
+		return s.resourceTypes(w, r, parts[1:])
 	case "me":
 		if s.MeHandler != nil {
 			s.MeHandler.ServeHTTP(w, r)
-			return
+			return nil
 		}
-		writeError(w, log, &resource.Error{Status: http.StatusNotImplemented, Detail: "/Me needs identity mapping, which is disabled: every request runs as the service account"})
-		return
+		return &resource.Error{Status: http.StatusNotImplemented, Detail: "/Me needs identity mapping, which is disabled: every request runs as the service account"}
 	case "bulk":
-		writeError(w, log, &resource.Error{Status: http.StatusNotImplemented, Detail: "bulk operations are not supported (see /ServiceProviderConfig)"})
-		return
+		return &resource.Error{Status: http.StatusNotImplemented, Detail: "bulk operations are not supported (see /ServiceProviderConfig)"}
 	case ".search":
-		writeError(w, log, &resource.Error{Status: http.StatusNotImplemented, Detail: "searching across resource types is not supported; POST to /Users/.search or /Groups/.search"})
-		return
+		return &resource.Error{Status: http.StatusNotImplemented, Detail: "searching across resource types is not supported; POST to /Users/.search or /Groups/.search"}
 	}
 	t := s.typeFor(head)
 	if t == nil {
-		writeError(w, log, resource.NotFound("no such endpoint %q", "/"+parts[0]))
-		return
+		return resource.NotFound("no such endpoint %q", "/"+parts[0])
 	}
 	switch {
 	case len(parts) == 1:
 		switch r.Method {
 		case http.MethodGet:
-			s.list(w, r, log, t)
+			return s.list(w, r, t)
 		case http.MethodPost:
-			s.create(w, r, log, t)
-		default:
-			methodNotAllowed(w, log, http.MethodGet, http.MethodPost)
+			return s.create(w, r, t)
 		}
+		return methodNotAllowed(w, http.MethodGet, http.MethodPost)
 	case len(parts) == 2 && parts[1] == ".search":
-		if allow(w, r, log, http.MethodPost) {
-			s.search(w, r, log, t)
+		if !allowed(r, http.MethodPost) {
+			return methodNotAllowed(w, http.MethodPost)
 		}
+		return s.search(w, r, t)
 	case len(parts) == 2:
-		s.byID(w, r, log, t, parts[1])
-	default:
-		writeError(w, log, resource.NotFound("no such endpoint"))
+		return s.byID(w, r, t, parts[1])
 	}
+	return resource.NotFound("no such endpoint")
 }
 
-// byID serves a request for one resource by its method.
-func (s *Server) byID(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, t *resource.Type, id string) {
+// byID serves a request for one resource by its method. An id that is not
+// text (a NUL, invalid UTF-8) names no resource.
+func (s *Server) byID(w http.ResponseWriter, r *http.Request, t *resource.Type, id string) error {
+	var serve func(http.ResponseWriter, *http.Request, *resource.Type, string) error
 	switch r.Method {
 	case http.MethodGet:
-		s.get(w, r, log, t, id)
+		serve = s.get
 	case http.MethodPut:
-		s.replace(w, r, log, t, id)
+		serve = s.replace
 	case http.MethodPatch:
-		s.patch(w, r, log, t, id)
+		serve = s.patch
 	case http.MethodDelete:
-		s.delete(w, r, log, t, id)
+		serve = s.delete
 	default:
-		methodNotAllowed(w, log, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete)
+		return methodNotAllowed(w, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete)
 	}
+	if resource.CheckText("id", id) != nil {
+		return resource.NotFound("no %s with this id", t.Name)
+	}
+	return serve(w, r, t, id)
 }
 
 func (s *Server) typeFor(endpoint string) *resource.Type {
@@ -159,20 +161,15 @@ func (s *Server) typeFor(endpoint string) *resource.Type {
 	return nil
 }
 
-// allow answers 405 unless the method is one of methods (HEAD counts as GET).
-func allow(w http.ResponseWriter, r *http.Request, log *zerolog.Logger, methods ...string) bool {
+// allowed reports whether the method is one of methods (HEAD counts as
+// GET).
+func allowed(r *http.Request, methods ...string) bool {
 	for _, m := range methods {
 		if r.Method == m || m == http.MethodGet && r.Method == http.MethodHead {
 			return true
 		}
 	}
-	methodNotAllowed(w, log, methods...)
 	return false
-}
-
-func methodNotAllowed(w http.ResponseWriter, log *zerolog.Logger, methods ...string) {
-	w.Header().Set("Allow", strings.Join(methods, ", "))
-	writeError(w, log, &resource.Error{Status: http.StatusMethodNotAllowed, Detail: "method not allowed; allowed: " + strings.Join(methods, ", ")})
 }
 
 func cutPrefixFold(p, prefix string) (string, bool) {

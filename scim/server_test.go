@@ -1,9 +1,13 @@
 package scim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -174,5 +178,60 @@ func TestRequestDetailsReachTheBackend(t *testing.T) {
 	meta, _ := body["meta"].(map[string]any)
 	if meta["location"] != "https://scim.example/scim/v2/Users/u1" || meta["version"] != `W/"v7"` {
 		t.Fatalf("meta %v", meta)
+	}
+}
+
+// failingBackend fails every Get with err.
+type failingBackend struct {
+	stubBackend
+	err error
+}
+
+func (b *failingBackend) Get(context.Context, *resource.Type, string, resource.Projection) (*resource.Resource, error) {
+	return nil, b.err
+}
+
+// TestErrorsRenderedOnce: a handler's error becomes one SCIM error
+// response, and is logged once when it has a cause: at error level for a
+// 5xx, at debug for a client error; a client error without a cause is
+// left to the audit line.
+func TestErrorsRenderedOnce(t *testing.T) {
+	cause := errors.New("connection reset by peer")
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		detail string
+		logged string // the level of the one "request failed" line, "" = none
+	}{
+		{"untyped", cause, 500, "internal error", "error"},
+		{"unavailable", resource.Unavailable(cause, "the directory is unavailable"), 503, "the directory is unavailable", "error"},
+		{"client error with a cause", &resource.Error{Status: 400, ScimType: "invalidValue", Detail: "bad", Err: cause}, 400, "bad", "debug"},
+		{"client error", resource.NotFound("no such user"), 404, "no such user", ""},
+	}
+	for _, tt := range tests {
+		var logs bytes.Buffer
+		s := New(Config{}, &failingBackend{err: tt.err}, []*resource.Type{UserType()}, zerolog.New(&logs).Level(zerolog.DebugLevel))
+		rec := httptest.NewRecorder()
+		s.Handler(func(h http.Handler) http.Handler { return h }, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/scim/v2/Users/u1", nil))
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != tt.status || body["detail"] != tt.detail || body["status"] != strconv.Itoa(tt.status) {
+			t.Errorf("%s: %d %s", tt.name, rec.Code, rec.Body.String())
+		}
+		if strings.Contains(rec.Body.String(), cause.Error()) {
+			t.Errorf("%s: the cause reached the client: %s", tt.name, rec.Body.String())
+		}
+		var failed []string
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			if strings.Contains(line, `"message":"request failed"`) {
+				failed = append(failed, line)
+			}
+		}
+		switch {
+		case tt.logged == "" && len(failed) > 0:
+			t.Errorf("%s: logged %q", tt.name, failed)
+		case tt.logged != "" && (len(failed) != 1 || !strings.Contains(failed[0], `"level":"`+tt.logged+`"`) || !strings.Contains(failed[0], cause.Error())):
+			t.Errorf("%s: logged %q, want one %s line with the cause", tt.name, failed, tt.logged)
+		}
 	}
 }

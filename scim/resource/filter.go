@@ -31,7 +31,10 @@ const MaxFilterDepth = 32
 //     `attr[(sel) and sub op value]`;
 //   - a value filter in brackets may hold any and/or/not/parentheses
 //     combination of attribute expressions, not only two;
-//   - string values are JSON-unescaped (\u escapes in either case);
+//   - string values are JSON-unescaped (\u escapes in either case) and
+//     must be text: valid UTF-8, no lone surrogate, no control character
+//     but tab and line breaks (a NUL would cut the value short in the
+//     directory and match every entry);
 //   - spaces around the filter are ignored.
 //
 // Numbers without fraction or exponent are int, others float64. Errors are
@@ -376,11 +379,12 @@ func (p *filterParser) str() (string, error) {
 		case c < 0x20:
 			return "", p.fail(p.pos, "control character %q in a string; escape it", c)
 		case c != '\\':
-			// Runs of plain bytes are copied as they are, invalid UTF-8
-			// included; whoever renders the value escapes it.
 			j := p.pos
 			for j < len(p.src) && p.src[j] != '"' && p.src[j] != '\\' && p.src[j] >= 0x20 {
 				j++
+			}
+			if problem, at := textProblem(p.src[p.pos:j]); problem != "" {
+				return "", p.fail(p.pos+at, "%s in a string", problem)
 			}
 			b.WriteString(p.src[p.pos:j])
 			p.pos = j
@@ -394,10 +398,8 @@ func (p *filterParser) str() (string, error) {
 		switch e := p.src[p.pos]; e {
 		case '"', '\\', '/':
 			b.WriteByte(e)
-		case 'b':
-			b.WriteByte('\b')
-		case 'f':
-			b.WriteByte('\f')
+		case 'b', 'f':
+			return "", p.fail(esc, "the escape %s in a string is a control character", p.src[esc:p.pos+1])
 		case 'n':
 			b.WriteByte('\n')
 		case 'r':
@@ -418,8 +420,11 @@ func (p *filterParser) str() (string, error) {
 					}
 				}
 				if utf16.IsSurrogate(r) {
-					r = utf8.RuneError
+					return "", p.fail(esc, "the lone surrogate %s in a string", p.src[esc:p.pos+1])
 				}
+			}
+			if isBadControl(r) {
+				return "", p.fail(esc, "the escape %s in a string is a control character", p.src[esc:p.pos+1])
 			}
 			b.WriteRune(r)
 		default:

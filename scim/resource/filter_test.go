@@ -97,7 +97,7 @@ func TestParseFilter(t *testing.T) {
 		{`members.$ref pr`, `(pr members.$ref)`},
 		// Strings are JSON-unescaped.
 		{`userName eq "a\"b\\c\/d\n\u00e9\u00E9\uD83D\uDE00"`, `(eq userName "a\"b\\c/d\néé😀")`},
-		{`userName eq "\uD800x"`, "(eq userName \"\ufffdx\")"},
+		{`userName eq "a\tb\u000A\r"`, `(eq userName "a\tb\n\r")`},
 		{`userName eq "*)(uid=*"`, `(eq userName "*)(uid=*")`},
 		{`userName eq "é"`, `(eq userName "é")`},
 	}
@@ -134,6 +134,16 @@ func TestParseFilterErrors(t *testing.T) {
 		{`userName eq "a\x"`, `column 15: invalid escape "\\x\"" in a string`},
 		{`userName eq "\u12"`, `column 14: invalid \u escape; expected four hex digits`},
 		{"userName eq \"a\tb\"", `column 15: control character '\t' in a string; escape it`},
+		// Strings must be text: no control character but tab and line
+		// breaks, escaped or not; valid UTF-8; no lone surrogate.
+		{`userName eq "\u0000"`, `column 14: the escape \u0000 in a string is a control character`},
+		{`emails[value co "a\u001b"]`, `column 19: the escape \u001b in a string is a control character`},
+		{`userName eq "a\b"`, `column 15: the escape \b in a string is a control character`},
+		{"userName eq \"a\x00\"", `column 15: control character '\x00' in a string; escape it`},
+		{"userName eq \"\xff\xfe\"", `column 14: invalid UTF-8 (byte 0xFF) in a string`},
+		{"userName eq \"é\xc0\x80\"", `column 15: invalid UTF-8 (byte 0xC0) in a string`},
+		{`userName eq "\uD800x"`, `column 14: the lone surrogate \uD800 in a string`},
+		{`userName eq "\uDE00\uD83D"`, `column 14: the lone surrogate \uDE00 in a string`},
 		{`x eq 01`, `column 6: invalid number "01"`},
 		{`x eq 1.`, `column 6: invalid number "1."`},
 		{`x eq 1e`, `column 6: invalid number "1e"`},
@@ -233,6 +243,8 @@ func TestParsePath(t *testing.T) {
 		{`emails[type eq "work"].`, `column 24: expected a sub-attribute name, found the end of the input`},
 		{`userName eq "x"`, `column 10: expected the end of the path, found "eq"`},
 		{`members[value eq "x"] x`, `column 23: expected the end of the path, found "x"`},
+		{`emails[value eq "\u0000"]`, `column 18: the escape \u0000 in a string is a control character`},
+		{"members[value eq \"\xff\"]", `column 19: invalid UTF-8 (byte 0xFF) in a string`},
 		{strings.Repeat("a", MaxFilterLength+1), `path too long: 4097 bytes, at most 4096`},
 	}
 	for _, tt := range errTests {
@@ -266,7 +278,9 @@ func normalizeLibrary(e filter.Expression) bool {
 		case string:
 			s, ok := libraryString(v)
 			x.CompareValue = s
-			return ok
+			// Strings that are not text (control characters, lone
+			// surrogates) we refuse on purpose.
+			return ok && checkStrings([]byte(`"`+v+`"`)) == nil
 		case int:
 			return v > -1<<53 && v < 1<<53
 		}

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -33,20 +32,32 @@ func Normalize(attrs map[string]any, t *Type, forCreate bool) (map[string]any, e
 //   - extension attributes may come nested ({"urn:...:User": {"department":
 //     "x"}}) or flat ("urn:...:User:department": "x"), and core attributes
 //     may carry the core URN as a prefix;
-//   - "schemas", "id", "meta" and every readOnly attribute or
-//     sub-attribute are dropped: the backend owns them;
-//   - strings are accepted for booleans ("True", "false"), integers and
-//     decimals; any other type mismatch is 400 invalidValue;
-//   - a multi-valued attribute given one value gets a list of one; a
-//     single-valued one given a list of at most one value gets that value;
-//   - a bare string for a complex attribute with a "value" sub-attribute
-//     (Entra's manager) becomes {"value": s};
-//   - null, "", [] and {} mean "no value". With forCreate they are dropped;
-//     otherwise (PUT) the attribute is kept with an explicit nil value, and
-//     an extension given as null is kept as a nil map, so that the backend
-//     can tell "clear this" from "not mine to touch";
+//   - "schemas", "id" and "meta" are dropped unread, and readOnly
+//     attributes and sub-attributes (groups, manager.displayName) are
+//     dropped once their type is checked: the backend owns them, and
+//     clients echo them;
+//   - values must have the attribute's type; nothing is dropped or
+//     converted to fit, except what Okta and Entra send: "True" and
+//     "False" (any case) for booleans, a list of one value for a
+//     single-valued attribute, {"value": x} for a simple one, a bare
+//     string for a single-valued complex attribute with a "value"
+//     sub-attribute (Entra's manager: {"value": s}), and one value of a
+//     multi-valued attribute given alone (a list of one). Numbers in
+//     strings, a string where a list of objects belongs ("emails":
+//     "a@b.c" says neither type nor primary), [] for a single-valued
+//     attribute and {} for a multi-valued one or inside its list are 400
+//     invalidValue, as is any other mismatch;
+//   - null and "" mean "no value", as do [] for a multi-valued attribute
+//     and {} for a single-valued complex one. With forCreate they are
+//     dropped; otherwise (PUT) the attribute is kept with an explicit nil
+//     value, and an extension given as null is kept as a nil map, so that
+//     the backend can tell "clear this" from "not mine to touch";
+//   - names no schema of t defines are ignored (Entra sends attributes of
+//     schemas we do not serve), with their values unread;
 //   - required attributes (schema Required, and Required extensions) must
 //     have a value, on create and on replace, else 400 invalidValue.
+//
+// The schemas member itself is checked by DecodeResource (CheckSchemas).
 func NormalizeReport(attrs map[string]any, t *Type, forCreate bool) (map[string]any, []string, error) {
 	n := normalizer{t: t, out: map[string]any{}}
 	for _, key := range slices.Sorted(maps.Keys(attrs)) {
@@ -118,11 +129,19 @@ func (n *normalizer) wholeSchema(key, urn string, v any) error {
 	return nil
 }
 
-// put stores the coerced value of one resolved key.
+// put stores the coerced value of one resolved key. A readOnly
+// attribute's value is checked and dropped.
 func (n *normalizer) put(ref keyRef, key string, v any) error {
-	if isCommonOwned(ref) || ref.attr.Mutability() == "readOnly" ||
-		(ref.sub != nil && ref.sub.Mutability() == "readOnly") {
+	if isCommonOwned(ref) {
 		return nil
+	}
+	if ref.attr.Mutability() == "readOnly" || (ref.sub != nil && ref.sub.Mutability() == "readOnly") {
+		def, path := ref.attr, ref.attr.Name()
+		if ref.sub != nil {
+			def, path = *ref.sub, path+"."+ref.sub.Name()
+		}
+		_, err := coerceAttr(def, v, path, nil)
+		return err
 	}
 	c := n.out
 	if ref.urn != "" {
@@ -339,7 +358,8 @@ func lookupKey(m map[string]any, name string) (key string, v any, ok bool) {
 
 // coerceAttr converts a client value for def to its canonical JSON shape;
 // nil means "no value". Unknown sub-attributes of complex values are
-// recorded in ignored (when not nil) and dropped, readOnly ones dropped.
+// recorded in ignored (when not nil) and dropped; readOnly ones are
+// checked and dropped.
 func coerceAttr(def schema.CoreAttribute, v any, path string, ignored *[]string) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -353,11 +373,21 @@ func coerceAttr(def schema.CoreAttribute, v any, path string, ignored *[]string)
 	}
 	items, ok := v.([]any)
 	if !ok {
+		switch x := v.(type) {
+		case string:
+			if x == "" {
+				return nil, nil
+			}
+		case map[string]any:
+			if len(x) == 0 {
+				return nil, InvalidValue("attribute %q is multi-valued: {} is not one of its values (a list, [] or null clears it)", path)
+			}
+		}
 		items = []any{v}
 	}
 	out := make([]any, 0, len(items))
 	for _, it := range items {
-		c, err := coerceSingle(def, it, path, ignored)
+		c, err := coerceItem(def, it, path, ignored)
 		if err != nil {
 			return nil, err
 		}
@@ -371,13 +401,32 @@ func coerceAttr(def schema.CoreAttribute, v any, path string, ignored *[]string)
 	return out, nil
 }
 
-// unwrapSingle accepts a list of at most one value for a single-valued
-// attribute, and {"value": x} for a simple one (Entra sends both).
+// coerceItem converts one value of the multi-valued attribute def: an
+// object for a complex attribute (a bare string is not taken for its
+// "value": "emails": "a@b.c" says neither the type nor whether it is
+// primary), a scalar of def's type otherwise.
+func coerceItem(def schema.CoreAttribute, v any, path string, ignored *[]string) (any, error) {
+	if v == nil || def.AttributeType() != "complex" {
+		return coerceSingle(def, v, path, ignored)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, InvalidValue("attribute %q is a list of objects; %s is not one", path, describeValue(v))
+	}
+	if len(m) == 0 {
+		return nil, InvalidValue("attribute %q: {} is not a value", path)
+	}
+	return coerceSingle(def, m, path, ignored)
+}
+
+// unwrapSingle accepts a list of one value for a single-valued attribute,
+// and {"value": x} for a simple one (Entra sends both). An empty list is
+// not a value of a single-valued attribute.
 func unwrapSingle(def schema.CoreAttribute, v any, path string) (any, error) {
 	if l, ok := v.([]any); ok {
 		switch len(l) {
 		case 0:
-			return nil, nil
+			return nil, InvalidValue("attribute %q is single-valued: [] is not a value of it (null clears it)", path)
 		case 1:
 			v = l[0]
 		default:
@@ -421,14 +470,11 @@ func coerceSingle(def schema.CoreAttribute, v any, path string, ignored *[]strin
 			}
 			continue
 		}
-		if sub.Mutability() == "readOnly" {
-			continue
-		}
 		c, err := coerceAttr(sub, m[k], path+"."+sub.Name(), ignored)
 		if err != nil {
 			return nil, err
 		}
-		if c != nil {
+		if c != nil && sub.Mutability() != "readOnly" {
 			out[sub.Name()] = c
 		}
 	}
@@ -463,22 +509,32 @@ func coerceSimple(def schema.CoreAttribute, v any, path string) (any, error) {
 				return int64(x), nil
 			}
 		case json.Number:
-			if n, err := x.Int64(); err == nil {
-				return n, nil
-			}
-		case string:
-			if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
+			if n, ok := integer(x); ok {
 				return n, nil
 			}
 		}
 		return nil, bad("an integer")
 	case "decimal":
-		if _, isBool := v.(bool); !isBool {
-			if f, ok := asFloat(v); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
-				return f, nil
+		var f float64
+		switch x := v.(type) {
+		case int:
+			f = float64(x)
+		case int64:
+			f = float64(x)
+		case float64:
+			f = x
+		case json.Number:
+			var err error
+			if f, err = x.Float64(); err != nil {
+				return nil, bad("a number")
 			}
+		default:
+			return nil, bad("a number")
 		}
-		return nil, bad("a number")
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, bad("a finite number")
+		}
+		return f, nil
 	case "dateTime":
 		s, ok := v.(string)
 		if !ok {

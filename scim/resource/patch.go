@@ -18,9 +18,12 @@ import (
 // rejects the whole request.
 //
 // Beyond the RFC, it accepts what Okta and Entra send:
-//   - op in any case; "True"/"False" strings for booleans, strings for
-//     numbers; null, "", [] or {} as the value of add or replace clears
-//     the target (Microsoft's null-update test);
+//   - op in any case; "True"/"False" strings for booleans; null or "" as
+//     the value of add or replace clears the target (Microsoft's
+//     null-update test), as do [] for a multi-valued attribute and {} for
+//     a complex one; values otherwise follow Normalize's rules, so a
+//     number in a string, [] for a single-valued attribute or a string
+//     for a list of objects is 400 invalidValue;
 //   - a value without path whose keys are paths ("name.givenName",
 //     "urn:...:User:employeeNumber"), nested extension objects
 //     ({"urn:...:User": {...}}) and an "id", "schemas" or "meta" key,

@@ -195,6 +195,11 @@ func TestApplyPatchErrors(t *testing.T) {
 		{"type mismatch sub", false, `[{"op":"add","path":"emails","value":[{"value":"x","primary":3}]}]`, ScimInvalidValue, `attribute "emails.primary" must be a boolean, not a number`},
 		{"pathless not an object", false, `[{"op":"add","value":"x"}]`, ScimInvalidValue, `add without a path needs an object value, not a string`},
 		{"bad op", false, `[{"op":"move","path":"title"}]`, ScimInvalidSyntax, `unknown PATCH op "move"`},
+		{"string for list of objects", false, `[{"op":"replace","path":"emails","value":"x"}]`, ScimInvalidValue, `attribute "emails" is a list of objects; a string is not one`},
+		{"{} for list", true, `[{"op":"add","path":"members","value":{}}]`, ScimInvalidValue, `attribute "members" is multi-valued: {} is not one of its values`},
+		{"[] for single-valued", false, `[{"op":"replace","path":"active","value":[]}]`, ScimInvalidValue, `attribute "active" is single-valued: [] is not a value of it`},
+		{"[] for single complex pathless", false, `[{"op":"replace","value":{"name":[]}}]`, ScimInvalidValue, `attribute "name" is single-valued`},
+		{"string for integer", false, `[{"op":"replace","path":"userName","value":5}]`, ScimInvalidValue, `attribute "userName" must be a string, not a number`},
 		{"index in detail", false, `[{"op":"add","path":"title","value":"t"},{"op":"remove","path":"nickName"}]`, ScimNoTarget, `Operations[1]: "nickName" has no value to remove`},
 	}
 	for _, tt := range tests {
@@ -249,6 +254,10 @@ func FuzzApplyPatch(f *testing.F) {
 	f.Add(`members[value eq "u1"]`, "remove", `null`)
 	f.Add(`manager`, "add", `[{"value":"m"}]`)
 	f.Add(``, "replace", `{"name.givenName":"g","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"d"}}`)
+	f.Add(`emails`, "replace", `"x"`)
+	f.Add(`active`, "add", `[]`)
+	f.Add(`members`, "remove", `["u1"]`)
+	f.Add(`emails[type eq "home"]`, "replace", `[{"display":5}]`)
 	f.Fuzz(func(t *testing.T, path, op, value string) {
 		var v any
 		if json.Unmarshal([]byte(value), &v) != nil {
@@ -276,6 +285,10 @@ func FuzzApplyPatch(f *testing.F) {
 				var e *Error
 				if !errors.As(err, &e) || e.Status != 400 {
 					t.Fatalf("%v is not a 400 *Error", err)
+				}
+				// What CheckPatch passes fails only for the state.
+				if CheckPatch([]PatchOp{o}, c.typ) == nil && e.ScimType != ScimNoTarget {
+					t.Fatalf("CheckPatch passes %s %q %s, ApplyPatch says %v", op, path, value, err)
 				}
 				continue
 			}

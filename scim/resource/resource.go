@@ -75,10 +75,11 @@ type Page struct {
 	Resources    []*Resource
 }
 
-// PatchOp is one PATCH operation (RFC 7644 §3.5.2). Op is "add",
-// "replace" or "remove" (already lowercased). Path is nil when the request
-// has no path. Value is the JSON-decoded value (nil for remove, or for an
-// explicit null).
+// PatchOp is one PATCH operation (RFC 7644 §3.5.2), as DecodePatch
+// returns it. Op is "add", "replace" or "remove" (already lowercased).
+// Path is nil when the request has no path. Value is the JSON-decoded
+// value, numbers as json.Number (nil for remove, or for an explicit
+// null).
 type PatchOp struct {
 	Op    string
 	Path  *filter.Path
