@@ -80,6 +80,9 @@ func Lint(a *ACI, ctx LintContext) []Warning {
 			warn(r.Pos, "read of objectClass is granted at the suffix to %s; grant it on each subtree SCIM exposes instead", orDefault(broad, "callers without an oauthscope condition"))
 		}
 	}
+	if pos, name := oidAttribute(a); name != "" {
+		warn(pos, "attribute %s is named by OID: the directory returns entries under attribute names, so name it by its primary name (as the schema's first NAME)", name)
+	}
 	if pos, why := pushdownBlocker(a); why != "" {
 		warn(pos, "lists cannot be cut by the directory for callers this ACI reaches: %s, so the gateway reads every match of such a listing itself (up to limits.lookthrough)", why)
 	}
@@ -331,8 +334,8 @@ func pushdownBlocker(a *ACI) (Pos, string) {
 		case t.Keyword == KwTarget && strings.Contains(t.DN, "*"):
 			return t.Pos, "its target is a DN pattern"
 		case t.Keyword == KwTargetFilter:
-			if item := undecidedItem(t.Filter); item != "" {
-				return t.Pos, "its targetfilter item " + item + " may be undefined on some entries (integer, time or boolean syntax)"
+			if why := filterBlocker(t.Filter); why != "" {
+				return t.Pos, why
 			}
 		}
 	}
@@ -349,6 +352,8 @@ func pushdownBlocker(a *ACI) (Pos, string) {
 			ua, err := parseUserAttr(c.Values[0])
 			switch {
 			case err != nil:
+			case ua.attr == "entrydn":
+				pos, why = c.Pos, "userattr on entryDN"
 			case len(ua.levels) != 1 || ua.levels[0] != 0:
 				pos, why = c.Pos, "userattr with parent levels"
 			case ua.kind != uaUserDN && ua.kind != uaGroupDN:
@@ -364,34 +369,47 @@ func pushdownBlocker(a *ACI) (Pos, string) {
 	return Pos{}, ""
 }
 
-// undecidedItem returns the first item of f that may be undefined on some
-// entries, as text, or "".
-func undecidedItem(f ldapfilter.Filter) string {
-	switch v := f.(type) {
-	case *ldapfilter.And:
-		return firstUndecided(v.Filters)
-	case ldapfilter.And:
-		return firstUndecided(v.Filters)
-	case *ldapfilter.Or:
-		return firstUndecided(v.Filters)
-	case ldapfilter.Or:
-		return firstUndecided(v.Filters)
-	case *ldapfilter.Not:
-		return undecidedItem(v.Filter)
-	case ldapfilter.Not:
-		return undecidedItem(v.Filter)
+// oidAttribute returns the first attribute the ACI names by an OID the
+// engine does not know a name for, with where it is; "" when none.
+func oidAttribute(a *ACI) (Pos, string) {
+	isOID := func(n string) bool {
+		c := CanonicalAttr(n)
+		return c != "" && c[0] >= '0' && c[0] <= '9'
 	}
-	if decided, undefined := ldapfilter.ItemDecided(f); !decided && !undefined {
-		return f.String()
-	}
-	return ""
-}
-
-func firstUndecided(fs []ldapfilter.Filter) string {
-	for _, f := range fs {
-		if s := undecidedItem(f); s != "" {
-			return s
+	for _, t := range a.Targets {
+		var names []string
+		switch t.Keyword {
+		case KwTargetAttr:
+			names = t.Attrs
+		case KwTargetFilter:
+			names = ldapfilter.Attributes(t.Filter)
+		case KwTargAttrFilters:
+			for _, l := range t.AttrFilters {
+				for _, f := range l.Filters {
+					names = append(names, f.Attr)
+				}
+			}
+		}
+		for _, n := range names {
+			if isOID(n) {
+				return t.Pos, n
+			}
 		}
 	}
-	return ""
+	for _, r := range a.Rules {
+		var pos Pos
+		name := ""
+		walkConds(r.Bind, func(c *Cond) {
+			if name != "" || c.Keyword != KwUserAttr {
+				return
+			}
+			if ua, err := parseUserAttr(c.Values[0]); err == nil && isOID(ua.attr) {
+				pos, name = c.Pos, ua.attr
+			}
+		})
+		if name != "" {
+			return pos, name
+		}
+	}
+	return Pos{}, ""
 }

@@ -31,6 +31,9 @@ func TestLint(t *testing.T) {
 		{`(targetattr="*")(version 3.0; acl "val"; allow (read) userattr="employeeType#staff";)`, LintContext{EntryDN: "ou=x"}, []string{"userattr with an LDAP URL or a value"}},
 		{`(targetattr="*")(version 3.0; acl "str"; allow (read) userattr="description#USERDN";)`, LintContext{EntryDN: "ou=x"}, []string{"userattr on description"}},
 		{`(target="ldap:///uid=*,ou=x")(targetattr="*")(version 3.0; acl "w"; allow (write) oauthscope="scim:write";)`, LintContext{EntryDN: "ou=x"}, []string{`targetattr="*" with write`}},
+		{`(targetfilter="(2.16.840.1.113730.3.1.4=contractor)")(targetattr="*")(version 3.0; acl "oid"; deny (read) oauthscope="s";)`, LintContext{EntryDN: "ou=x"},
+			[]string{"attribute 2.16.840.1.113730.3.1.4 is named by OID", "names an attribute by OID"}},
+		{`(targetattr="2.5.4.3")(version 3.0; acl "known oid"; allow (read) oauthscope="s";)`, LintContext{EntryDN: "ou=x"}, nil},
 	}
 	for _, tc := range cases {
 		a, err := Parse(tc.src)

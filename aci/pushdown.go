@@ -3,6 +3,7 @@ package aci
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/scimgate/scimgate/aci/ldapfilter"
 )
@@ -252,12 +253,11 @@ func filterNode(f ldapfilter.Filter) (*pnode, string) {
 		}
 		return pNot(n), ""
 	default:
-		decided, undefined := ldapfilter.ItemDecided(f)
-		switch {
-		case undefined:
+		if why := itemBlocker(f); why != "" {
+			return nil, why
+		}
+		if _, undefined := ldapfilter.ItemDecided(f); undefined {
 			return pConst(rUndefined), ""
-		case !decided:
-			return nil, fmt.Sprintf("its targetfilter item %s may be undefined on some entries", f)
 		}
 		return pItem(f), ""
 	}
@@ -273,6 +273,90 @@ func filterNode(f ldapfilter.Filter) (*pnode, string) {
 		return pOr(nodes...), ""
 	}
 	return pAnd(nodes...), ""
+}
+
+// itemBlocker says why a targetfilter item cannot be pushed down, or "".
+func itemBlocker(f ldapfilter.Filter) string {
+	if why := directoryMayDiffer(f); why != "" {
+		return why
+	}
+	if decided, undefined := ldapfilter.ItemDecided(f); !decided && !undefined {
+		return fmt.Sprintf("its targetfilter item %s may be undefined on some entries (integer, time or boolean syntax)", f)
+	}
+	return ""
+}
+
+// filterBlocker is itemBlocker for the first item of a filter that has one.
+func filterBlocker(f ldapfilter.Filter) string {
+	var kids []ldapfilter.Filter
+	switch v := f.(type) {
+	case *ldapfilter.And:
+		kids = v.Filters
+	case ldapfilter.And:
+		kids = v.Filters
+	case *ldapfilter.Or:
+		kids = v.Filters
+	case ldapfilter.Or:
+		kids = v.Filters
+	case *ldapfilter.Not:
+		return filterBlocker(v.Filter)
+	case ldapfilter.Not:
+		return filterBlocker(v.Filter)
+	default:
+		return itemBlocker(f)
+	}
+	for _, k := range kids {
+		if why := filterBlocker(k); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+// supertypes are attribute types that other types are subtypes of: the
+// directory matches an assertion on one against every subtype's values
+// (name covers cn, sn, ...), the engine only against the type itself.
+var supertypes = map[string]bool{"name": true, "distinguishedname": true}
+
+// directoryMayDiffer says why the directory could match the filter item
+// otherwise than the engine does, or "": an approximate match (phonetic
+// in OpenLDAP, folded equality in the engine), a supertype, an attribute
+// named by OID (the engine knows few), or a DN assertion whose attribute
+// types are spelt otherwise than the engine's canonical names (the
+// directory folds userid into uid, the engine does not).
+func directoryMayDiffer(f ldapfilter.Filter) string {
+	var attr, value string
+	switch v := f.(type) {
+	case *ldapfilter.Approx, ldapfilter.Approx:
+		return fmt.Sprintf("its targetfilter item %s is an approximate match, whose rule differs between directories", f)
+	case *ldapfilter.Equality:
+		attr, value = v.Attr, v.Value
+	case ldapfilter.Equality:
+		attr, value = v.Attr, v.Value
+	default:
+		attrs := ldapfilter.Attributes(f)
+		if len(attrs) == 1 {
+			attr = attrs[0]
+		}
+	}
+	a := canonicalAttr(attr)
+	switch {
+	case supertypes[a]:
+		return fmt.Sprintf("its targetfilter item %s names %s, a supertype the directory expands to its subtypes", f, attr)
+	case a != "" && a[0] >= '0' && a[0] <= '9':
+		return fmt.Sprintf("its targetfilter item %s names an attribute by OID", f)
+	case value != "" && ldapfilter.SyntaxOf(a) == ldapfilter.SyntaxDN:
+		n, err := ldapfilter.NormalizeDN(value)
+		if err != nil {
+			return ""
+		}
+		for _, rdn := range ldapfilter.SplitDN(n) {
+			if typ, _, ok := strings.Cut(rdn, "="); ok && canonicalAttr(typ) != typ {
+				return fmt.Sprintf("its targetfilter item %s holds a DN whose attribute type %s the directory spells otherwise", f, typ)
+			}
+		}
+	}
+	return ""
 }
 
 // bind partially evaluates a compiled bind rule; a non-empty reason says
@@ -340,6 +424,9 @@ func (p *pusher) cond(c condEval) (*pnode, string) {
 	case *userAttrCond:
 		if dn == "" {
 			return pConst(rFalse), ""
+		}
+		if c.attr == "entrydn" {
+			return nil, "userattr on entryDN, which the directory keeps for every entry"
 		}
 		if len(c.levels) != 1 || c.levels[0] != 0 {
 			return nil, "userattr with parent levels reads entries above the one decided"
