@@ -27,9 +27,9 @@ bench: deps
 # Every fuzz target, each for FUZZTIME (default 60s).
 FUZZTIME ?= 60s
 FUZZ := ./aci:FuzzParseACI ./aci/ldapfilter:FuzzParse ./aci/ldapfilter:FuzzNormalizeDN \
-	./oauth:FuzzValidate ./ldapbackend:FuzzTranslateFilter ./scim:FuzzAppendJSON \
+	./oauth:FuzzValidate ./ldapbackend/scimldap:FuzzTranslateFilter ./scim:FuzzAppendJSON ./scim:FuzzHTTP \
 	./scim/resource:FuzzParseFilter ./scim/resource:FuzzParsePath ./scim/resource:FuzzApplyPatch \
-	./scim/resource:FuzzNormalize
+	./scim/resource:FuzzNormalize ./scim/resource:FuzzDecode
 fuzz:
 	@set -e; for t in $(FUZZ); do \
 		echo "== $$t"; $(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME); \

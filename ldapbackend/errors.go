@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/scimgate/scimgate/ldapbackend/acisource"
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
@@ -27,13 +29,13 @@ func MapError(err error, op string) error {
 	}
 	cause := fmt.Errorf("ldap %s: %w", op, err)
 
-	var lock *LockdownError
+	var lock *acisource.LockdownError
 	switch {
 	case errors.As(err, &lock):
 		return resource.Unavailable(cause, "service locked down: the directory holds an invalid ACI: %s", lock.Error())
-	case errors.Is(err, ErrACIsNotLoaded):
+	case errors.Is(err, acisource.ErrACIsNotLoaded):
 		return resource.Unavailable(cause, "access control not available yet")
-	case errors.Is(err, ErrUnavailable),
+	case errors.Is(err, ldapconn.ErrUnavailable),
 		errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, context.Canceled):
 		return resource.Unavailable(cause, "the directory is unavailable; try again later")
@@ -41,7 +43,7 @@ func MapError(err error, op string) error {
 
 	var le *ldap.Error
 	if !errors.As(err, &le) {
-		if isConnError(err) {
+		if ldapconn.IsConnError(err) {
 			return resource.Unavailable(cause, "the directory is unavailable; try again later")
 		}
 		return resource.Internal(cause)

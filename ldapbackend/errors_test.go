@@ -11,6 +11,8 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scimgate/scimgate/aci"
+	"github.com/scimgate/scimgate/ldapbackend/acisource"
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
 	"github.com/scimgate/scimgate/ldapbackend/slapd"
 	"github.com/scimgate/scimgate/scim/resource"
 )
@@ -76,19 +78,20 @@ func TestMapErrorCodes(t *testing.T) {
 }
 
 func TestMapErrorOther(t *testing.T) {
-	lock := &LockdownError{Problems: []*aci.LoadError{{EntryDN: "ou=x", Index: 1, Err: errors.New("1:2: bad")}}}
+	lock := &acisource.LockdownError{Problems: []*aci.LoadError{{EntryDN: "ou=x", Index: 1, Err: errors.New("1:2: bad")}}}
 	tests := []struct {
 		name     string
 		err      error
 		status   int
 		scimType string
 	}{
-		{"unavailable", unavailable(errors.New("dial tcp: connection refused")), 503, ""},
-		{"pool closed", unavailable(ErrPoolClosed), 503, ""},
+		{"unavailable", ldapconn.Unavailable(errors.New("dial tcp: connection refused")), 503, ""},
+		{"pool closed", ldapconn.Unavailable(ldapconn.ErrPoolClosed), 503, ""},
+		{"bind refused", ldapconn.Unavailable(fmt.Errorf("bind as cn=x: %w", ldap.NewError(ldap.LDAPResultInvalidCredentials, errors.New(serverText)))), 503, ""},
 		{"deadline", fmt.Errorf("x: %w", context.DeadlineExceeded), 503, ""},
 		{"canceled", context.Canceled, 503, ""},
 		{"lockdown", fmt.Errorf("x: %w", lock), 503, ""},
-		{"not loaded", fmt.Errorf("%w: %w", ErrACIsNotLoaded, errors.New("down")), 503, ""},
+		{"not loaded", fmt.Errorf("%w: %w", acisource.ErrACIsNotLoaded, errors.New("down")), 503, ""},
 		{"plain", errors.New(serverText), 500, ""},
 		{"scim error passes", resource.InvalidPath("bad path"), 400, resource.ScimInvalidPath},
 	}
@@ -172,7 +175,7 @@ func TestMapErrorLive(t *testing.T) {
 			return v
 		}
 		modify := func(filter, title string) error {
-			ctl, err := NewAssertionControl(filter)
+			ctl, err := ldapconn.NewAssertionControl(filter)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,11 +202,11 @@ func TestMapErrorLive(t *testing.T) {
 	})
 
 	t.Run("bad assertion filter", func(t *testing.T) {
-		if _, err := NewAssertionControl("(sn=unclosed"); err == nil {
+		if _, err := ldapconn.NewAssertionControl("(sn=unclosed"); err == nil {
 			t.Error("NewAssertionControl accepted a broken filter")
 		}
-		ctl, err := NewAssertionControl("(cn=x)")
-		if err != nil || ctl.GetControlType() != ControlTypeAssertion || !strings.Contains(ctl.String(), "(cn=x)") {
+		ctl, err := ldapconn.NewAssertionControl("(cn=x)")
+		if err != nil || ctl.GetControlType() != ldapconn.ControlTypeAssertion || !strings.Contains(ctl.String(), "(cn=x)") {
 			t.Errorf("control %v, %v", ctl, err)
 		}
 	})

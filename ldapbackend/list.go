@@ -13,6 +13,9 @@ import (
 
 	"github.com/scimgate/scimgate/aci"
 	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/ldapbackend/acisource"
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
@@ -21,99 +24,152 @@ import (
 // objectClass) and search (the search right on every attribute of the
 // client's filter), sorts them by sortBy and then id so pages are stable,
 // and converts only the requested page. At most Lookthrough entries may
-// match; more is 400 tooMany.
+// match; more is 400 tooMany. The request is worked out once (listPlan);
+// each way of serving it is a method of the plan, tried in this order:
+// a filtered search that matches a handful of entries is read whole at
+// once (small); a listing whose access cannot differ between entries is
+// cut to the page by the directory (uniform, list_vlv.go); anything else
+// reads every match's order and access attributes, then the page
+// (lookthrough).
 func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQuery) (*resource.Page, error) {
 	ts, rc, err := b.open(ctx, t)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.flush()
-	ctx = rc.ctx
-	f := ts.filter
-	var clientAttrs []string
+	p, err := b.newListPlan(rc, ts, q)
+	if err != nil {
+		return nil, err
+	}
 	if q.Filter != nil {
-		tr, err := TranslateFilter(ctx, q.Filter, ts.m, b)
+		res, read, ok, err := p.small()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return p.pageOf(res, read, true, p.sortKey != nil && sortSucceeded(res.Controls))
+		}
+	}
+	if page, ok, err := p.uniform(); ok {
+		return page, err
+	}
+	return p.lookthrough()
+}
+
+// listPlan is one list request, worked out once.
+type listPlan struct {
+	b  *Backend
+	rc *reqCtx
+	ts *typeState
+	q  *resource.ListQuery
+
+	filter       string   // the LDAP filter: the type's and the client's (printed once)
+	clientAttrs  []string // the attributes the client's filter names: the search right is needed on them
+	start, count int
+	sortAttr     string // "" = by id
+	sortKind     scimldap.Kind
+	sortKey      *ldap.SortKey // nil when the directory is not asked to sort
+	fp           *fetchPlan    // how the page's entries are read
+	pass1        []string      // what ordering and the access decisions read of every match
+}
+
+func (b *Backend) newListPlan(rc *reqCtx, ts *typeState, q *resource.ListQuery) (*listPlan, error) {
+	p := &listPlan{b: b, rc: rc, ts: ts, q: q}
+	f := ts.filter
+	if q.Filter != nil {
+		tr, err := scimldap.TranslateFilter(rc.ctx, q.Filter, ts.m, b)
 		if err != nil {
 			return nil, err
 		}
 		f = &ldapfilter.And{Filters: []ldapfilter.Filter{f, tr.Filter}}
-		clientAttrs = tr.Attributes
+		p.clientAttrs = tr.Attributes
 	}
-	count := q.Count
-	if count < 0 {
-		count = b.opt.DefaultPageSize
+	p.filter = f.String()
+	p.count = q.Count
+	if p.count < 0 {
+		p.count = b.opt.DefaultPageSize
 	}
-	count = min(count, b.opt.MaxPageSize)
-	start := max(q.StartIndex, 1)
-
-	sortAttr, sortKind, err := ts.sortAttr(q.SortBy)
-	if err != nil {
+	p.count = min(p.count, b.opt.MaxPageSize)
+	p.start = max(q.StartIndex, 1)
+	var err error
+	if p.sortAttr, p.sortKind, err = ts.sortAttr(q.SortBy); err != nil {
 		return nil, err
-	}
-	// The first pass fetches only what ordering and the access decisions
-	// need (the attributes the ACIs' target filters and userattr rules
-	// read); the returned page is fetched in full afterwards.
-	pass1 := []string{"objectClass", ts.m.IDAttr}
-	if sortAttr != "" {
-		pass1 = append(pass1, sortAttr)
-	}
-	for _, a := range rc.set.EntryAttributes() {
-		if !containsFold(pass1, a) {
-			pass1 = append(pass1, a)
-		}
 	}
 	// With sortBy, the directory sorts (server-side sort, RFC 2891) with the
 	// attribute's ordering rule; the gateway then only drops what the caller
 	// may not see, which keeps the order.
-	var controls []ldap.Control
-	if k := b.sortKey(sortAttr, sortKind, q.SortDescending); k != nil {
-		controls = append(controls, ldap.NewControlServerSideSortingWithSortKeys([]*ldap.SortKey{k}))
+	p.sortKey = b.sortKey(p.sortAttr, p.sortKind, q.SortDescending)
+	// The first pass fetches only what ordering and the access decisions
+	// need (the attributes the ACIs' target filters and userattr rules
+	// read); the returned page is fetched in full afterwards.
+	p.pass1 = []string{"objectClass", ts.m.IDAttr}
+	if p.sortAttr != "" {
+		p.pass1 = append(p.pass1, p.sortAttr)
 	}
-	fp := rc.plan(ts, q.Projection)
-	filter, fetch := f.String(), fp.attrs
-	read1 := newReadSet(pass1) // what the entries of the first pass hold
-	// A filtered search usually matches a handful of entries (a userName
-	// or externalId lookup): read them in full at once, and fall back to
-	// two passes only when more than smallResult match.
-	var res *ldap.SearchResult
-	whole := false
-	if q.Filter != nil {
-		attrs := slices.Clone(fetch) // never append to the shared plan
-		for _, a := range pass1 {
-			if !containsFold(attrs, a) {
-				attrs = append(attrs, a)
-			}
-		}
-		read0 := newReadSet(attrs)
-		req0 := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-			smallResult+1, 0, false, filter, attrs, controls)
-		if r0, err0 := b.search(ctx, req0, "search"); err0 == nil && len(r0.Entries) <= smallResult {
-			res, whole, read1 = r0, true, read0
+	for _, a := range rc.set.EntryAttributes() {
+		if !containsFold(p.pass1, a) {
+			p.pass1 = append(p.pass1, a)
 		}
 	}
-	// When the caller's access is the same for every entry of the type,
-	// the directory can cut the page itself.
-	if !whole {
-		if page, ok, err := b.listVLV(rc, ts, q, filter, fp, clientAttrs, sortAttr, sortKind, start, count); ok {
-			return page, err
+	p.fp = rc.plan(ts, q.Projection)
+	return p, nil
+}
+
+// sortControls asks the directory to sort, if it is to.
+func (p *listPlan) sortControls() []ldap.Control {
+	if p.sortKey == nil {
+		return nil
+	}
+	return []ldap.Control{ldap.NewControlServerSideSortingWithSortKeys([]*ldap.SortKey{p.sortKey})}
+}
+
+// search runs a search of the type's entries matching the plan's filter,
+// with the request's proxied authorization, its error unmapped.
+func (p *listPlan) search(sizeLimit int, attrs []string, controls []ldap.Control) (*ldap.SearchResult, error) {
+	req := p.ts.searchRequest(p.filter, sizeLimit, attrs, controls)
+	req.Controls = proxied(p.rc.ctx, req.Controls)
+	return p.b.searchRaw(p.rc.ctx, req)
+}
+
+// small reads the matches of a filtered search whole, in one search, when
+// there are at most smallResult of them (a userName or externalId lookup):
+// ok is false when there are more, or when the directory cannot sort them
+// (the two passes then sort); any other error is returned.
+func (p *listPlan) small() (res *ldap.SearchResult, read *acisource.ReadSet, ok bool, err error) {
+	attrs := slices.Clone(p.fp.attrs) // never append to the shared plan
+	for _, a := range p.pass1 {
+		if !containsFold(attrs, a) {
+			attrs = append(attrs, a)
 		}
 	}
-	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-		b.opt.Lookthrough+1, 0, false, filter, pass1, controls)
-	if !whole {
-		res, err = b.search(ctx, req, "search")
+	controls := p.sortControls()
+	res, err = p.search(smallResult+1, attrs, controls)
+	switch {
+	case err == nil && len(res.Entries) <= smallResult:
+		return res, acisource.NewReadSet(attrs), true, nil
+	case err == nil, isSizeLimit(err):
+		return nil, nil, false, nil // more than smallResult
+	case len(controls) > 0 && cannotSort(err):
+		return nil, nil, false, nil
 	}
-	if err != nil && len(controls) > 0 && !isSizeLimit(err) {
+	return nil, nil, false, MapError(err, "search")
+}
+
+// lookthrough reads the order and access attributes of every match (at
+// most Lookthrough), then the page's entries in full.
+func (p *listPlan) lookthrough() (*resource.Page, error) {
+	b := p.b
+	controls := p.sortControls()
+	res, err := p.search(b.opt.Lookthrough+1, p.pass1, controls)
+	if err != nil && len(controls) > 0 && cannotSort(err) {
 		// A directory that cannot sort now (busy, unwilling, no overlay)
 		// still answers: the gateway sorts instead.
-		req.Controls = nil
-		res, err = b.search(ctx, req, "search")
 		controls = nil
+		res, err = p.search(b.opt.Lookthrough+1, p.pass1, nil)
 	}
-	serverSorted := len(controls) > 0 && res != nil && sortSucceeded(res.Controls)
 	if err != nil {
 		if !isSizeLimit(err) {
-			return nil, err
+			return nil, MapError(err, "search")
 		}
 		if res == nil || len(res.Entries) > b.opt.Lookthrough {
 			return nil, resource.TooMany("the search matched more than %d resources; narrow the filter", b.opt.Lookthrough)
@@ -128,6 +184,15 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	if len(res.Entries) > b.opt.Lookthrough {
 		return nil, resource.TooMany("the search matched more than %d resources; narrow the filter", b.opt.Lookthrough)
 	}
+	return p.pageOf(res, acisource.NewReadSet(p.pass1), false, len(controls) > 0 && sortSucceeded(res.Controls))
+}
+
+// pageOf keeps the matches the caller may see, in order, and renders the
+// page of them. read is what the matches hold; whole says they hold what
+// rendering needs (small), else the page's entries are read again;
+// serverSorted that the directory sorted them.
+func (p *listPlan) pageOf(res *ldap.SearchResult, read *acisource.ReadSet, whole, serverSorted bool) (*resource.Page, error) {
+	b, rc, ts, q := p.b, p.rc, p.ts, p.q
 	type hit struct {
 		le  *ldap.Entry
 		e   aci.Entry // le adapted for the engine
@@ -137,16 +202,16 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	var hits []hit
 	// A sort key the caller may not read must not order what it sees: the
 	// entry sorts as if it had no value, and the gateway sorts then.
-	hidden, canonSort := false, aci.CanonicalAttr(sortAttr)
+	hidden, canonSort := false, aci.CanonicalAttr(p.sortAttr)
 	for _, le := range res.Entries {
-		e := newEntry(le, read1)
-		if !rc.visible(e) || !rc.maySearch(e, clientAttrs) {
+		e := acisource.Adapt(le, read)
+		if !rc.visible(e) || !rc.maySearch(e, p.clientAttrs) {
 			continue
 		}
 		h := hit{le: le, e: e, id: le.GetAttributeValue(ts.m.IDAttr)}
-		if sortAttr != "" {
+		if p.sortAttr != "" {
 			if rc.canRead(e, canonSort) {
-				h.key = le.GetAttributeValue(sortAttr)
+				h.key = le.GetAttributeValue(p.sortAttr)
 			} else {
 				hidden = true
 			}
@@ -155,12 +220,13 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	}
 	if !serverSorted || hidden {
 		sort.SliceStable(hits, func(i, j int) bool {
-			if c := compareKeys(sortKind, hits[i].key, hits[j].key); c != 0 {
+			if c := compareKeys(p.sortKind, hits[i].key, hits[j].key); c != 0 {
 				return c < 0 != q.SortDescending
 			}
 			return hits[i].id < hits[j].id
 		})
 	}
+	start, count := p.start, p.count
 	page := &resource.Page{TotalResults: len(hits), StartIndex: start, Resources: []*resource.Resource{}}
 	if start > len(hits) || count == 0 {
 		return page, nil
@@ -178,8 +244,11 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 		for _, h := range pageHits {
 			full[h.id], adapted[h.id] = h.le, h.e
 		}
-	} else if full, err = b.fetchByIDs(ctx, ts, ids, fetch); err != nil {
-		return nil, err
+	} else {
+		var err error
+		if full, err = b.fetchByIDs(rc.ctx, ts, ids, p.fp.attrs); err != nil {
+			return nil, err
+		}
 	}
 	pageEntries := make([]*ldap.Entry, 0, len(full))
 	for _, le := range full {
@@ -195,7 +264,7 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 		}
 		e, ok := adapted[id]
 		if !ok {
-			if e = fp.entry(le); !rc.visible(e) {
+			if e = p.fp.entry(le); !rc.visible(e) {
 				continue // changed between the two passes
 			}
 		}
@@ -206,6 +275,17 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 		page.Resources = append(page.Resources, r)
 	}
 	return page, nil
+}
+
+// cannotSort reports whether a search carrying the server-side sort
+// control failed because the directory cannot sort it here (RFC 2891's
+// sortResult codes, an overlay that is missing or busy), so that the same
+// search without the control may succeed. A deadline, a lost connection
+// or a refusal of the search itself are not such failures.
+func cannotSort(err error) bool {
+	return ldap.IsErrorAnyOf(err, ldap.LDAPResultUnavailableCriticalExtension, ldap.LDAPResultAdminLimitExceeded,
+		ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultInappropriateMatching, ldap.LDAPResultBusy,
+		ldap.LDAPResultUnwillingToPerform, ldap.LDAPResultOther) && !errors.Is(err, ldapconn.ErrUnavailable)
 }
 
 // fetchByIDs reads the entries of a page in one search per chunk of ids.
@@ -232,7 +312,7 @@ func (b *Backend) searchAnyOf(ctx context.Context, ts *typeState, attr string, v
 			ors[i] = &ldapfilter.Equality{Attr: attr, Value: v}
 		}
 		f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Or{Filters: ors}}}
-		req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f.String(), attrs, nil)
+		req := ts.searchRequest(f.String(), 0, attrs, nil)
 		res, err := b.search(ctx, req, op)
 		if err != nil {
 			return err
@@ -261,7 +341,7 @@ func (rc *reqCtx) maySearch(e aci.Entry, attrs []string) bool {
 
 // fetchDN reads attributes of one entry by DN; nil when it is gone.
 func (b *Backend) fetchDN(ctx context.Context, dn string, attrs []string) (*ldap.Entry, error) {
-	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", attrs, nil)
+	req := entryRequest(dn, attrs)
 	res, err := b.search(ctx, req, "read")
 	if err != nil {
 		var se *resource.Error
@@ -278,13 +358,13 @@ func (b *Backend) fetchDN(ctx context.Context, dn string, attrs []string) (*ldap
 
 // sortAttr maps sortBy to the LDAP attribute to order by ("" = by id) and
 // the kind of its values.
-func (ts *typeState) sortAttr(sortBy string) (string, Kind, error) {
+func (ts *typeState) sortAttr(sortBy string) (string, scimldap.Kind, error) {
 	if sortBy == "" {
-		return "", KindString, nil
+		return "", scimldap.KindString, nil
 	}
 	p, err := resource.ParsePath(sortBy)
 	if err != nil {
-		return "", KindString, resource.InvalidValue("sortBy %q is not an attribute path", sortBy)
+		return "", scimldap.KindString, resource.InvalidValue("sortBy %q is not an attribute path", sortBy)
 	}
 	urn, attr, sub := "", strings.ToLower(p.AttributePath.AttributeName), ""
 	if p.AttributePath.URIPrefix != nil && !strings.EqualFold(*p.AttributePath.URIPrefix, ts.t.Schema.ID) {
@@ -295,26 +375,26 @@ func (ts *typeState) sortAttr(sortBy string) (string, Kind, error) {
 	}
 	switch {
 	case urn == "" && attr == "id":
-		return "", KindString, nil
+		return "", scimldap.KindString, nil
 	case urn == "" && attr == "meta" && sub == "created":
-		return "createTimestamp", KindDateTime, nil
+		return "createTimestamp", scimldap.KindDateTime, nil
 	case urn == "" && attr == "meta" && sub == "lastmodified":
-		return "modifyTimestamp", KindDateTime, nil
+		return "modifyTimestamp", scimldap.KindDateTime, nil
 	}
 	for _, a := range ts.m.Attrs {
-		if strings.ToLower(a.URN) != urn || a.Attr != attr || a.WriteOnly || a.Kind == KindReference {
+		if strings.ToLower(a.URN) != urn || a.Attr != attr || a.WriteOnly || a.Kind == scimldap.KindReference {
 			continue
 		}
 		if sub == "" || a.Sub == sub {
 			return a.LDAP, a.Kind, nil
 		}
 	}
-	return "", KindString, resource.InvalidValue("cannot sort by %q", sortBy)
+	return "", scimldap.KindString, resource.InvalidValue("cannot sort by %q", sortBy)
 }
 
 // sortKey is the server-side sort key ordering by attr, a value of kind,
 // or nil when attr is "" or the directory cannot order such values.
-func (b *Backend) sortKey(attr string, kind Kind, desc bool) *ldap.SortKey {
+func (b *Backend) sortKey(attr string, kind scimldap.Kind, desc bool) *ldap.SortKey {
 	rule := orderingRule(kind)
 	if attr == "" || rule == "" {
 		return nil
@@ -327,13 +407,13 @@ func (b *Backend) sortKey(attr string, kind Kind, desc bool) *ldap.SortKey {
 
 // orderingRule names the LDAP ordering matching rule for a kind ("" when
 // the directory cannot order such values).
-func orderingRule(k Kind) string {
+func orderingRule(k scimldap.Kind) string {
 	switch k {
-	case KindString:
+	case scimldap.KindString:
 		return "caseIgnoreOrderingMatch"
-	case KindInteger:
+	case scimldap.KindInteger:
 		return "integerOrderingMatch"
-	case KindDateTime:
+	case scimldap.KindDateTime:
 		return "generalizedTimeOrderingMatch"
 	}
 	return ""
@@ -342,7 +422,7 @@ func orderingRule(k Kind) string {
 // compareKeys orders two sort keys by kind, for when the gateway sorts. An
 // absent key ("") sorts after every value, as the directory's server-side
 // sort places an entry without the attribute (RFC 2891), so the two agree.
-func compareKeys(k Kind, a, b string) int {
+func compareKeys(k scimldap.Kind, a, b string) int {
 	switch {
 	case a == "" && b == "":
 		return 0
@@ -351,7 +431,7 @@ func compareKeys(k Kind, a, b string) int {
 	case b == "":
 		return -1
 	}
-	if k == KindInteger {
+	if k == scimldap.KindInteger {
 		x, errA := strconv.ParseInt(a, 10, 64)
 		y, errB := strconv.ParseInt(b, 10, 64)
 		if errA == nil && errB == nil {

@@ -3,15 +3,15 @@ package ldapbackend
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scimgate/scimgate/aci"
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
-// listVLV serves a list reading only the page's entries: with one search
+// uniform serves a list reading only the page's entries: with one search
 // the directory sorts (RFC 2891) and cuts to the page with Virtual List
 // View by offset, counting the matches; or, for a client paging on through
 // the same listing, with one search for the page's entries by id, the
@@ -21,8 +21,9 @@ import (
 // filter names: otherwise the gateway must see every match to drop those
 // the caller may not see. ok is false when this path does not apply or the
 // directory cannot serve it; the caller then lists the usual way.
-func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, filter string, fp *fetchPlan, clientAttrs []string,
-	sortAttr string, sortKind Kind, start, count int) (page *resource.Page, ok bool, err error) {
+func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
+	b, rc, ts, q := p.b, p.rc, p.ts, p.q
+	filter, fp, clientAttrs, sortAttr, start, count := p.filter, p.fp, p.clientAttrs, p.sortAttr, p.start, p.count
 	if !b.opt.VLV || b.vlvOff.Load() {
 		return nil, false, nil
 	}
@@ -58,11 +59,10 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, filt
 		if !ok || !may {
 			return nil, false, nil
 		}
-		k := b.sortKey(sortAttr, sortKind, q.SortDescending)
-		if k == nil {
+		if p.sortKey == nil {
 			return nil, false, nil
 		}
-		keys = append(keys, k)
+		keys = append(keys, p.sortKey)
 	}
 	// By id, or ties by id: the order the gateway itself uses.
 	keys = append(keys, &ldap.SortKey{AttributeType: ts.m.IDAttr})
@@ -70,52 +70,42 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, filt
 	// A client walking the pages: serve them from the ordered ids while the
 	// directory has not changed.
 	key := listKey{typ: ts.t.ID, filter: filter, sort: sortAttr, desc: q.SortDescending}
-	marker, now := b.changeMarker(), time.Now()
-	ids, build := b.lists.lookup(key, marker, now)
+	ids, build, mark := b.lists.lookup(key)
 	if build {
 		var err error
-		if ids, err = b.orderedIDs(rc, ts, filter, keys); err != nil {
+		if ids, err = p.orderedIDs(keys); err != nil {
 			b.opt.Log.Debug().Err(err).Msg("could not read a listing's order; paging with Virtual List View")
 			b.lists.abandon(key)
 			ids = nil
 		} else {
-			b.lists.store(key, marker, ids, now)
+			b.lists.store(key, mark, ids)
 		}
 	}
 	if ids != nil {
-		return b.pageOfIDs(rc, ts, q, ids, clientAttrs, fp, start, count)
+		return p.pageOfIDs(ids)
 	}
 
-	window := func(offset, after int) (*ldap.SearchResult, vlvResult, error) {
-		req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, fp.attrs,
-			[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), &vlvRequest{offset: offset, after: after}})
-		var res *ldap.SearchResult
-		err := b.do(rc.ctx, "search", func(c *ldap.Conn) error {
-			var err error
-			res, err = c.Search(req)
-			// OpenLDAP's sssvlv keeps a VLV search's sorted list on
-			// its connection for a continuation, until the connection
-			// closes, and answers Busy once sssvlv-max lists are kept.
-			// The gateway never continues one (a new search sees
-			// changes): the pool closes the connection and replaces it.
-			b.opt.Pool.Retire(c)
-			return err
-		})
+	window := func(offset, after int) (*ldap.SearchResult, ldapconn.VLVResult, error) {
+		req := ts.searchRequest(filter, 0, fp.attrs,
+			[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), &ldapconn.VLVRequest{Offset: offset, After: after}})
+		// The pool does not keep the connection of a VLV search (see
+		// ldapconn.Pool.Search): sssvlv keeps its sorted list there.
+		res, err := b.searchRaw(rc.ctx, req)
 		if err != nil {
-			return nil, vlvResult{}, err
+			return nil, ldapconn.VLVResult{}, err
 		}
-		v, err := vlvResponse(res.Controls)
-		if err == nil && (v.code != 0 || !sortSucceeded(res.Controls)) {
+		v, err := ldapconn.ParseVLVResponse(res.Controls)
+		if err == nil && (v.Code != 0 || !sortSucceeded(res.Controls)) {
 			err = errors.New("the directory did not sort or cut the list")
 		}
 		return res, v, err
 	}
 
 	res, v, err := window(start, max(count, 1)-1)
-	if ldap.IsErrorWithCode(err, resultVLVError) {
+	if ldap.IsErrorWithCode(err, ldapconn.ResultVLVError) {
 		// An offset past the last match: ask for the count alone.
 		_, v, err = window(1, 0)
-		if err == nil && start <= v.count {
+		if err == nil && start <= v.Count {
 			err = errors.New("the directory refused an offset within the list")
 		}
 		res = &ldap.SearchResult{}
@@ -127,8 +117,8 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, filt
 			b.vlvOff.Store(true)
 			b.opt.Log.Warn().Msg("the directory does not support Virtual List View (sssvlv overlay on OpenLDAP): lists read every match instead")
 			return nil, false, nil
-		case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
-			errors.As(err, &le) && isConnLevel(le.ResultCode), !errors.As(err, &le) && isConnError(err):
+		case errors.Is(err, ldapconn.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+			errors.As(err, &le) && isConnLevel(le.ResultCode), !errors.As(err, &le) && ldapconn.IsConnError(err):
 			return nil, true, MapError(err, "search")
 		}
 		// Busy, unwilling, a size limit below the match count, no response
@@ -136,28 +126,28 @@ func (b *Backend) listVLV(rc *reqCtx, ts *typeState, q *resource.ListQuery, filt
 		b.opt.Log.Debug().Err(err).Msg("Virtual List View search failed; listing the usual way")
 		return nil, false, nil
 	}
-	if v.count > b.opt.Lookthrough {
+	if v.Count > b.opt.Lookthrough {
 		return nil, true, resource.TooMany("the search matched more than %d resources; narrow the filter", b.opt.Lookthrough)
 	}
-	page = &resource.Page{TotalResults: v.count, StartIndex: start, Resources: []*resource.Resource{}}
-	if count == 0 || start > v.count {
+	page = &resource.Page{TotalResults: v.Count, StartIndex: start, Resources: []*resource.Resource{}}
+	if count == 0 || start > v.Count {
 		return page, true, nil
 	}
-	return b.renderUniform(rc, ts, q, res.Entries, fp, clientAttrs, page)
+	return p.renderUniform(res.Entries, page)
 }
 
 // renderUniform adds entries, in order, to page. Each entry is checked
 // on its own against the uniform decision that let the page skip the
 // per-entry checks; ok is false if one disagrees (never trust the page
 // then: the caller lists the usual way).
-func (b *Backend) renderUniform(rc *reqCtx, ts *typeState, q *resource.ListQuery, entries []*ldap.Entry, fp *fetchPlan, clientAttrs []string,
-	page *resource.Page) (_ *resource.Page, ok bool, err error) {
+func (p *listPlan) renderUniform(entries []*ldap.Entry, page *resource.Page) (_ *resource.Page, ok bool, err error) {
+	b, rc, ts, q := p.b, p.rc, p.ts, p.q
 	if err := b.prefetchRefs(rc, ts, entries, q.Projection); err != nil {
 		return nil, true, err
 	}
 	for _, le := range entries {
-		e := fp.entry(le)
-		if !rc.visibleHere(e) || !rc.maySearch(e, clientAttrs) {
+		e := p.fp.entry(le)
+		if !rc.visibleHere(e) || !rc.maySearch(e, p.clientAttrs) {
 			b.opt.Log.Error().Str("entry", le.DN).Msg("an entry's access differs from its type's uniform decision; listing the usual way")
 			return nil, false, nil
 		}
@@ -170,18 +160,14 @@ func (b *Backend) renderUniform(rc *reqCtx, ts *typeState, q *resource.ListQuery
 	return page, true, nil
 }
 
-// orderedIDs reads the ids of every match of filter in the order keys give,
+// orderedIDs reads the ids of every match in the order keys give,
 // sorted by the directory as for a VLV page. More than lookthrough
 // matches is an error: the caller then pages with VLV, which says tooMany.
-func (b *Backend) orderedIDs(rc *reqCtx, ts *typeState, filter string, keys []*ldap.SortKey) ([]string, error) {
-	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, b.opt.Lookthrough+1, 0, false, filter,
-		[]string{ts.m.IDAttr}, []ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys)})
-	var res *ldap.SearchResult
-	err := b.do(rc.ctx, "search", func(c *ldap.Conn) error {
-		var err error
-		res, err = c.Search(req)
-		return err
-	})
+func (p *listPlan) orderedIDs(keys []*ldap.SortKey) ([]string, error) {
+	b, ts := p.b, p.ts
+	req := ts.searchRequest(p.filter, b.opt.Lookthrough+1, []string{ts.m.IDAttr},
+		[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys)})
+	res, err := b.searchRaw(p.rc.ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -200,13 +186,14 @@ func (b *Backend) orderedIDs(rc *reqCtx, ts *typeState, filter string, keys []*l
 
 // pageOfIDs serves a page of a listing whose ordered ids are known: it
 // reads just the page's entries.
-func (b *Backend) pageOfIDs(rc *reqCtx, ts *typeState, q *resource.ListQuery, ids, clientAttrs []string, fp *fetchPlan, start, count int) (*resource.Page, bool, error) {
+func (p *listPlan) pageOfIDs(ids []string) (*resource.Page, bool, error) {
+	start, count := p.start, p.count
 	page := &resource.Page{TotalResults: len(ids), StartIndex: start, Resources: []*resource.Resource{}}
 	if count == 0 || start > len(ids) {
 		return page, true, nil
 	}
 	want := ids[start-1 : min(len(ids), start-1+count)]
-	full, err := b.fetchByIDs(rc.ctx, ts, want, fp.attrs)
+	full, err := p.b.fetchByIDs(p.rc.ctx, p.ts, want, p.fp.attrs)
 	if err != nil {
 		return nil, true, err
 	}
@@ -216,12 +203,8 @@ func (b *Backend) pageOfIDs(rc *reqCtx, ts *typeState, q *resource.ListQuery, id
 			entries = append(entries, le)
 		}
 	}
-	return b.renderUniform(rc, ts, q, entries, fp, clientAttrs, page)
+	return p.renderUniform(entries, page)
 }
-
-// resultVLVError is LDAP result code 76, virtualListViewError: here, an
-// offset past the last match.
-const resultVLVError = 76
 
 // isConnLevel reports whether an LDAP result code means the directory
 // could not be reached or used at all, rather than that it turned this

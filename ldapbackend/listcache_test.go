@@ -13,51 +13,60 @@ import (
 // drops it; at most maxCachedLists are kept, the least recently used
 // going first.
 func TestListCache(t *testing.T) {
-	var c listCache
-	now := time.Unix(1000, 0)
+	c := newListCache()
+	marker, now := "", time.Unix(1000, 0)
+	c.FollowChanges(func() string { return marker })
+	c.SetClock(func() time.Time { return now })
 	k := listKey{typ: "User", filter: "(objectClass=inetOrgPerson)"}
 	ids := []string{"a", "b"}
 
-	if got, build := c.lookup(k, "", now); got != nil || build {
+	if got, build, _ := c.lookup(k); got != nil || build {
 		t.Fatal("a list without a change marker")
 	}
-	if got, build := c.lookup(k, "m1", now); got != nil || build {
+	marker = "m1"
+	if got, build, _ := c.lookup(k); got != nil || build {
 		t.Fatal("the first request built the list")
 	}
-	if _, build := c.lookup(k, "m1", now); !build {
+	if _, build, _ := c.lookup(k); !build {
 		t.Fatal("the second request did not build the list")
 	}
-	if _, build := c.lookup(k, "m1", now); build {
+	if _, build, _ := c.lookup(k); build {
 		t.Fatal("two builders at once")
 	}
 	c.abandon(k)
-	if _, build := c.lookup(k, "m1", now); !build {
+	_, build, m1 := c.lookup(k)
+	if !build {
 		t.Fatal("an abandoned build is not retried")
 	}
-	c.store(k, "m1", ids, now)
-	if got, _ := c.lookup(k, "m1", now.Add(time.Minute)); !slices.Equal(got, ids) {
+	c.store(k, m1, ids)
+	now = now.Add(time.Minute)
+	if got, _, _ := c.lookup(k); !slices.Equal(got, ids) {
 		t.Fatalf("the stored list: %v", got)
 	}
-	if got, build := c.lookup(k, "m2", now); got != nil || build {
+	marker = "m2"
+	if got, build, _ := c.lookup(k); got != nil || build {
 		t.Fatal("the list outlived a change in the directory")
 	}
-	c.lookup(k, "m2", now)
-	c.store(k, "m2", ids, now)
-	if got, _ := c.lookup(k, "m2", now.Add(refQuietMax+time.Second)); got != nil {
+	_, _, m2 := c.lookup(k)
+	c.store(k, m2, ids)
+	now = now.Add(refQuietMax + time.Second)
+	if got, _, _ := c.lookup(k); got != nil {
 		t.Fatal("the list outlived refQuietMax")
 	}
-	c.store(k, "m1", ids, now) // a build under an old marker is dropped
-	if got, _ := c.lookup(k, "m2", now); got != nil {
+	c.lookup(k)
+	c.store(k, m1, ids) // a build under an old marker is dropped
+	if got, _, _ := c.lookup(k); got != nil {
 		t.Fatal("a list built under an old marker was installed")
 	}
 
 	for i := range maxCachedLists + 5 {
-		c.lookup(listKey{typ: "User", filter: fmt.Sprint(i)}, "m2", now.Add(time.Duration(i)*time.Second))
+		now = now.Add(time.Second)
+		c.lookup(listKey{typ: "User", filter: fmt.Sprint(i)})
 	}
-	if len(c.m) != maxCachedLists {
-		t.Fatalf("%d lists kept, want %d", len(c.m), maxCachedLists)
+	if c.Len() != maxCachedLists {
+		t.Fatalf("%d lists kept, want %d", c.Len(), maxCachedLists)
 	}
-	if _, ok := c.m[listKey{typ: "User", filter: "0"}]; ok {
+	if _, ok, _ := c.Get(listKey{typ: "User", filter: "0"}); ok {
 		t.Error("the least recently used list was kept")
 	}
 
@@ -65,16 +74,13 @@ func TestListCache(t *testing.T) {
 	big := make([]string, maxCachedIDs/2+1)
 	for i := range 3 {
 		bk := listKey{typ: "User", filter: fmt.Sprint("big", i)}
-		at := now.Add(time.Hour + time.Duration(i)*time.Second)
-		c.lookup(bk, "m2", at)
-		c.lookup(bk, "m2", at)
-		c.store(bk, "m2", big, at)
+		now = now.Add(time.Second)
+		c.lookup(bk)
+		_, _, mark := c.lookup(bk)
+		c.store(bk, mark, big)
 	}
-	total := 0
-	for _, l := range c.m {
-		total += len(l.ids)
-	}
-	if total > maxCachedIDs || c.m[listKey{typ: "User", filter: "big2"}].ids == nil {
-		t.Errorf("%d ids kept (at most %d), the newest list kept: %v", total, maxCachedIDs, c.m[listKey{typ: "User", filter: "big2"}].ids != nil)
+	newest, _, _ := c.Get(listKey{typ: "User", filter: "big2"})
+	if c.Weight() > maxCachedIDs || newest == nil || newest.ids == nil {
+		t.Errorf("%d ids kept (at most %d), the newest list kept: %v", c.Weight(), maxCachedIDs, newest != nil && newest.ids != nil)
 	}
 }

@@ -1,6 +1,7 @@
 package ldapbackend
 
 import (
+	"context"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/scimgate/scimgate/aci"
 	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
@@ -47,7 +49,7 @@ func memberOps(ts *typeState, ops []resource.PatchOp) (add, del []string, ok boo
 			if !isObj {
 				return nil, nil, false
 			}
-			v, _ := getCI(obj, "value")
+			v, _ := scimldap.GetCI(obj, "value")
 			id, isStr := v.(string)
 			if !isStr || id == "" {
 				return nil, nil, false
@@ -116,7 +118,7 @@ func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.
 		mods.Add(m.LDAP, add)
 	}
 	mods.Controls = withControl(mods.Controls, assertion)
-	if err := b.do(rc.ctx, "modify", func(c *ldap.Conn) error { return c.Modify(mods) }); err != nil {
+	if err := b.do(rc.ctx, "modify", func(ctx context.Context) error { return b.opt.Conn.Modify(ctx, mods) }); err != nil {
 		return MapError(err, "modify")
 	}
 	return nil
@@ -124,10 +126,10 @@ func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.
 
 // membersMapping is the mapping of a group's members (members.value, a
 // reference in the core schema), or nil.
-func (ts *typeState) membersMapping() *AttrMapping {
-	var m *AttrMapping
+func (ts *typeState) membersMapping() *scimldap.AttrMapping {
+	var m *scimldap.AttrMapping
 	for _, a := range ts.m.Attrs {
-		if a.Attr == "members" && a.Sub == "value" && a.Kind == KindReference && a.URN == "" {
+		if a.Attr == "members" && a.Sub == "value" && a.Kind == scimldap.KindReference && a.URN == "" {
 			m = a
 		}
 	}

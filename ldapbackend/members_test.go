@@ -4,12 +4,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
 func TestMemberOps(t *testing.T) {
-	m := DefaultGroupMapping("ou=Groups,dc=example,dc=com")
-	if errs := m.Compile(CoreGroupURN); errs != nil {
+	m := scimldap.DefaultGroupMapping("ou=Groups,dc=example,dc=com")
+	if errs := m.Compile(scimldap.CoreGroupURN); errs != nil {
 		t.Fatal(errs)
 	}
 	ts := &typeState{m: m}

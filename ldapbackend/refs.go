@@ -3,7 +3,6 @@ package ldapbackend
 import (
 	"context"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
@@ -11,6 +10,8 @@ import (
 
 	"github.com/scimgate/scimgate/aci"
 	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/ldapbackend/internal/cache"
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
@@ -20,74 +21,34 @@ const refChunk = 100
 // refEntry is what is known of the entry a reference names: the id comes
 // from the DN-valued attribute the caller may read; the display name is an
 // attribute of the other entry, shown only if the caller may read it there
-// (the entry is kept for that check). Entries are cached for the directory
-// cache's lifetime, misses included.
+// (the entry is kept for that check). Misses are cached too.
 type refEntry struct {
 	id, typ string
 	entry   *ldap.Entry
 	adapted aci.Entry // entry as the ACI engine sees it
 	missing bool
-	expires time.Time
-	// marker is the directory's change marker when the entry was read
-	// (ACIStore.ChangeMarker), "" if none: while the marker is unchanged
-	// the entry stays good past expires, up to quietUntil.
-	marker     string
-	quietUntil time.Time
 }
 
-// refCache maps normalized DNs to what they name. An entry is good for ttl;
-// past that, for up to refQuietMax as long as nothing under the suffix has
-// changed since it was read, so that a directory at rest is not read again
-// every ttl for the same managers and members (the cost of a read would
-// then grow with the number of distinct references, not with the work).
-type refCache struct {
-	mu  sync.Mutex
-	ttl time.Duration
-	m   map[string]refEntry
+// newRefCache maps normalized DNs to what they name. An entry is good for
+// ttl, and while the change marker is known, only as long as nothing under
+// the suffix has changed since it was read, but then for up to
+// refQuietMax: a directory at rest is not read again every ttl for the
+// same managers and members (the cost of a read would then grow with the
+// number of distinct references, not with the work). ttl 0 disables it.
+func newRefCache(ttl time.Duration) *cache.Cache[string, refEntry] {
+	return cache.New[string, refEntry](cache.Policy[refEntry]{Size: maxRefCache, TTL: ttl, Quiet: refQuietMax})
 }
 
-// maxRefCache bounds the reference cache; it is cleared when full.
+// maxRefCache bounds the reference cache.
 const maxRefCache = 50000
 
 // refQuietMax bounds how long a reference stays cached while the directory
 // does not change.
 const refQuietMax = 10 * time.Minute
 
-// get returns the cached entry for dn, if still good at now given the
-// directory's current change marker ("" if unknown).
-func (c *refCache) get(dn string, now time.Time, marker string) (refEntry, bool) {
-	if c.ttl <= 0 {
-		return refEntry{}, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[dn]
-	if !ok {
-		return refEntry{}, false
-	}
-	if now.Before(e.expires) || marker != "" && e.marker == marker && now.Before(e.quietUntil) {
-		return e, true
-	}
-	return refEntry{}, false
-}
-
-// put caches e for dn, read at now under the change marker marker.
-func (c *refCache) put(dn string, e refEntry, now time.Time, marker string) {
-	if c.ttl <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxRefCache {
-		c.m = map[string]refEntry{}
-	}
-	e.expires = now.Add(c.ttl)
-	e.marker, e.quietUntil = marker, now.Add(refQuietMax)
-	c.m[dn] = e
-}
-
-// changeMarker is the directory's change marker if references may be kept
-// while it holds (see refCache), else "".
+// changeMarker is the directory's change marker if references and
+// listings may be kept while it holds (see newRefCache), else "": the
+// reference and listing caches follow it.
 func (b *Backend) changeMarker() string {
 	if !b.refsFollowChanges {
 		return ""
@@ -117,12 +78,11 @@ func normRefs(dns []string, self *typeState) []string {
 // lookupRefs finds what the normalized DNs name among the given resource
 // types: from the cache, else with one search per chunk.
 func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[string]refEntry, error) {
-	now := time.Now()
-	marker := b.changeMarker() // read before the search: a change after it shows in a later marker
+	mark := b.refs.Begin() // taken before the search: a change after it shows in a later marker
 	found := make(map[string]refEntry, len(norm))
 	var todo []string
 	for _, n := range norm {
-		if e, ok := b.refs.get(n, now, marker); ok {
+		if e, ok, _ := b.refs.Get(n); ok {
 			found[n] = e
 		} else {
 			todo = append(todo, n)
@@ -150,7 +110,7 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 			}
 			re := refEntry{id: e.GetAttributeValue(ts.m.IDAttr), typ: ts.t.Name, entry: e, adapted: fp.entry(e)}
 			found[n] = re
-			b.refs.put(n, re, now, marker)
+			b.refs.Put(n, re, mark)
 		})
 		if err != nil {
 			return nil, err
@@ -158,7 +118,7 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 	}
 	for _, n := range todo {
 		if _, ok := found[n]; !ok {
-			b.refs.put(n, refEntry{missing: true}, now, marker)
+			b.refs.Put(n, refEntry{missing: true}, mark)
 		}
 	}
 	return found, nil
@@ -167,7 +127,7 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 // resolveDNs turns DN values of a reference attribute into SCIM complex
 // values {value, $ref, type, display}. DNs that name no resource of the
 // mapping's types (a placeholder member, a deleted entry) are left out.
-func (b *Backend) resolveDNs(rc *reqCtx, dns []string, a *AttrMapping, self *typeState) ([]any, error) {
+func (b *Backend) resolveDNs(rc *reqCtx, dns []string, a *scimldap.AttrMapping, self *typeState) ([]any, error) {
 	if len(dns) == 0 {
 		return nil, nil
 	}
@@ -203,7 +163,7 @@ func (b *Backend) prefetchRefs(rc *reqCtx, ts *typeState, entries []*ldap.Entry,
 	byTypes := map[string][]string{}
 	for _, ra := range ts.read {
 		a := ra.a
-		if a.Kind != KindReference || !resource.WantsAttr(p, ra.top) {
+		if a.Kind != scimldap.KindReference || !resource.WantsAttr(p, ra.top) {
 			continue
 		}
 		key := strings.Join(a.RefTypes, ",")
@@ -221,7 +181,7 @@ func (b *Backend) prefetchRefs(rc *reqCtx, ts *typeState, entries []*ldap.Entry,
 
 // displayKey is the sub-attribute holding a reference's name: displayName
 // for the enterprise manager, display elsewhere.
-func displayKey(a *AttrMapping) string {
+func displayKey(a *scimldap.AttrMapping) string {
 	if a.Attr == "manager" {
 		return "displayName"
 	}

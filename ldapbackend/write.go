@@ -3,8 +3,10 @@ package ldapbackend
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,16 +14,17 @@ import (
 
 	"github.com/scimgate/scimgate/aci"
 	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
 // ldapFromSCIM converts the SCIM values of one mapping to LDAP values;
 // references become DNs, and an unknown id is 400 invalidValue.
-func (b *Backend) ldapFromSCIM(ctx context.Context, a *AttrMapping, vals []any) ([]string, error) {
-	if a.Kind != KindReference {
+func (b *Backend) ldapFromSCIM(ctx context.Context, a *scimldap.AttrMapping, vals []any) ([]string, error) {
+	if a.Kind != scimldap.KindReference {
 		out := make([]string, 0, len(vals))
 		for _, v := range vals {
-			s, err := fromSCIMValue(a, v)
+			s, err := scimldap.FromSCIMValue(a, v)
 			if err != nil {
 				return nil, err
 			}
@@ -54,7 +57,7 @@ func (b *Backend) ldapFromSCIM(ctx context.Context, a *AttrMapping, vals []any) 
 
 // firstMapping reports whether a is the first mapping of its SCIM
 // attribute: elements without a type land there.
-func (ts *typeState) firstMapping(a *AttrMapping) bool {
+func (ts *typeState) firstMapping(a *scimldap.AttrMapping) bool {
 	for _, x := range ts.m.Attrs {
 		if x.URN == a.URN && x.Attr == a.Attr {
 			return x == a
@@ -76,7 +79,7 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 		if a.ReadOnly {
 			continue
 		}
-		sv, _ := scimValues(attrs, a, ts.firstMapping(a))
+		sv, _ := scimldap.SCIMValues(attrs, a, ts.firstMapping(a))
 		if len(sv) == 0 {
 			continue
 		}
@@ -88,7 +91,7 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 			vals[a.LDAP] = append(vals[a.LDAP], lv...)
 		}
 	}
-	for _, attr := range sortedKeys(ts.m.CreateDefaults) {
+	for _, attr := range slices.Sorted(maps.Keys(ts.m.CreateDefaults)) {
 		if len(vals[attr]) > 0 {
 			continue
 		}
@@ -104,7 +107,7 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 		return nil, resource.InvalidValue("%s needs exactly one value for %s", ts.t.Name, ts.rdnSCIM())
 	}
 	for _, a := range ts.m.Attrs {
-		if a.Kind == KindReference && ts.m.EmptyMember != "" && a.LDAP == "member" && len(vals[a.LDAP]) == 0 {
+		if a.Kind == scimldap.KindReference && ts.m.EmptyMember != "" && a.LDAP == "member" && len(vals[a.LDAP]) == 0 {
 			vals[a.LDAP] = []string{ts.m.EmptyMember}
 		}
 	}
@@ -122,7 +125,7 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 		return nil, resource.Forbidden("not allowed to create this %s", ts.t.Name)
 	}
 	anyOK, allOK := false, true
-	for _, attr := range sortedKeys(newAttrs) {
+	for _, attr := range slices.Sorted(maps.Keys(newAttrs)) {
 		if rc.ask(aci.Request{TargetDN: ndn, Entry: entry, Right: aci.RightAdd, Attr: attr}) {
 			anyOK = true
 		} else {
@@ -140,10 +143,10 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 		return nil, err
 	}
 	add := ldap.NewAddRequest(dn, proxied(ctx, nil))
-	for _, attr := range sortedKeys(newAttrs) {
+	for _, attr := range slices.Sorted(maps.Keys(newAttrs)) {
 		add.Attribute(attr, newAttrs[attr])
 	}
-	if err := b.do(ctx, "add", func(c *ldap.Conn) error { return c.Add(add) }); err != nil {
+	if err := b.do(ctx, "add", func(ctx context.Context) error { return b.opt.Conn.Add(ctx, add) }); err != nil {
 		return nil, MapError(err, "create")
 	}
 	fp := rc.plan(ts, p)
@@ -165,7 +168,7 @@ func (b *Backend) defaultFor(ctx context.Context, ts *typeState, ldapAttr string
 		if src == nil || strings.EqualFold(src.LDAP, ldapAttr) {
 			continue // the attribute's own mapping is what came out empty
 		}
-		sv, _ := scimValues(attrs, src, ts.firstMapping(src))
+		sv, _ := scimldap.SCIMValues(attrs, src, ts.firstMapping(src))
 		if len(sv) == 0 {
 			continue
 		}
@@ -181,7 +184,7 @@ func (b *Backend) defaultFor(ctx context.Context, ts *typeState, ldapAttr string
 }
 
 // mappingFor finds the mapping of a SCIM path (as written in config).
-func (ts *typeState) mappingFor(path string) *AttrMapping {
+func (ts *typeState) mappingFor(path string) *scimldap.AttrMapping {
 	for _, a := range ts.m.Attrs {
 		if strings.EqualFold(a.SCIM, path) {
 			return a
@@ -206,7 +209,7 @@ func (ts *typeState) scimName(ldapAttr string) string {
 // (userName, group displayName): 409 uniqueness.
 func (b *Backend) checkUnique(rc *reqCtx, ts *typeState, value, selfDN string) error {
 	f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Equality{Attr: ts.m.RDNAttr, Value: value}}}
-	req := ldap.NewSearchRequest(ts.m.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false, f.String(), []string{"1.1"}, nil)
+	req := ts.searchRequest(f.String(), 2, []string{"1.1"}, nil)
 	res, err := b.search(rc.ctx, req, "uniqueness check")
 	if err != nil {
 		return err
@@ -379,8 +382,8 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			continue
 		}
 		first := ts.firstMapping(a)
-		oldS, _ := scimValues(old.Attrs, a, first)
-		newS, present := scimValues(next, a, first)
+		oldS, _ := scimldap.SCIMValues(old.Attrs, a, first)
+		newS, present := scimldap.SCIMValues(next, a, first)
 		if a.WriteOnly && !present {
 			continue
 		}
@@ -404,8 +407,8 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		if a.WriteOnly {
 			oldL = nil // never read; replaced as a whole
 		}
-		add, del := diffValues(oldL, newL, a.Kind == KindReference)
-		if a.Kind == KindReference && ts.m.EmptyMember != "" && strings.EqualFold(a.LDAP, "member") {
+		add, del := diffValues(oldL, newL, a.Kind == scimldap.KindReference)
+		if a.Kind == scimldap.KindReference && ts.m.EmptyMember != "" && strings.EqualFold(a.LDAP, "member") {
 			add, del = keepPlaceholder(oldL, add, del, ts.m.EmptyMember)
 		}
 		if len(add) == 0 && len(del) == 0 && !a.WriteOnly {
@@ -422,9 +425,9 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			continue
 		}
 		switch {
-		case a.WriteOnly || a.Kind != KindReference && len(newL) > 0:
+		case a.WriteOnly || a.Kind != scimldap.KindReference && len(newL) > 0:
 			mods.Replace(a.LDAP, newL)
-		case len(newL) == 0 && a.Kind != KindReference:
+		case len(newL) == 0 && a.Kind != scimldap.KindReference:
 			mods.Delete(a.LDAP, nil)
 		default:
 			if len(del) > 0 {
@@ -458,7 +461,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		if assertion != nil {
 			mods.Controls = append(mods.Controls, assertion)
 		}
-		if err := b.do(ctx, "modify", func(c *ldap.Conn) error { return c.Modify(mods) }); err != nil {
+		if err := b.do(ctx, "modify", func(ctx context.Context) error { return b.opt.Conn.Modify(ctx, mods) }); err != nil {
 			if renamed {
 				b.undoRename(ctx, dn, le.DN)
 			}
@@ -472,7 +475,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 // removed, under the If-Match assertion when there is one.
 func (b *Backend) rename(ctx context.Context, dn, rdn string, assertion ldap.Control) error {
 	mdn := &ldap.ModifyDNRequest{DN: dn, NewRDN: rdn, DeleteOldRDN: true, Controls: withControl(proxied(ctx, nil), assertion)}
-	return b.do(ctx, "modrdn", func(c *ldap.Conn) error { return c.ModifyDN(mdn) })
+	return b.do(ctx, "modrdn", func(ctx context.Context) error { return b.opt.Conn.ModifyDN(ctx, mdn) })
 }
 
 // undoRename gives the entry now at dn its old DN back, after the modify
@@ -553,7 +556,7 @@ func (rc *reqCtx) mayWriteAll(ts *typeState, e aci.Entry, touched []string) erro
 			}
 			mapped = true
 			if rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightWrite, Attr: a.LDAP}) ||
-				a.Kind == KindReference && rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightSelfWrite, Attr: a.LDAP}) {
+				a.Kind == scimldap.KindReference && rc.ask(aci.Request{TargetDN: e.DN(), Entry: e, Right: aci.RightSelfWrite, Attr: a.LDAP}) {
 				ok = true // selfwrite may add or remove the caller's own DN
 				break
 			}
@@ -594,7 +597,7 @@ func (b *Backend) Delete(ctx context.Context, t *resource.Type, id string, cond 
 		}
 		del.Controls = withControl(del.Controls, ctl)
 	}
-	if err := b.do(ctx, "delete", func(c *ldap.Conn) error { return c.Del(del) }); err != nil {
+	if err := b.do(ctx, "delete", func(ctx context.Context) error { return b.opt.Conn.Del(ctx, del) }); err != nil {
 		return MapError(err, "delete")
 	}
 	return nil

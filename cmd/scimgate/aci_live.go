@@ -10,7 +10,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/scimgate/scimgate/aci/acieval"
-	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/ldapbackend/acisource"
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
 )
 
 // liveFlags are `aci eval`'s options for asking a live directory.
@@ -32,7 +33,7 @@ func (l *liveFlags) register(fs *flag.FlagSet) {
 // env loads the directory's ACIs, fails if any is invalid (the server
 // would be in lockdown), and evaluates against live entries and groups.
 func (l *liveFlags) env(ctx context.Context, globals []string) (*acieval.Env, func(), error) {
-	cfg := ldapbackend.LDAPConfig{URL: l.url, BindDN: l.bindDN, BindPasswordFile: l.passwordFile,
+	cfg := ldapconn.LDAPConfig{URL: l.url, BindDN: l.bindDN, BindPasswordFile: l.passwordFile,
 		Suffix: l.base, StartTLS: l.startTLS, CAFile: l.caFile, GlobalACIs: globals}
 	if cfg.BindPasswordFile == "" {
 		cfg.BindPassword = os.Getenv("SCIMGATE_LDAP_BIND_PASSWORD")
@@ -42,7 +43,7 @@ func (l *liveFlags) env(ctx context.Context, globals []string) (*acieval.Env, fu
 		return nil, nil, fmt.Errorf("%v", errs)
 	}
 	log := zerolog.Nop()
-	pool, err := ldapbackend.NewPool(ctx, cfg, log)
+	pool, err := ldapconn.NewPool(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -52,7 +53,7 @@ func (l *liveFlags) env(ctx context.Context, globals []string) (*acieval.Env, fu
 		pool.Close()
 		return nil, nil, fmt.Errorf("cannot reach %s: %v", l.url, err)
 	}
-	store := ldapbackend.NewACIStore(pool, cfg, log)
+	store := acisource.NewACIStore(pool, cfg, log)
 	if err := store.Load(ctx); err != nil {
 		pool.Close()
 		return nil, nil, fmt.Errorf("loading ACIs: %v", err)
@@ -62,6 +63,6 @@ func (l *liveFlags) env(ctx context.Context, globals []string) (*acieval.Env, fu
 		pool.Close()
 		return nil, nil, err
 	}
-	dir := ldapbackend.NewDirectory(pool, cfg, log)
+	dir := acisource.NewDirectory(pool, cfg, log)
 	return &acieval.Env{Set: set, Dir: dir.WithContext(ctx), Now: time.Now()}, func() { pool.Close() }, nil
 }

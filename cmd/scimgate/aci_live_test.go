@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/scimgate/scimgate/ldapbackend/slapd"
+	"github.com/scimgate/scimgate/ldapbackend/slapd/slapdtest"
 )
 
 // TestACIEvalLive asks a live slapd "would this token be allowed to do
 // this to that entry, and why": the ACIs, entries and groups come over LDAP.
 func TestACIEvalLive(t *testing.T) {
-	s := slapd.StartT(t, slapd.Options{SeedLDIF: []string{demoLDIF}})
+	s := slapdtest.StartT(t, slapd.Options{SeedLDIF: []string{demoLDIF}})
 	pw := filepath.Join(t.TempDir(), "pw")
 	if err := os.WriteFile(pw, []byte(servicePass+"\n"), 0o600); err != nil {
 		t.Fatal(err)

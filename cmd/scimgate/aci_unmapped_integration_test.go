@@ -15,7 +15,7 @@ import (
 	"github.com/scimgate/scimgate/aci/acieval"
 	"github.com/scimgate/scimgate/aci/ldapfilter"
 	"github.com/scimgate/scimgate/aci/ldif"
-	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 )
 
 // These tests prove that ACIs whose targetfilter or userattr name LDAP
@@ -317,10 +317,10 @@ func (o *uaOracle) expect(c *uaCase, bindDN string, scopes []string) {
 // uaPostBody is the SCIM User a post case creates.
 func uaPostBody(c *uaCase) map[string]any {
 	return map[string]any{
-		"schemas":  []string{userURN, ldapbackend.EnterpriseUserURN},
+		"schemas":  []string{userURN, scimldap.EnterpriseUserURN},
 		"userName": c.uid, "displayName": "Posted " + c.uid, "title": uaInitialTitle, "active": true,
-		"name":                        map[string]any{"givenName": "Posted", "familyName": c.uid},
-		ldapbackend.EnterpriseUserURN: map[string]any{"department": c.dept},
+		"name":                     map[string]any{"givenName": "Posted", "familyName": c.uid},
+		scimldap.EnterpriseUserURN: map[string]any{"department": c.dept},
 	}
 }
 
@@ -328,7 +328,7 @@ func uaPostBody(c *uaCase) map[string]any {
 // default User mapping (cn from displayName, sn from name.familyName).
 func uaPostEntry(c *uaCase) map[string][]string {
 	return map[string][]string{
-		"objectClass":       ldapbackend.DefaultUserMapping(peopleDN).ObjectClasses,
+		"objectClass":       scimldap.DefaultUserMapping(peopleDN).ObjectClasses,
 		"uid":               {c.uid},
 		"cn":                {"Posted " + c.uid},
 		"sn":                {c.uid},

@@ -33,7 +33,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 	"github.com/scimgate/scimgate/ldapbackend/slapd"
 )
 
@@ -51,7 +52,7 @@ type benchUser struct{ uid, id string }
 // (ldapbackend's typeState.fetch for the default mapping): the raw searches
 // ask for the same.
 func benchUserAttrs() []string {
-	m := ldapbackend.DefaultUserMapping(benchPeople)
+	m := scimldap.DefaultUserMapping(benchPeople)
 	out := []string{"objectClass", "entryUUID", "entryCSN", "createTimestamp", "modifyTimestamp"}
 	seen := map[string]bool{}
 	for _, a := range out {
@@ -591,7 +592,7 @@ func BenchmarkGatewayVsLDAP(b *testing.B) {
 	})
 	// What the gateway sends for a page: with the demo ACIs every user is
 	// alike to the caller, so once a listing's order is known (read once
-	// per change in the directory, ldapbackend.listCache) a page is one
+	// per change in the directory, ldapbackend's listCache) a page is one
 	// search for its 100 entries by id.
 	batches(b, &r, meter{pid: pid}, "Page100/ldap-page-by-ids", func(i int) error {
 		k := i % pages
@@ -604,7 +605,7 @@ func BenchmarkGatewayVsLDAP(b *testing.B) {
 		return pool.search(ldap.NewSearchRequest(benchPeople, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 			f.String(), attrs, nil), benchPage)
 	})
-	// What the first page of a walk costs (ldapbackend.listVLV): one
+	// What the first page of a walk costs (ldapbackend's listPlan.uniform): one
 	// search the directory sorts by entryUUID and cuts to the page with
 	// Virtual List View, on a connection closed afterwards (sssvlv keeps
 	// each VLV list until its connection closes), so the client binds a
@@ -616,7 +617,7 @@ func BenchmarkGatewayVsLDAP(b *testing.B) {
 		res, err := c.Search(ldap.NewSearchRequest(benchPeople, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 			"(objectClass=inetOrgPerson)", vlvAttrs, []ldap.Control{
 				ldap.NewControlServerSideSortingWithSortKeys([]*ldap.SortKey{{AttributeType: "entryUUID"}}),
-				ldapbackend.NewVLVRequest(start, benchPage-1)}))
+				ldapconn.NewVLVRequest(start, benchPage-1)}))
 		c.Close()
 		nc, berr := s.env.ldap.Bind(b.Context(), serviceDN, servicePass)
 		if berr != nil {

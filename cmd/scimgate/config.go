@@ -12,7 +12,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/ldapbackend/identity"
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 	"github.com/scimgate/scimgate/oauth"
 	"github.com/scimgate/scimgate/scim/resource"
 )
@@ -20,25 +22,25 @@ import (
 // Config is the scimgate configuration file. Every field is documented
 // with its default in testdata/demo/scimgate.yaml and the README.
 type Config struct {
-	Listen   string                     `yaml:"listen"`   // default 127.0.0.1:8080
-	BaseURL  string                     `yaml:"base_url"` // default http(s)://LISTEN/scim/v2
-	BasePath string                     `yaml:"base_path"`
-	TLS      TLSConfig                  `yaml:"tls"`
-	Mapping  string                     `yaml:"mapping"`  // disabled (default) | optional | required
-	Identity ldapbackend.IdentityConfig `yaml:"identity"` // how a token's subject maps to an entry; search_base defaults to users.base_dn
+	Listen   string          `yaml:"listen"`   // default 127.0.0.1:8080
+	BaseURL  string          `yaml:"base_url"` // default http(s)://LISTEN/scim/v2
+	BasePath string          `yaml:"base_path"`
+	TLS      TLSConfig       `yaml:"tls"`
+	Mapping  string          `yaml:"mapping"`  // disabled (default) | optional | required
+	Identity identity.Config `yaml:"identity"` // how a token's subject maps to an entry; search_base defaults to users.base_dn
 	// AddAnyAttribute: a create needs the add right on at least one
 	// attribute of the new entry (PingDirectory's default) rather than on
 	// every attribute (scimgate's default).
-	AddAnyAttribute bool                   `yaml:"add_any_attribute"`
-	ServiceDN       string                 `yaml:"service_dn"`
-	LDAP            ldapbackend.LDAPConfig `yaml:"ldap"`
-	OAuth           oauth.Config           `yaml:"oauth"`
-	Users           TypeConfig             `yaml:"users"`
-	Groups          TypeConfig             `yaml:"groups"`
-	SyncProfiles    TypeConfig             `yaml:"sync_profiles"`
-	Connectors      TypeConfig             `yaml:"connectors"`
-	Limits          Limits                 `yaml:"limits"`
-	Log             LogConfig              `yaml:"log"`
+	AddAnyAttribute bool                `yaml:"add_any_attribute"`
+	ServiceDN       string              `yaml:"service_dn"`
+	LDAP            ldapconn.LDAPConfig `yaml:"ldap"`
+	OAuth           oauth.Config        `yaml:"oauth"`
+	Users           TypeConfig          `yaml:"users"`
+	Groups          TypeConfig          `yaml:"groups"`
+	SyncProfiles    TypeConfig          `yaml:"sync_profiles"`
+	Connectors      TypeConfig          `yaml:"connectors"`
+	Limits          Limits              `yaml:"limits"`
+	Log             LogConfig           `yaml:"log"`
 	// MetricsListen is where Prometheus metrics are served (/metrics), on a
 	// listener of their own; "" disables them.
 	MetricsListen string `yaml:"metrics_listen"`
@@ -54,18 +56,18 @@ type TLSConfig struct {
 // site with a different schema needs no code. Empty fields keep the
 // defaults; attributes, when given, replace the whole attribute list.
 type TypeConfig struct {
-	BaseDN         string                     `yaml:"base_dn"` // default ou=People, ou=Groups, ou=SyncProfiles or ou=Connectors under the suffix
-	RDNAttribute   string                     `yaml:"rdn_attribute"`
-	ObjectClasses  []string                   `yaml:"object_classes"` // the first is the structural class that selects entries
-	Filter         string                     `yaml:"filter"`         // an extra LDAP filter selecting entries
-	IDAttribute    string                     `yaml:"id_attribute"`   // entryUUID (default), nsUniqueId on 389, objectGUID on AD
-	Attributes     []*ldapbackend.AttrMapping `yaml:"attributes"`
-	CreateDefaults map[string][]string        `yaml:"create_defaults"`
-	EmptyMember    *string                    `yaml:"empty_member"` // groups: placeholder member DN; "" for none
+	BaseDN         string                  `yaml:"base_dn"` // default ou=People, ou=Groups, ou=SyncProfiles or ou=Connectors under the suffix
+	RDNAttribute   string                  `yaml:"rdn_attribute"`
+	ObjectClasses  []string                `yaml:"object_classes"` // the first is the structural class that selects entries
+	Filter         string                  `yaml:"filter"`         // an extra LDAP filter selecting entries
+	IDAttribute    string                  `yaml:"id_attribute"`   // entryUUID (default), nsUniqueId on 389, objectGUID on AD
+	Attributes     []*scimldap.AttrMapping `yaml:"attributes"`
+	CreateDefaults map[string][]string     `yaml:"create_defaults"`
+	EmptyMember    *string                 `yaml:"empty_member"` // groups: placeholder member DN; "" for none
 }
 
 // apply overrides the default mapping m with the fields set in tc.
-func (tc TypeConfig) apply(m *ldapbackend.TypeMapping) {
+func (tc TypeConfig) apply(m *scimldap.TypeMapping) {
 	if tc.BaseDN != "" {
 		m.BaseDN = tc.BaseDN
 	}
@@ -301,6 +303,6 @@ func (c *Config) validate() []error {
 }
 
 const (
-	userURN  = ldapbackend.CoreUserURN
-	groupURN = ldapbackend.CoreGroupURN
+	userURN  = scimldap.CoreUserURN
+	groupURN = scimldap.CoreGroupURN
 )

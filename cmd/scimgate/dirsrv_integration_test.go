@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv"
+	"github.com/scimgate/scimgate/ldapbackend/dirsrv/dirsrvtest"
 )
 
 // TestOn389 runs the gateway against 389 Directory Server with
@@ -13,7 +14,7 @@ import (
 // without a named matching rule, If-Match checked before the write, and an
 // ACI change picked up live.
 func TestOn389(t *testing.T) {
-	d := dirsrv.StartT(t, dirsrv.Options{SeedLDIF: []string{"../../testdata/demo/directory-389.ldif"}})
+	d := dirsrvtest.StartT(t, dirsrv.Options{SeedLDIF: []string{"../../testdata/demo/directory-389.ldif"}})
 	e := startGateway(t, d.URL, d.Suffix, func(c *Config) {
 		c.LDAP.Directory = "389"
 		c.LDAP.RefreshInterval = 200 * time.Millisecond

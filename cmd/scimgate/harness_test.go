@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scimgate/scimgate/ldapbackend/slapd"
+	"github.com/scimgate/scimgate/ldapbackend/slapd/slapdtest"
 	"github.com/scimgate/scimgate/oauth"
 )
 
@@ -97,7 +98,7 @@ func startEnvWith(t testing.TB, adjust func(*Config), extraSeeds ...string) *tes
 func startEnvOn(t testing.TB, o slapd.Options, adjust func(*Config), extraSeeds ...string) *testEnv {
 	t.Helper()
 	o.SeedLDIF = append([]string{demoLDIF}, extraSeeds...)
-	s := slapd.StartT(t, o)
+	s := slapdtest.StartT(t, o)
 	e := startGateway(t, s.URL, s.Suffix, adjust)
 	e.ldap = s
 	return e

@@ -10,6 +10,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv"
+	"github.com/scimgate/scimgate/ldapbackend/dirsrv/dirsrvtest"
 )
 
 // directoryAdmin is what the password checks need of a private directory server: where it
@@ -157,7 +158,7 @@ func TestPasswordHashedOpenLDAP(t *testing.T) {
 // TestPasswordHashed389: the same on 389 Directory Server, which hashes clear-text
 // passwords with its own storage scheme (PBKDF2-SHA512 on 2.x) without being told to.
 func TestPasswordHashed389(t *testing.T) {
-	s := dirsrv.StartT(t, dirsrv.Options{SeedLDIF: []string{"../../testdata/demo/directory-389.ldif"}})
+	s := dirsrvtest.StartT(t, dirsrv.Options{SeedLDIF: []string{"../../testdata/demo/directory-389.ldif"}})
 	e := startGateway(t, s.URL, s.Suffix, func(c *Config) { c.LDAP.Directory = "389" })
 	d := directoryAdmin{url: s.URL, adminDN: s.AdminDN, adminPassword: s.AdminPassword, suffix: s.Suffix}
 	checkPasswordWrites(t, e, d, "pw-389", "{PBKDF2")

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 )
 
 // TestReferenceCacheFollowsChanges: what a reference names (bob's manager,
@@ -26,7 +26,7 @@ func TestReferenceCacheFollowsChanges(t *testing.T) {
 		t.Helper()
 		before := ldapSearches(t, e)
 		r := e.must(200, "GET", "/Users/"+id, "connector", nil)
-		ext, _ := r.body[ldapbackend.EnterpriseUserURN].(map[string]any)
+		ext, _ := r.body[scimldap.EnterpriseUserURN].(map[string]any)
 		m, _ := ext["manager"].(map[string]any)
 		name, _ := m["displayName"].(string)
 		return name, ldapSearches(t, e) - before

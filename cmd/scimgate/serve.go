@@ -17,6 +17,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/ldapbackend/acisource"
+	"github.com/scimgate/scimgate/ldapbackend/identity"
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
 	"github.com/scimgate/scimgate/metrics"
 	"github.com/scimgate/scimgate/oauth"
 	"github.com/scimgate/scimgate/scim"
@@ -72,7 +75,7 @@ func withDeadline(d time.Duration, next http.Handler) http.Handler {
 // and otherwise runs as the service account; one whose entry is
 // deactivated is refused in both modes, so that a deprovisioned user's
 // token gets no rights at all, the service account's included.
-func identityMapping(m *ldapbackend.IdentityMapper, required bool) func(context.Context, *oauth.Principal) (string, error) {
+func identityMapping(m *identity.Mapper, required bool) func(context.Context, *oauth.Principal) (string, error) {
 	return func(ctx context.Context, p *oauth.Principal) (string, error) {
 		value := p.Subject
 		if m.Claim() != "sub" {
@@ -83,11 +86,11 @@ func identityMapping(m *ldapbackend.IdentityMapper, required bool) func(context.
 		switch {
 		case err == nil:
 			return dn, nil
-		case errors.Is(err, ldapbackend.ErrInactiveIdentity):
+		case errors.Is(err, identity.ErrInactiveIdentity):
 			return "", &resource.Error{Status: http.StatusUnauthorized, Detail: "the token's subject is a deactivated directory user"}
-		case errors.Is(err, ldapbackend.ErrNoIdentity) && !required:
+		case errors.Is(err, identity.ErrNoIdentity) && !required:
 			return "", nil
-		case errors.Is(err, ldapbackend.ErrNoIdentity):
+		case errors.Is(err, identity.ErrNoIdentity):
 			return "", &resource.Error{Status: http.StatusUnauthorized, Detail: "the token's subject is not a known directory user"}
 		}
 		return "", err
@@ -98,17 +101,17 @@ func identityMapping(m *ldapbackend.IdentityMapper, required bool) func(context.
 // reads SCIM active where the User mapping keeps it, and keeps mappings
 // while the store's change marker holds, if that marker follows the
 // search base.
-func newIdentityMapper(cfg *Config, pool *ldapbackend.Pool, store *ldapbackend.ACIStore, bindings []ldapbackend.TypeBinding) (*ldapbackend.IdentityMapper, error) {
-	opt := ldapbackend.IdentityOptions{}
+func newIdentityMapper(cfg *Config, pool *ldapconn.Pool, store *acisource.ACIStore, bindings []ldapbackend.TypeBinding) (*identity.Mapper, error) {
+	opt := identity.Options{}
 	for _, b := range bindings {
 		if b.Mapping.Name == "User" {
-			opt.ActiveAttr = ldapbackend.ActiveAttr(b.Mapping)
+			opt.ActiveAttr = identity.ActiveAttr(b.Mapping)
 		}
 	}
 	if store.Covers(cfg.Identity.SearchBase) {
 		opt.ChangeMarker = store.ChangeMarker
 	}
-	return ldapbackend.NewIdentityMapper(pool, cfg.Identity, opt)
+	return identity.NewMapper(pool, cfg.Identity, opt)
 }
 
 func newLogger(cfg LogConfig, w io.Writer) zerolog.Logger {
@@ -131,7 +134,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return fmt.Errorf("oauth: %v", err)
 	}
-	pool, err := ldapbackend.NewPool(ctx, cfg.LDAP, log.With().Str("component", "ldap").Logger())
+	pool, err := ldapconn.NewPool(ctx, cfg.LDAP, log.With().Str("component", "ldap").Logger())
 	if err != nil {
 		return fmt.Errorf("ldap: %v", err)
 	}
@@ -141,8 +144,8 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		func() float64 { return float64(pool.Stats().Idle) },
 		func() float64 { return float64(pool.Stats().InUse) },
 	)
-	dir := ldapbackend.NewDirectory(pool, cfg.LDAP, log)
-	store := ldapbackend.NewACIStore(pool, cfg.LDAP, log.With().Str("component", "aci").Logger())
+	dir := acisource.NewDirectory(pool, cfg.LDAP, log)
+	store := acisource.NewACIStore(pool, cfg.LDAP, log.With().Str("component", "aci").Logger())
 	if err := store.Load(ctx); err != nil {
 		log.Warn().Err(err).Msg("ACIs not loaded yet; SCIM answers 503 until they are")
 	}
@@ -150,7 +153,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 
 	bindings := cfg.bindings()
 	resourceTypes := types(bindings)
-	var mapper *ldapbackend.IdentityMapper
+	var mapper *identity.Mapper
 	var onWrite func()
 	if cfg.Mapping != "disabled" {
 		if mapper, err = newIdentityMapper(cfg, pool, store, bindings); err != nil {
@@ -161,7 +164,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		onWrite = mapper.Forget
 	}
 	backend, err := ldapbackend.New(ldapbackend.Options{
-		Pool: pool, ACIs: store, Directory: dir, ServiceDN: cfg.ServiceDN,
+		Conn: pool, ACIs: store, Directory: dir, ServiceDN: cfg.ServiceDN,
 		Types:           bindings,
 		DefaultPageSize: cfg.Limits.DefaultPageSize, MaxPageSize: cfg.Limits.MaxPageSize, Lookthrough: cfg.Limits.Lookthrough,
 		Log: log, OnDecisions: m.ACIDecisions, ObserveLDAP: m.LDAPOp,

@@ -10,6 +10,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 	"github.com/scimgate/scimgate/scim"
 )
 
@@ -24,7 +25,7 @@ const (
 // default base DNs under the suffix, and the sync_profiles / connectors
 // overrides of the configuration file. No directory needed.
 func TestSyncTypesConfig(t *testing.T) {
-	if scim.SyncProfileType().Schema.ID != ldapbackend.SyncProfileURN || scim.ConnectorType().Schema.ID != ldapbackend.ConnectorURN {
+	if scim.SyncProfileType().Schema.ID != scimldap.SyncProfileURN || scim.ConnectorType().Schema.ID != scimldap.ConnectorURN {
 		t.Fatal("the schema URNs of package scim and the mappings' URNs differ")
 	}
 	c := &Config{}
@@ -48,7 +49,7 @@ func TestSyncTypesConfig(t *testing.T) {
 
 	c.SyncProfiles.BaseDN = "ou=Profiles,o=sync"
 	c.Connectors.BaseDN = "ou=Agents,o=sync"
-	c.Connectors.Attributes = []*ldapbackend.AttrMapping{{SCIM: "name", LDAP: "cn"}, {SCIM: "status.state", LDAP: "scimConnectorState"}}
+	c.Connectors.Attributes = []*scimldap.AttrMapping{{SCIM: "name", LDAP: "cn"}, {SCIM: "status.state", LDAP: "scimConnectorState"}}
 	c.SyncProfiles.RDNAttribute = "scimSyncProfileName"
 	tcs := c.typeConfigs()
 	profiles, connectors := tcs[2].m, tcs[3].m
@@ -59,7 +60,7 @@ func TestSyncTypesConfig(t *testing.T) {
 		t.Fatalf("overrides not applied: %q %q %d", profiles.BaseDN, connectors.BaseDN, len(connectors.Attrs))
 	}
 	// A broken override is reported under its section.
-	c.Connectors.Attributes = []*ldapbackend.AttrMapping{{SCIM: "status.usersSynced", LDAP: "scimConnectorUsersSynced", KindName: "number"}}
+	c.Connectors.Attributes = []*scimldap.AttrMapping{{SCIM: "status.usersSynced", LDAP: "scimConnectorUsersSynced", KindName: "number"}}
 	errs := c.validateTypes()
 	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "connectors: ") {
 		t.Fatalf("errors: %v", errs)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/scimgate/scimgate/ldapbackend/slapd"
+	"github.com/scimgate/scimgate/ldapbackend/slapd/slapdtest"
 	"github.com/scimgate/scimgate/oauth"
 )
 
@@ -56,7 +57,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 // TestHTTPS: with a certificate and key the server speaks TLS 1.2 or
 // later only, and plain HTTP off loopback is refused by validation.
 func TestHTTPS(t *testing.T) {
-	s := slapd.StartT(t, slapd.Options{SeedLDIF: []string{demoLDIF}})
+	s := slapdtest.StartT(t, slapd.Options{SeedLDIF: []string{demoLDIF}})
 	certFile, keyFile, pool := selfSigned(t)
 	addr := freeAddr(t)
 	cfg := &Config{Listen: addr, ServiceDN: serviceDN,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 	"github.com/scimgate/scimgate/scim"
 	"github.com/scimgate/scimgate/scim/resource"
 )
@@ -14,7 +15,7 @@ import (
 type typeConfig struct {
 	section string
 	typ     *resource.Type
-	m       *ldapbackend.TypeMapping
+	m       *scimldap.TypeMapping
 	urn     string
 }
 
@@ -23,10 +24,10 @@ type typeConfig struct {
 // with the file's overrides.
 func (c *Config) typeConfigs() []typeConfig {
 	out := []typeConfig{
-		{"users", scim.UserType(), ldapbackend.DefaultUserMapping("ou=People," + c.LDAP.Suffix), userURN},
-		{"groups", scim.GroupType(), ldapbackend.DefaultGroupMapping("ou=Groups," + c.LDAP.Suffix), groupURN},
-		{"sync_profiles", scim.SyncProfileType(), ldapbackend.DefaultSyncProfileMapping("ou=SyncProfiles," + c.LDAP.Suffix), syncProfileURN},
-		{"connectors", scim.ConnectorType(), ldapbackend.DefaultConnectorMapping("ou=Connectors," + c.LDAP.Suffix), connectorURN},
+		{"users", scim.UserType(), scimldap.DefaultUserMapping("ou=People," + c.LDAP.Suffix), userURN},
+		{"groups", scim.GroupType(), scimldap.DefaultGroupMapping("ou=Groups," + c.LDAP.Suffix), groupURN},
+		{"sync_profiles", scim.SyncProfileType(), scimldap.DefaultSyncProfileMapping("ou=SyncProfiles," + c.LDAP.Suffix), syncProfileURN},
+		{"connectors", scim.ConnectorType(), scimldap.DefaultConnectorMapping("ou=Connectors," + c.LDAP.Suffix), connectorURN},
 	}
 	for i, tc := range []TypeConfig{c.Users, c.Groups, c.SyncProfiles, c.Connectors} {
 		tc.apply(out[i].m)
@@ -60,8 +61,8 @@ func (c *Config) validateTypes() []error {
 // The core schema URNs of the sync types; userURN and groupURN are in
 // config.go.
 const (
-	syncProfileURN = ldapbackend.SyncProfileURN
-	connectorURN   = ldapbackend.ConnectorURN
+	syncProfileURN = scimldap.SyncProfileURN
+	connectorURN   = scimldap.ConnectorURN
 )
 
 // types lists the resource types of the bindings.

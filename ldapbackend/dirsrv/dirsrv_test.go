@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
 )
 
 const (
@@ -98,7 +98,7 @@ func TestDemoDirectory(t *testing.T) {
 			req := ldap.NewModifyRequest(dn, nil)
 			req.Replace("title", []string{title})
 			if assertUSN != "" {
-				c, err := ldapbackend.NewAssertionControl("(entryusn=" + ldap.EscapeFilter(assertUSN) + ")")
+				c, err := ldapconn.NewAssertionControl("(entryusn=" + ldap.EscapeFilter(assertUSN) + ")")
 				if err != nil {
 					t.Fatal(err)
 				}

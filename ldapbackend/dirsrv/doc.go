@@ -10,6 +10,6 @@
 // then returns. Stop ends the process (SIGTERM; 389 takes about 2 s to shut down) and removes
 // a temporary directory.
 //
-// Tests use StartT, which fails the test (never skips it) when 389 is not installed;
+// Tests use dirsrvtest.StartT, which fails the test (never skips it) when 389 is not installed;
 // `make test` installs it through scripts/ensure-deps.sh.
 package dirsrv

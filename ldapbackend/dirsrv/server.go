@@ -215,8 +215,8 @@ func (s *Server) probe(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	_, err = conn.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases,
-		1, 0, false, "(objectClass=*)", []string{"namingContexts"}, nil))
+	_, err = conn.Search(&ldap.SearchRequest{Scope: ldap.ScopeBaseObject,
+		DerefAliases: ldap.NeverDerefAliases, SizeLimit: 1, Filter: "(objectClass=*)", Attributes: []string{"namingContexts"}})
 	return err
 }
 

@@ -14,6 +14,6 @@
 // DefaultAccess): the gateway authorizes every operation itself with its ACI engine and binds
 // as a service account, not as the rootdn. The rootdn (AdminDN) is for setting up tests.
 //
-// Tests use StartT, which fails the test (never skips it) when slapd is not installed;
+// Tests use slapdtest.StartT, which fails the test (never skips it) when slapd is not installed;
 // `make test` installs it through scripts/ensure-deps.sh.
 package slapd

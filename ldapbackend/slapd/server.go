@@ -225,8 +225,8 @@ func (s *Server) probe(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	_, err = conn.Search(ldap.NewSearchRequest(s.Suffix, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
-		1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+	_, err = conn.Search(&ldap.SearchRequest{BaseDN: s.Suffix, Scope: ldap.ScopeBaseObject,
+		DerefAliases: ldap.NeverDerefAliases, SizeLimit: 1, Filter: "(objectClass=*)", Attributes: []string{"1.1"}})
 	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
 		return nil
 	}

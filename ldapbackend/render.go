@@ -1,0 +1,90 @@
+package ldapbackend
+
+import (
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/aci"
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
+	"github.com/scimgate/scimgate/scim/resource"
+)
+
+// toResourceOf turns an entry, with its adaptation for the engine, into
+// the resource the caller may see: only readable attributes, references
+// resolved to ids.
+func (b *Backend) toResourceOf(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.Entry, p resource.Projection) (*resource.Resource, error) {
+	r := &resource.Resource{ID: le.GetAttributeValue(ts.m.IDAttr), Attrs: map[string]any{}}
+	r.Meta.ResourceType = ts.t.Name
+	r.Meta.Version = b.version(le)
+	// id, the version and the resource type are always returned; the
+	// timestamps only to a caller that may read them.
+	if t, err := scimldap.ParseGeneralizedTime(le.GetAttributeValue("createTimestamp")); err == nil && rc.canRead(e, "createtimestamp") {
+		r.Meta.Created = t
+	}
+	if t, err := scimldap.ParseGeneralizedTime(le.GetAttributeValue("modifyTimestamp")); err == nil && rc.canRead(e, "modifytimestamp") {
+		r.Meta.LastModified = t
+	}
+	// Whether each LDAP attribute is readable (decided once per attribute)
+	// and whether each SCIM attribute got a value yet, by the plan's indexes.
+	var readableBuf, firstBuf [32]int8
+	readable, firstOf := readableBuf[:0], firstBuf[:0]
+	readable = append(readable, make([]int8, ts.nCanon)...)
+	firstOf = append(firstOf, make([]int8, ts.nKey)...)
+	for i := range ts.read {
+		ra := &ts.read[i]
+		a := ra.a
+		if !resource.WantsAttr(p, ra.top) {
+			continue
+		}
+		if readable[ra.canonIdx] == 0 {
+			readable[ra.canonIdx] = -1
+			if rc.canRead(e, ra.canon) {
+				readable[ra.canonIdx] = 1
+			}
+		}
+		if readable[ra.canonIdx] < 0 {
+			continue
+		}
+		vals := le.GetAttributeValues(a.LDAP)
+		if a.Kind == scimldap.KindReference {
+			refs, err := b.resolveDNs(rc, vals, a, ts)
+			if err != nil {
+				return nil, err
+			}
+			if a.Sub == "value" && len(refs) > 0 {
+				// References become whole complex values.
+				c := scimldap.Container(r.Attrs, a, true)
+				if ra.multi {
+					c[ra.name] = refs
+				} else {
+					c[ra.name] = refs[0]
+				}
+			}
+			continue
+		}
+		var out []any
+		if len(vals) > 0 {
+			out = make([]any, 0, len(vals))
+		}
+		for _, v := range vals {
+			if sv, ok := scimldap.ToSCIMValue(a, v); ok {
+				out = append(out, sv)
+			}
+		}
+		if len(out) == 0 && a.Kind == scimldap.KindBoolean && a.DefaultTrue {
+			out = []any{true}
+		}
+		scimldap.SetSCIMValues(r.Attrs, ra.a, ra.name, ra.sub, ra.multi, out, firstOf[ra.keyIdx] == 0)
+		if len(out) > 0 {
+			firstOf[ra.keyIdx] = 1
+		}
+	}
+	return r, nil
+}
+
+// topPath is the attribute a mapping belongs to, as a projection names it.
+func topPath(a *scimldap.AttrMapping) string {
+	if a.URN != "" {
+		return a.URN + ":" + a.Attr
+	}
+	return a.Attr
+}
