@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -111,59 +111,198 @@ type LogConfig struct {
 	Format string `yaml:"format"` // json (default) | console
 }
 
-// loadConfig reads the file (unknown keys are errors), applies
-// environment overrides and defaults.
+// loadConfig reads the file, applies environment overrides and defaults.
+// Every key the configuration does not have is reported by its YAML path
+// (with the nearest known key), all at once, before anything else.
 func loadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	c := &Config{}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	if err := c.applyEnv(os.Getenv); err != nil {
+	if unknown := unknownKeys(&root, reflect.TypeOf(*c), ""); len(unknown) > 0 {
+		return nil, fmt.Errorf("%s: %s", path, strings.Join(unknown, "; "))
+	}
+	if err := root.Decode(c); err != nil && len(root.Content) > 0 {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if err := c.applyEnv(os.LookupEnv); err != nil {
 		return nil, err
 	}
 	c.defaults()
 	return c, nil
 }
 
+// unknownKeys walks a YAML mapping against the struct type t (by yaml
+// tags) and returns, for every key t has no field for, "line N: path: unknown
+// key" with the nearest known key at that level. Maps and slices of
+// structs are walked too.
+func unknownKeys(n *yaml.Node, t reflect.Type, path string) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return nil
+		}
+		return unknownKeys(n.Content[0], t, path)
+	}
+	var out []string
+	switch {
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		fields := map[string]reflect.Type{}
+		var names []string
+		collectYAMLFields(t, fields, &names)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			ft, ok := fields[k.Value]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			if !ok {
+				msg := fmt.Sprintf("line %d: %s: unknown key", k.Line, p)
+				if near := nearest(k.Value, names); near != "" {
+					msg += fmt.Sprintf(" (did you mean %s?)", near)
+				}
+				out = append(out, msg)
+				continue
+			}
+			out = append(out, unknownKeys(v, ft, p)...)
+		}
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Map:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			out = append(out, unknownKeys(n.Content[i+1], t.Elem(), path+"."+n.Content[i].Value)...)
+		}
+	case n.Kind == yaml.SequenceNode && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
+		for i, v := range n.Content {
+			out = append(out, unknownKeys(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	}
+	return out
+}
+
+// collectYAMLFields lists the yaml keys of struct t, inline fields included.
+func collectYAMLFields(t reflect.Type, fields map[string]reflect.Type, names *[]string) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" {
+			continue
+		}
+		if strings.Contains(opts, "inline") {
+			collectYAMLFields(f.Type, fields, names)
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fields[name] = f.Type
+		*names = append(*names, name)
+	}
+}
+
+// nearest returns the known name closest to s by edit distance, if it is
+// close enough to be what was meant.
+func nearest(s string, names []string) string {
+	best, bestD := "", len(s)/2+2
+	for _, n := range names {
+		if d := editDistance(s, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 // envOverrides lists the environment variables that override the file,
-// for containers and for `make run`.
+// for containers and for `make run`. An override replaces the file's value
+// and the alternatives it excludes (a password file and a password, a
+// JWKS URL and a key file). A variable set to "" is ignored, except where
+// empty means something (metrics_listen: off).
 var envOverrides = []struct {
-	name string
-	set  func(c *Config, v string) error
+	name       string
+	emptyMeans bool
+	set        func(c *Config, v string) error
 }{
-	{"SCIMGATE_LISTEN", func(c *Config, v string) error { c.Listen = v; return nil }},
-	{"SCIMGATE_BASE_URL", func(c *Config, v string) error { c.BaseURL = v; return nil }},
-	{"SCIMGATE_LDAP_URL", func(c *Config, v string) error { c.LDAP.URL = v; return nil }},
-	{"SCIMGATE_LDAP_BIND_DN", func(c *Config, v string) error { c.LDAP.BindDN = v; return nil }},
-	{"SCIMGATE_LDAP_BIND_PASSWORD", func(c *Config, v string) error { c.LDAP.BindPassword = v; return nil }},
-	{"SCIMGATE_LDAP_BIND_PASSWORD_FILE", func(c *Config, v string) error { c.LDAP.BindPasswordFile = v; return nil }},
-	{"SCIMGATE_SERVICE_DN", func(c *Config, v string) error { c.ServiceDN = v; return nil }},
-	{"SCIMGATE_OAUTH_ISSUER", func(c *Config, v string) error { c.OAuth.Issuer = v; return nil }},
-	{"SCIMGATE_OAUTH_JWKS_URL", func(c *Config, v string) error { c.OAuth.JWKSURL = v; return nil }},
-	{"SCIMGATE_LOG_LEVEL", func(c *Config, v string) error { c.Log.Level = v; return nil }},
-	{"SCIMGATE_METRICS_LISTEN", func(c *Config, v string) error { c.MetricsListen = v; return nil }},
-	{"SCIMGATE_MAX_PAGE_SIZE", func(c *Config, v string) error {
+	{"SCIMGATE_LISTEN", false, func(c *Config, v string) error { c.Listen = v; return nil }},
+	{"SCIMGATE_BASE_URL", false, func(c *Config, v string) error { c.BaseURL = v; return nil }},
+	{"SCIMGATE_LDAP_URL", false, func(c *Config, v string) error { c.LDAP.URL = v; return nil }},
+	{"SCIMGATE_LDAP_BIND_DN", false, func(c *Config, v string) error { c.LDAP.BindDN = v; return nil }},
+	{"SCIMGATE_LDAP_BIND_PASSWORD", false, func(c *Config, v string) error {
+		c.LDAP.BindPassword, c.LDAP.BindPasswordFile = v, ""
+		return nil
+	}},
+	{"SCIMGATE_LDAP_BIND_PASSWORD_FILE", false, func(c *Config, v string) error {
+		c.LDAP.BindPassword, c.LDAP.BindPasswordFile = "", v
+		return nil
+	}},
+	{"SCIMGATE_SERVICE_DN", false, func(c *Config, v string) error { c.ServiceDN = v; return nil }},
+	{"SCIMGATE_OAUTH_ISSUER", false, func(c *Config, v string) error { c.OAuth.Issuer = v; return nil }},
+	{"SCIMGATE_OAUTH_JWKS_URL", false, func(c *Config, v string) error {
+		c.OAuth.JWKSURL, c.OAuth.JWKSFile, c.OAuth.PublicKeyFile = v, "", ""
+		return nil
+	}},
+	{"SCIMGATE_LOG_LEVEL", false, func(c *Config, v string) error { c.Log.Level = v; return nil }},
+	{"SCIMGATE_METRICS_LISTEN", true, func(c *Config, v string) error { c.MetricsListen = v; return nil }},
+	{"SCIMGATE_DEFAULT_PAGE_SIZE", false, func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errors.New("SCIMGATE_DEFAULT_PAGE_SIZE: not an integer")
+		}
+		c.Limits.DefaultPageSize = n
+		return nil
+	}},
+	{"SCIMGATE_MAX_PAGE_SIZE", false, func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return errors.New("SCIMGATE_MAX_PAGE_SIZE: not an integer")
 		}
 		c.Limits.MaxPageSize = n
+		// A smaller maximum takes the default page size down with it.
+		if n > 0 && c.Limits.DefaultPageSize > n {
+			c.Limits.DefaultPageSize = n
+		}
 		return nil
 	}},
 }
 
-func (c *Config) applyEnv(get func(string) string) error {
+// applyEnv applies the overrides found by lookup (os.LookupEnv).
+func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	for _, o := range envOverrides {
-		if v := get(o.name); v != "" {
-			if err := o.set(c, v); err != nil {
-				return err
-			}
+		v, set := lookup(o.name)
+		if !set || v == "" && !o.emptyMeans {
+			continue
+		}
+		if err := o.set(c, v); err != nil {
+			return err
 		}
 	}
 	return nil

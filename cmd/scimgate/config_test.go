@@ -90,3 +90,87 @@ func TestServeCheck(t *testing.T) {
 		t.Fatalf("missing file: exit %d", code)
 	}
 }
+
+// TestConfigUnknownKeys: every key the configuration lacks is reported by
+// its YAML path and line, with the nearest known key, all at once.
+func TestConfigUnknownKeys(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "typo.yaml")
+	if err := os.WriteFile(p, []byte(`
+listen: 127.0.0.1:8080
+ldap:
+  url: ldap://127.0.0.1:389
+  pool_sise: 4
+oauth:
+  issuerr: https://x
+users:
+  attributes:
+    - {scim: userName, ldap: uid, kindd: string}
+limitz:
+  max_page_size: 5
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadConfig(p)
+	if err == nil {
+		t.Fatal("unknown keys were accepted")
+	}
+	for _, want := range []string{
+		"line 5: ldap.pool_sise: unknown key (did you mean pool_size?)",
+		"line 7: oauth.issuerr: unknown key (did you mean issuer?)",
+		"line 10: users.attributes[0].kindd: unknown key (did you mean kind?)",
+		"line 11: limitz: unknown key (did you mean limits?)",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%v\nlacks %q", err, want)
+		}
+	}
+}
+
+// TestEnvOverrides: a variable replaces the file's value and the
+// alternatives it excludes; an empty one is ignored unless empty means
+// something (metrics_listen off); a smaller maximum page size takes the
+// default page size down.
+func TestEnvOverrides(t *testing.T) {
+	base := func() *Config {
+		c := &Config{MetricsListen: "127.0.0.1:9090"}
+		c.LDAP.BindPassword = "from-file"
+		c.OAuth.JWKSFile = "keys.json"
+		c.OAuth.PublicKeyFile = "key.pem"
+		c.Limits.DefaultPageSize = 100
+		return c
+	}
+	cases := []struct {
+		name  string
+		env   map[string]string
+		check func(c *Config) bool
+	}{
+		{"password file replaces the password", map[string]string{"SCIMGATE_LDAP_BIND_PASSWORD_FILE": "/run/pw"},
+			func(c *Config) bool { return c.LDAP.BindPasswordFile == "/run/pw" && c.LDAP.BindPassword == "" }},
+		{"password replaces the file's", map[string]string{"SCIMGATE_LDAP_BIND_PASSWORD": "env"},
+			func(c *Config) bool { return c.LDAP.BindPassword == "env" && c.LDAP.BindPasswordFile == "" }},
+		{"JWKS URL replaces the key files", map[string]string{"SCIMGATE_OAUTH_JWKS_URL": "https://idp/jwks"},
+			func(c *Config) bool {
+				return c.OAuth.JWKSURL == "https://idp/jwks" && c.OAuth.JWKSFile == "" && c.OAuth.PublicKeyFile == ""
+			}},
+		{"empty metrics_listen turns metrics off", map[string]string{"SCIMGATE_METRICS_LISTEN": ""},
+			func(c *Config) bool { return c.MetricsListen == "" }},
+		{"empty password is ignored", map[string]string{"SCIMGATE_LDAP_BIND_PASSWORD": ""},
+			func(c *Config) bool { return c.LDAP.BindPassword == "from-file" }},
+		{"a smaller maximum page size", map[string]string{"SCIMGATE_MAX_PAGE_SIZE": "50"},
+			func(c *Config) bool { return c.Limits.MaxPageSize == 50 && c.Limits.DefaultPageSize == 50 }},
+		{"default page size", map[string]string{"SCIMGATE_DEFAULT_PAGE_SIZE": "25"},
+			func(c *Config) bool { return c.Limits.DefaultPageSize == 25 }},
+	}
+	for _, tc := range cases {
+		c := base()
+		if err := c.applyEnv(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !tc.check(c) {
+			t.Errorf("%s: %+v %+v %+v", tc.name, c.LDAP, c.OAuth, c.Limits)
+		}
+	}
+	if err := base().applyEnv(func(k string) (string, bool) { return "x", k == "SCIMGATE_MAX_PAGE_SIZE" }); err == nil {
+		t.Error("a non-integer page size was accepted")
+	}
+}
