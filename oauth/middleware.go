@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -23,9 +24,11 @@ type ErrorWriter func(w http.ResponseWriter, r *http.Request, status int, e *Err
 type MiddlewareOptions struct {
 	// Realm is the WWW-Authenticate realm. Default "scimgate".
 	Realm string
-	// Logger receives one line per failure (reason, method, path, remote
-	// address) and per success at debug (subject, client id, jti). The token
-	// and the Authorization header are never logged. Zero value: no logging.
+	// Logger receives one line per failure at info (reason, method, path,
+	// remote address, and for a refused JWT the subject, client id and jti
+	// it claims, marked unverified) and per success at debug (subject,
+	// client id, jti). The token and the Authorization header are never
+	// logged. Zero value: no logging.
 	Logger zerolog.Logger
 	// ErrorWriter writes failure bodies. Default: SCIMErrorWriter.
 	ErrorWriter ErrorWriter
@@ -57,14 +60,14 @@ func Middleware(v Validator, opts MiddlewareOptions) func(http.Handler) http.Han
 					err = newError(ReasonMalformed, "the access token could not be validated")
 				}
 				if err != nil {
-					e = AsError(err)
-				} else {
-					opts.Logger.Debug().Str("sub", p.Subject).Str("client_id", p.ClientID).
-						Str("jti", p.TokenID).Msg("bearer token accepted")
-					ctx := context.WithValue(NewContext(r.Context(), p), optionsKey{}, &opts)
-					next.ServeHTTP(w, r.WithContext(ctx))
+					opts.failToken(w, r, AsError(err), token)
 					return
 				}
+				opts.Logger.Debug().Str("sub", p.Subject).Str("client_id", p.ClientID).
+					Str("jti", p.TokenID).Msg("bearer token accepted")
+				ctx := context.WithValue(NewContext(r.Context(), p), optionsKey{}, &opts)
+				next.ServeHTTP(w, r.WithContext(ctx))
+				return
 			}
 			opts.fail(w, r, e, "")
 		})
@@ -136,9 +139,55 @@ func (o MiddlewareOptions) withDefaults() MiddlewareOptions {
 	return o
 }
 
+// failToken is fail for a refused token: the log line also carries what
+// the token claims to be (subject, client, jti), read without trusting it
+// and marked unverified, when it is a JWT whose payload parses. Never the
+// token itself.
+func (o *MiddlewareOptions) failToken(w http.ResponseWriter, r *http.Request, e *Error, token string) {
+	sub, client, jti := unverifiedIDs(token)
+	o.refuse(w, r, e, "", func(ev *zerolog.Event) *zerolog.Event {
+		return ev.Str("unverified_sub", sub).Str("unverified_client_id", client).Str("unverified_jti", jti)
+	})
+}
+
+// unverifiedIDs reads sub, the client id (client_id, azp or cid) and jti
+// from a JWT's payload without checking anything: for the log line of a
+// refused token only. Values are cut to 128 bytes; "" when absent.
+func unverifiedIDs(token string) (sub, client, jti string) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || len(parts[1]) > 8192 {
+		return "", "", ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return "", "", ""
+	}
+	var c map[string]any
+	if json.Unmarshal(raw, &c) != nil {
+		return "", "", ""
+	}
+	str := func(names ...string) string {
+		for _, n := range names {
+			if s, ok := c[n].(string); ok && s != "" {
+				if len(s) > 128 {
+					s = s[:128]
+				}
+				return s
+			}
+		}
+		return ""
+	}
+	return str("sub"), str("client_id", "azp", "cid"), str("jti")
+}
+
 // fail answers an authentication or authorisation failure: status, challenge,
 // body, metric, log line.
 func (o *MiddlewareOptions) fail(w http.ResponseWriter, r *http.Request, e *Error, scope string) {
+	o.refuse(w, r, e, scope, nil)
+}
+
+// refuse is fail with more fields on the log line.
+func (o *MiddlewareOptions) refuse(w http.ResponseWriter, r *http.Request, e *Error, scope string, more func(*zerolog.Event) *zerolog.Event) {
 	status := StatusFor(e.Reason)
 	if status != http.StatusServiceUnavailable {
 		w.Header().Set("WWW-Authenticate", challenge(o.Realm, e, scope))
@@ -151,8 +200,11 @@ func (o *MiddlewareOptions) fail(w http.ResponseWriter, r *http.Request, e *Erro
 		if status == http.StatusServiceUnavailable {
 			ev = o.Logger.Warn()
 		}
-		ev.Str("reason", string(e.Reason)).Str("method", r.Method).Str("path", r.URL.Path).
-			Str("remote", r.RemoteAddr).Msg("request refused: " + e.Description)
+		ev = ev.Str("reason", string(e.Reason)).Str("method", r.Method).Str("path", r.URL.Path).Str("remote", r.RemoteAddr)
+		if more != nil {
+			ev = more(ev)
+		}
+		ev.Msg("request refused: " + e.Description)
 	}
 	o.ErrorWriter(w, r, status, e)
 }

@@ -157,6 +157,19 @@ func TestMiddleware(t *testing.T) {
 	if !strings.Contains(logs, `"reason":"expired"`) || !strings.Contains(logs, `"sub":"alice"`) {
 		t.Errorf("logs lack reasons or subjects:\n%s", logs)
 	}
+	// A refused token's line, at the default level, says who the token
+	// claims to be, marked unverified.
+	refused := ""
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, `"reason":"expired"`) {
+			refused = line
+		}
+	}
+	for _, want := range []string{`"level":"info"`, `"unverified_sub":"alice"`, `"unverified_client_id":"connector-1"`, `"unverified_jti":"jti-1"`} {
+		if !strings.Contains(refused, want) {
+			t.Errorf("the refused token's line %q lacks %s", refused, want)
+		}
+	}
 	for _, tok := range []string{good, expired, readOnly, good[:len(good)-4], "dXNlcjpwYXNz"} {
 		if strings.Contains(logs, tok) {
 			t.Fatalf("the log contains a token or credentials:\n%s", logs)
