@@ -15,8 +15,10 @@ func (b *Backend) toResourceOf(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.
 	r := &resource.Resource{ID: le.GetAttributeValue(ts.m.IDAttr), Attrs: map[string]any{}}
 	r.Meta.ResourceType = ts.t.Name
 	r.Meta.Version = b.version(le)
-	// id, the version and the resource type are always returned; the
-	// timestamps only to a caller that may read them.
+	// id is always returned, and meta (returned by default, RFC 7643: the
+	// HTTP layer leaves it out when the client names attributes without
+	// it) carries the version and the resource type; the timestamps go
+	// only to a caller that may read them.
 	if t, err := scimldap.ParseGeneralizedTime(le.GetAttributeValue("createTimestamp")); err == nil && rc.canRead(e, "createtimestamp") {
 		r.Meta.Created = t
 	}

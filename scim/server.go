@@ -104,7 +104,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, parts []string) e
 	case "bulk":
 		return &resource.Error{Status: http.StatusNotImplemented, Detail: "bulk operations are not supported (see /ServiceProviderConfig)"}
 	case ".search":
-		return &resource.Error{Status: http.StatusNotImplemented, Detail: "searching across resource types is not supported; POST to /Users/.search or /Groups/.search"}
+		eps := make([]string, len(s.types))
+		for i, t := range s.types {
+			eps[i] = t.Endpoint + "/.search"
+		}
+		return &resource.Error{Status: http.StatusNotImplemented, Detail: "searching across resource types is not supported; POST to " + strings.Join(eps, ", ")}
 	}
 	t := s.typeFor(head)
 	if t == nil {

@@ -315,7 +315,7 @@ func (c *Config) defaults() {
 	if c.BasePath == "" {
 		c.BasePath = "/scim/v2"
 	}
-	if c.BaseURL == "" {
+	if c.BaseURL == "" && !listensEverywhere(c.Listen) {
 		scheme := "http"
 		if c.TLS.CertFile != "" {
 			scheme = "https"
@@ -374,13 +374,27 @@ func (c *Config) usersBaseDN() string {
 }
 
 // validate reports every problem at once, each with its path.
+// listensEverywhere reports whether addr listens on every address (an
+// empty or unspecified host), so no URL can be made from it.
+func listensEverywhere(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "" || ip != nil && ip.IsUnspecified()
+}
+
 func (c *Config) validate() []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen: %q is not host:port", c.Listen)
 	}
-	if !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+	switch {
+	case c.BaseURL == "" && listensEverywhere(c.Listen):
+		bad("base_url: required when listen is on every address (%s): set the URL clients reach the server at", c.Listen)
+	case !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://"):
 		bad("base_url: must be an absolute http(s) URL")
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {

@@ -174,3 +174,31 @@ func TestEnvOverrides(t *testing.T) {
 		t.Error("a non-integer page size was accepted")
 	}
 }
+
+// TestBaseURLOnEveryAddress: listening on 0.0.0.0 or [::] gives no URL a
+// client could use, so base_url must be set then.
+func TestBaseURLOnEveryAddress(t *testing.T) {
+	for _, listen := range []string{"0.0.0.0:8443", "[::]:8443", ":8443"} {
+		c := &Config{Listen: listen}
+		c.TLS.CertFile, c.TLS.KeyFile = "c.pem", "k.pem"
+		c.defaults()
+		found := false
+		for _, e := range c.validate() {
+			found = found || strings.Contains(e.Error(), "base_url: required when listen is on every address")
+		}
+		if !found || c.BaseURL != "" {
+			t.Errorf("%s: base_url %q, no error asking for it", listen, c.BaseURL)
+		}
+		c.BaseURL = "https://scim.example.com/scim/v2"
+		for _, e := range c.validate() {
+			if strings.Contains(e.Error(), "base_url") {
+				t.Errorf("%s with base_url: %v", listen, e)
+			}
+		}
+	}
+	c := &Config{Listen: "127.0.0.1:8080"}
+	c.defaults()
+	if c.BaseURL != "http://127.0.0.1:8080/scim/v2" {
+		t.Errorf("loopback default base_url %q", c.BaseURL)
+	}
+}
