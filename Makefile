@@ -1,15 +1,20 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test bench fuzz deps run
+.PHONY: all build test bench fuzz deps deps-run run
 
 all: build
 
 build:
 	$(GO) build -o bin/scimgate ./cmd/scimgate
 
+# What the tests need: OpenLDAP and 389 Directory Server (apt-get when missing).
 deps:
 	@scripts/ensure-deps.sh
+
+# What the demo needs: OpenLDAP only.
+deps-run:
+	@scripts/ensure-deps.sh slapd
 
 # Every test, integration tests against a private slapd included, under the
 # race detector.
@@ -37,5 +42,5 @@ fuzz:
 
 # A private slapd with the demo directory and the server on 127.0.0.1:8080, in the
 # foreground until Ctrl-C. Tokens and URLs go to .run/tokens.env.
-run: deps build
+run: deps-run build
 	bin/scimgate demo
