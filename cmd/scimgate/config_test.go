@@ -3,8 +3,10 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDemoConfigValid(t *testing.T) {
@@ -200,5 +202,49 @@ func TestBaseURLOnEveryAddress(t *testing.T) {
 	c.defaults()
 	if c.BaseURL != "http://127.0.0.1:8080/scim/v2" {
 		t.Errorf("loopback default base_url %q", c.BaseURL)
+	}
+}
+
+// yamlKeyPaths lists the dotted YAML key paths of struct t (slices and
+// maps of structs as "key[]"), for checking the sample configuration.
+func yamlKeyPaths(t reflect.Type, prefix string) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	fields := map[string]reflect.Type{}
+	var names []string
+	collectYAMLFields(t, fields, &names)
+	var out []string
+	for _, n := range names {
+		p := n
+		if prefix != "" {
+			p = prefix + "." + n
+		}
+		out = append(out, p)
+		ft := fields[n]
+		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice || ft.Kind() == reflect.Map {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(time.Time{}) {
+			out = append(out, yamlKeyPaths(ft, p)...)
+		}
+	}
+	return out
+}
+
+// TestSampleConfigDocumentsEveryField: testdata/demo/scimgate.yaml, the
+// configuration reference, names every field of the configuration (set,
+// or in a comment), so a field added without documentation fails here.
+func TestSampleConfigDocumentsEveryField(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/demo/scimgate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	for _, p := range yamlKeyPaths(reflect.TypeOf(Config{}), "") {
+		leaf := p[strings.LastIndex(p, ".")+1:]
+		if !strings.Contains(text, leaf+":") {
+			t.Errorf("the sample configuration does not document %s", p)
+		}
 	}
 }

@@ -35,11 +35,11 @@ type AttrMapping struct {
 	// DefaultTrue makes a missing boolean read as true (SCIM active).
 	DefaultTrue bool `yaml:"default_true"`
 
-	// Parsed from SCIM:
-	URN    string // schema URN the attribute belongs to ("" = the type's core schema)
-	Attr   string // top-level attribute name, lowercased ("emails")
-	Sub    string // sub-attribute, lowercased ("value"); "" for a simple attribute
-	TypeEq string // the [type eq "x"] selector of a multi-valued complex attribute, lowercased
+	// Parsed from SCIM (never read from the configuration):
+	URN    string `yaml:"-"` // schema URN the attribute belongs to ("" = the type's core schema)
+	Attr   string `yaml:"-"` // top-level attribute name, lowercased ("emails")
+	Sub    string `yaml:"-"` // sub-attribute, lowercased ("value"); "" for a simple attribute
+	TypeEq string `yaml:"-"` // the [type eq "x"] selector of a multi-valued complex attribute, lowercased
 }
 
 // TypeMapping maps one SCIM resource type onto the directory.
