@@ -248,3 +248,45 @@ func TestSampleConfigDocumentsEveryField(t *testing.T) {
 		}
 	}
 }
+
+// TestMappingsCheckedAgainstSchemas: a mapping must name an attribute
+// (and sub-attribute) of the schema it claims, and references must name
+// resource types the server has.
+func TestMappingsCheckedAgainstSchemas(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "mapping.yaml")
+	if err := os.WriteFile(p, []byte(`
+ldap:
+  url: ldap://127.0.0.1:389
+  suffix: dc=example,dc=com
+users:
+  attributes:
+    - {scim: userName, ldap: uid}
+    - {scim: nosuchattr, ldap: description}
+    - {scim: name.nosuchpart, ldap: sn}
+    - {scim: "urn:example:bogus:x", ldap: cn}
+    - {scim: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value", ldap: manager, kind: reference, ref_types: [Nope]}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := ""
+	for _, e := range c.validate() {
+		all += e.Error() + "\n"
+	}
+	for _, want := range []string{
+		`users: User.attributes[1]: scim "nosuchattr": the urn:ietf:params:scim:schemas:core:2.0:User schema has no attribute nosuchattr`,
+		`users: User.attributes[2]: scim "name.nosuchpart": name has no sub-attribute nosuchpart`,
+		`users: User.attributes[3]: scim "urn:example:bogus:x"`,
+		`users: User.attributes[4]: ref_types: no resource type "Nope"`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("validation lacks %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "attributes[0]") {
+		t.Errorf("a valid mapping was reported:\n%s", all)
+	}
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/scimgate/scimgate/ldapbackend"
 	"github.com/scimgate/scimgate/ldapbackend/scimldap"
@@ -50,12 +52,60 @@ func (c *Config) bindings() []ldapbackend.TypeBinding {
 // configuration section it comes from.
 func (c *Config) validateTypes() []error {
 	var errs []error
-	for _, t := range c.typeConfigs() {
+	tcs := c.typeConfigs()
+	names := make([]string, len(tcs))
+	for i, t := range tcs {
+		names[i] = t.typ.Name
+	}
+	for _, t := range tcs {
 		for _, e := range t.m.Compile(t.urn) {
 			errs = append(errs, fmt.Errorf("%s: %v", t.section, e))
 		}
+		for i, a := range t.m.Attrs {
+			if a.Attr == "" {
+				continue // did not parse: reported above
+			}
+			where := fmt.Sprintf("%s: %s.attributes[%d]", t.section, t.m.Name, i)
+			if err := inSchema(t.typ, a); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %v", where, err))
+			}
+			for _, rt := range a.RefTypes {
+				if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, rt) }) {
+					errs = append(errs, fmt.Errorf("%s: ref_types: no resource type %q (%s)", where, rt, strings.Join(names, ", ")))
+				}
+			}
+		}
 	}
 	return errs
+}
+
+// inSchema checks that a mapping names an attribute (and sub-attribute) of
+// the schema it claims: the type's core schema, or one of its extensions.
+func inSchema(t *resource.Type, a *scimldap.AttrMapping) error {
+	sch, found := t.Schema, a.URN == ""
+	for _, e := range t.Extensions {
+		if !found && strings.EqualFold(e.Schema.ID, a.URN) {
+			sch, found = e.Schema, true
+		}
+	}
+	if !found {
+		return fmt.Errorf("scim %q: %s is not a schema of %s", a.SCIM, a.URN, t.Name)
+	}
+	for _, attr := range sch.Attributes {
+		if !strings.EqualFold(attr.Name(), a.Attr) {
+			continue
+		}
+		if a.Sub == "" {
+			return nil
+		}
+		for _, sa := range attr.SubAttributes() {
+			if strings.EqualFold(sa.Name(), a.Sub) {
+				return nil
+			}
+		}
+		return fmt.Errorf("scim %q: %s has no sub-attribute %s", a.SCIM, attr.Name(), a.Sub)
+	}
+	return fmt.Errorf("scim %q: the %s schema has no attribute %s", a.SCIM, sch.ID, a.Attr)
 }
 
 // The core schema URNs of the sync types; userURN and groupURN are in
