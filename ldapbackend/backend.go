@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,10 @@ type Options struct {
 	// 2.3), so If-Match is checked just before the write instead of by
 	// the directory with it: a writer racing in between is not caught.
 	NoAssertion bool
+	// DNMatching: the directory matches entryDN with dnSubtreeMatch and
+	// dnOneLevelMatch (OpenLDAP), so ACIs that reach part of a type's
+	// entries by where they sit can be compiled into list filters.
+	DNMatching bool
 	// PlainSortKeys: sort keys name no matching rule (389 DS fails sorts
 	// that do); the attribute's own ordering rule applies.
 	PlainSortKeys bool
@@ -116,7 +121,10 @@ type Backend struct {
 	refsFollowChanges bool
 	// vlvOff is set when the directory turned the VLV control down.
 	vlvOff atomic.Bool
-	lists  *listCache // ordered ids of listings being paged through
+	// pushWarned remembers the ACIs already logged for keeping lists
+	// from being cut by the directory (pushdown), so each is logged once.
+	pushWarned sync.Map
+	lists      *listCache // ordered ids of listings being paged through
 }
 
 type typeState struct {

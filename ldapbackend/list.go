@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -63,14 +64,18 @@ type listPlan struct {
 	ts *typeState
 	q  *resource.ListQuery
 
-	filter       string   // the LDAP filter: the type's and the client's (printed once)
-	clientAttrs  []string // the attributes the client's filter names: the search right is needed on them
+	tree         ldapfilter.Filter // the type's filter and the client's
+	filter       string            // tree, printed once
+	clientAttrs  []string          // the attributes the client's filter names: the search right is needed on them
 	start, count int
 	sortAttr     string // "" = by id
 	sortKind     scimldap.Kind
 	sortKey      *ldap.SortKey // nil when the directory is not asked to sort
 	fp           *fetchPlan    // how the page's entries are read
 	pass1        []string      // what ordering and the access decisions read of every match
+
+	pushed   string // filter with the caller's access compiled in (pushdown); "" = cannot be
+	pushDone bool
 }
 
 func (b *Backend) newListPlan(rc *reqCtx, ts *typeState, q *resource.ListQuery) (*listPlan, error) {
@@ -84,13 +89,15 @@ func (b *Backend) newListPlan(rc *reqCtx, ts *typeState, q *resource.ListQuery) 
 		f = &ldapfilter.And{Filters: []ldapfilter.Filter{f, tr.Filter}}
 		p.clientAttrs = tr.Attributes
 	}
-	p.filter = f.String()
+	p.tree, p.filter = f, f.String()
 	p.count = q.Count
 	if p.count < 0 {
 		p.count = b.opt.DefaultPageSize
 	}
 	p.count = min(p.count, b.opt.MaxPageSize)
-	p.start = max(q.StartIndex, 1)
+	// Past the int32 offsets LDAP's Virtual List View carries, no listing
+	// has entries; the HTTP layer refuses such indexes already.
+	p.start = min(max(q.StartIndex, 1), math.MaxInt32)
 	var err error
 	if p.sortAttr, p.sortKind, err = ts.sortAttr(q.SortBy); err != nil {
 		return nil, err
@@ -159,6 +166,11 @@ func (p *listPlan) small() (res *ldap.SearchResult, read *acisource.ReadSet, ok 
 // most Lookthrough), then the page's entries in full.
 func (p *listPlan) lookthrough() (*resource.Page, error) {
 	b := p.b
+	if pushed, ok := p.pushdown(); ok {
+		// The directory drops what the caller may not see, so lookthrough
+		// bounds only what it may; every match is still checked here.
+		p.filter = pushed
+	}
 	controls := p.sortControls()
 	res, err := p.search(b.opt.Lookthrough+1, p.pass1, controls)
 	if err != nil && len(controls) > 0 && cannotSort(err) {

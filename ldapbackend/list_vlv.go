@@ -15,15 +15,16 @@ import (
 // the directory sorts (RFC 2891) and cuts to the page with Virtual List
 // View by offset, counting the matches; or, for a client paging on through
 // the same listing, with one search for the page's entries by id, the
-// listing's order read once (listCache). That is right only when the
-// caller's rights cannot differ from one entry of the type to another
-// (aci.Set.Uniform), for reading them and for searching the attributes its
-// filter names: otherwise the gateway must see every match to drop those
-// the caller may not see. ok is false when this path does not apply or the
-// directory cannot serve it; the caller then lists the usual way.
+// listing's order read once (listCache). That is right when every match is
+// an entry the caller may see and search: when its rights cannot differ
+// from one entry of the type to another (aci.Set.Uniform), or when the
+// ACIs that tell entries apart are compiled into the filter (pushdown).
+// Every entry of the page is still checked on its own (renderUniform). ok
+// is false when this path does not apply or the directory cannot serve
+// it; the caller then lists the usual way.
 func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 	b, rc, ts, q := p.b, p.rc, p.ts, p.q
-	filter, fp, clientAttrs, sortAttr, start, count := p.filter, p.fp, p.clientAttrs, p.sortAttr, p.start, p.count
+	filter, fp, sortAttr, start, count := p.filter, p.fp, p.sortAttr, p.start, p.count
 	if !b.opt.VLV || b.vlvOff.Load() {
 		return nil, false, nil
 	}
@@ -33,23 +34,19 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 		return nil, false, nil
 	}
 	empty := &resource.Page{StartIndex: start, Resources: []*resource.Resource{}}
-	visible, ok := rc.uniform(ts, aci.Request{Right: aci.RightRead, Attr: "objectclass"})
-	if !ok {
-		return nil, false, nil
-	}
-	if !visible {
+	switch visible, uniform := p.uniformAccess(); {
+	case uniform && !visible:
 		return empty, true, nil
-	}
-	rc.decideReadsOnce(ts.base)
-	for _, a := range clientAttrs {
-		may, ok := rc.uniform(ts, aci.Request{Right: aci.RightSearch, Attr: a})
+	case !uniform:
+		// The ACIs tell the type's entries apart: the directory applies
+		// them as part of the filter, if they can be written as one.
+		pushed, ok := p.pushdown()
 		if !ok {
 			return nil, false, nil
 		}
-		if !may {
-			return empty, true, nil
-		}
+		p.filter, filter = pushed, pushed
 	}
+	rc.decideReadsOnce(ts.base)
 
 	var keys []*ldap.SortKey
 	if sortAttr != "" {
@@ -73,7 +70,10 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 	ids, build, mark := b.lists.lookup(key)
 	if build {
 		var err error
-		if ids, err = p.orderedIDs(keys); err != nil {
+		if ids, err = p.orderedIDs(keys); errors.Is(err, errListTooLarge) {
+			b.lists.tooLarge(key)
+			ids = nil
+		} else if err != nil {
 			b.opt.Log.Debug().Err(err).Msg("could not read a listing's order; paging with Virtual List View")
 			b.lists.abandon(key)
 			ids = nil
@@ -126,14 +126,30 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 		b.opt.Log.Debug().Err(err).Msg("Virtual List View search failed; listing the usual way")
 		return nil, false, nil
 	}
-	if v.Count > b.opt.Lookthrough {
-		return nil, true, resource.TooMany("the search matched more than %d resources; narrow the filter", b.opt.Lookthrough)
-	}
 	page = &resource.Page{TotalResults: v.Count, StartIndex: start, Resources: []*resource.Resource{}}
 	if count == 0 || start > v.Count {
 		return page, true, nil
 	}
 	return p.renderUniform(res.Entries, page)
+}
+
+// uniformAccess reports whether the caller's access to the type's entries
+// is the same for all of them (aci.Set.Uniform), for reading them and for
+// searching every attribute of the client's filter, and if so whether it
+// may see them.
+func (p *listPlan) uniformAccess() (visible, uniform bool) {
+	rc, ts := p.rc, p.ts
+	visible, uniform = rc.uniform(ts, aci.Request{Right: aci.RightRead, Attr: "objectclass"})
+	if !uniform || !visible {
+		return visible, uniform
+	}
+	for _, a := range p.clientAttrs {
+		may, ok := rc.uniform(ts, aci.Request{Right: aci.RightSearch, Attr: a})
+		if !ok || !may {
+			return may, ok
+		}
+	}
+	return true, true
 }
 
 // renderUniform adds entries, in order, to page. Each entry is checked
@@ -162,12 +178,16 @@ func (p *listPlan) renderUniform(entries []*ldap.Entry, page *resource.Page) (_ 
 
 // orderedIDs reads the ids of every match in the order keys give,
 // sorted by the directory as for a VLV page. More than lookthrough
-// matches is an error: the caller then pages with VLV, which says tooMany.
+// matches is errListTooLarge: the gateway keeps no longer lists, and the
+// directory then cuts each page (Virtual List View).
 func (p *listPlan) orderedIDs(keys []*ldap.SortKey) ([]string, error) {
 	b, ts := p.b, p.ts
 	req := ts.searchRequest(p.filter, b.opt.Lookthrough+1, []string{ts.m.IDAttr},
 		[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys)})
 	res, err := b.searchRaw(p.rc.ctx, req)
+	if isSizeLimit(err) {
+		return nil, errListTooLarge
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +195,7 @@ func (p *listPlan) orderedIDs(keys []*ldap.SortKey) ([]string, error) {
 		return nil, errors.New("the directory did not sort the listing")
 	}
 	if len(res.Entries) > b.opt.Lookthrough {
-		return nil, errors.New("more matches than the lookthrough limit")
+		return nil, errListTooLarge
 	}
 	ids := make([]string, 0, len(res.Entries))
 	for _, e := range res.Entries {
@@ -205,6 +225,10 @@ func (p *listPlan) pageOfIDs(ids []string) (*resource.Page, bool, error) {
 	}
 	return p.renderUniform(entries, page)
 }
+
+// errListTooLarge: a listing has more matches than the gateway keeps the
+// order of (limits.lookthrough).
+var errListTooLarge = errors.New("more matches than the lookthrough limit")
 
 // isConnLevel reports whether an LDAP result code means the directory
 // could not be reached or used at all, rather than that it turned this

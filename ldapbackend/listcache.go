@@ -29,6 +29,7 @@ type listKey struct {
 type cachedList struct {
 	ids      []string
 	building atomic.Bool // a request is reading ids for this entry
+	tooLarge atomic.Bool // more matches than are kept: page with VLV
 }
 
 // maxCachedLists and maxCachedIDs bound the lists kept (about 50 bytes an
@@ -61,6 +62,8 @@ func (c *listCache) lookup(key listKey) (ids []string, build bool, mark cache.Ma
 		return nil, false, mark
 	case l.ids != nil:
 		return l.ids, false, mark
+	case l.tooLarge.Load():
+		return nil, false, mark
 	}
 	return nil, l.building.CompareAndSwap(false, true), mark
 }
@@ -72,6 +75,16 @@ func (c *listCache) store(key listKey, mark cache.Mark, ids []string) {
 		return
 	}
 	c.Put(key, &cachedList{ids: ids}, mark)
+}
+
+// tooLarge gives up a build a lookup asked for because the listing has
+// more matches than a list keeps: until the directory changes, its pages
+// are cut by the directory one by one, without trying again.
+func (c *listCache) tooLarge(key listKey) {
+	if l, ok, _ := c.Get(key); ok {
+		l.tooLarge.Store(true)
+		l.building.Store(false)
+	}
 }
 
 // abandon gives up a build a lookup asked for.

@@ -175,6 +175,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		OnWrite:         onWrite,
 		NoAssertion:     cfg.LDAP.Is389(),
 		PlainSortKeys:   cfg.LDAP.Is389(),
+		DNMatching:      !cfg.LDAP.Is389(),
 		// 389 DS serves VLV only for searches an administrator indexed.
 		VLV: !cfg.LDAP.Is389(),
 	})
