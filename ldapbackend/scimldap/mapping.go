@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	filter "github.com/scim2/filter-parser/v2"
+
+	"github.com/scimgate/scimgate/scim/resource"
 )
 
 // Kind says how a SCIM value is stored in LDAP.
@@ -175,9 +177,9 @@ func (m *TypeMapping) Compile(coreURN string) []error {
 // parse splits the SCIM path into URN, attribute, type selector and
 // sub-attribute, using the SCIM filter grammar.
 func (a *AttrMapping) parse(coreURN string) error {
-	p, err := filter.ParsePath([]byte(a.SCIM))
+	p, err := resource.ParsePath(a.SCIM)
 	if err != nil {
-		return fmt.Errorf("invalid SCIM path %q", a.SCIM)
+		return fmt.Errorf("invalid SCIM path %q: %v", a.SCIM, err)
 	}
 	ap := p.AttributePath
 	if ap.URIPrefix != nil && !strings.EqualFold(*ap.URIPrefix, coreURN) {
