@@ -117,7 +117,7 @@ func (s *Set) Pushdown(req *Request, base string, dir Directory, opt PushdownOpt
 		}
 	}
 	// Allowed: no deny rule is anything but false, and some allow rule is true.
-	visible := bAnd(pOr(allows...).truth(false), bNot(pOr(denies...).truth(true)))
+	visible := pAnd(pOr(allows...).truth(false), pNot(pOr(denies...).truth(true)))
 	return visible.filter(), nil
 }
 
@@ -476,12 +476,14 @@ const (
 func pConst(r result) *pnode           { return &pnode{op: pConstOp, c: r} }
 func pItem(f ldapfilter.Filter) *pnode { return &pnode{op: pItemOp, item: f} }
 func (x *pnode) isConst(r result) bool { return x.op == pConstOp && x.c == r }
-func pNot(x *pnode) *pnode             { return pNotOf(x) }
 func pAnd(kids ...*pnode) *pnode       { return pJoin(pAndOp, kids) }
 func pOr(kids ...*pnode) *pnode        { return pJoin(pOrOp, kids) }
-func pNotOf(x *pnode) *pnode {
-	if x.op == pConstOp {
+func pNot(x *pnode) *pnode {
+	switch x.op {
+	case pConstOp:
 		return pConst(not3(x.c))
+	case pNotOp:
+		return x.kids[0] // not not x is x, in Kleene logic too
 	}
 	return &pnode{op: pNotOp, kids: []*pnode{x}}
 }
@@ -515,82 +517,35 @@ func pJoin(op pOp, kids []*pnode) *pnode {
 }
 
 // truth is the two-valued formula "x is true" (notFalse false) or "x is
-// not false" (notFalse true): a filter item is never undefined, so only
-// constants and negation need care (not x is true when x is false).
-func (x *pnode) truth(notFalse bool) *bnode {
+// not false" (notFalse true), whose constants are true or false only: a
+// filter item is never undefined, so only constants and negation need
+// care (not x is true when x is false).
+func (x *pnode) truth(notFalse bool) *pnode {
 	switch x.op {
 	case pConstOp:
 		if notFalse {
-			return bConst(x.c != rFalse)
+			return pConst(boolResult(x.c != rFalse))
 		}
-		return bConst(x.c == rTrue)
+		return pConst(boolResult(x.c == rTrue))
 	case pItemOp:
-		return &bnode{op: pItemOp, item: x.item}
+		return x
 	case pNotOp:
-		return bNot(x.kids[0].truth(!notFalse))
+		return pNot(x.kids[0].truth(!notFalse))
 	}
-	kids := make([]*bnode, len(x.kids))
+	kids := make([]*pnode, len(x.kids))
 	for i, k := range x.kids {
 		kids[i] = k.truth(notFalse)
 	}
-	if x.op == pOrOp {
-		return bOr(kids...)
-	}
-	return bAnd(kids...)
+	return pJoin(x.op, kids)
 }
 
-// bnode is a two-valued formula over filter items.
-type bnode struct {
-	op   pOp
-	b    bool
-	item ldapfilter.Filter
-	kids []*bnode
-}
-
-func bConst(b bool) *bnode { return &bnode{op: pConstOp, b: b} }
-
-func bNot(x *bnode) *bnode {
-	switch x.op {
-	case pConstOp:
-		return bConst(!x.b)
-	case pNotOp:
-		return x.kids[0]
-	}
-	return &bnode{op: pNotOp, kids: []*bnode{x}}
-}
-
-func bAnd(kids ...*bnode) *bnode { return bJoin(pAndOp, kids) }
-func bOr(kids ...*bnode) *bnode  { return bJoin(pOrOp, kids) }
-
-func bJoin(op pOp, kids []*bnode) *bnode {
-	absorb := op == pOrOp // true absorbs an or, false an and
-	var keep []*bnode
-	for _, k := range kids {
-		switch {
-		case k.op == pConstOp && k.b == absorb:
-			return bConst(absorb)
-		case k.op == pConstOp:
-		case k.op == op:
-			keep = append(keep, k.kids...)
-		default:
-			keep = append(keep, k)
-		}
-	}
-	switch len(keep) {
-	case 0:
-		return bConst(!absorb)
-	case 1:
-		return keep[0]
-	}
-	return &bnode{op: op, kids: keep}
-}
-
-// filter renders the formula: true is (objectClass=*), false its negation.
-func (x *bnode) filter() ldapfilter.Filter {
+// filter renders a two-valued formula (see truth): true is
+// (objectClass=*), false its negation.
+func (x *pnode) filter() ldapfilter.Filter {
 	switch x.op {
 	case pConstOp:
 		all := &ldapfilter.Present{Attr: "objectClass"}
-		if x.b {
+		if x.c == rTrue {
 			return all
 		}
 		return &ldapfilter.Not{Filter: all}
