@@ -159,13 +159,30 @@ func TestQueries(t *testing.T) {
 	e.must(405, "POST", "/ServiceProviderConfig", c, map[string]any{})
 }
 
-// TestLookthrough: a search matching more entries than the lookthrough
-// limit is 400 tooMany; a narrower filter still works.
+// TestLookthrough: a listing whose pages the directory cuts meets no size
+// limit; one the gateway must examine itself (an ACI that cannot be
+// compiled into the filter) is 400 tooMany beyond the lookthrough limit;
+// a narrower filter still works.
 func TestLookthrough(t *testing.T) {
 	e := startEnvWith(t, func(c *Config) {
 		c.Limits.Lookthrough, c.Limits.MaxPageSize, c.Limits.DefaultPageSize = 20, 10, 10
 	})
-	r := e.must(400, "GET", "/Users", "connector", nil)
+	if n := num(e.must(200, "GET", "/Users", "connector", nil).body, "totalResults"); n <= 20 {
+		t.Fatalf("totalResults %d: the demo has more users than the limit", n)
+	}
+	// A target DN pattern cannot be a filter: the gateway reads every match.
+	if err := e.ldap.LDAPModify(t.Context(), `dn: ou=People,dc=example,dc=com
+changetype: modify
+add: aci
+aci: (target="ldap:///uid=*,ou=People,dc=example,dc=com")(targetattr="*")(version 3.0; acl "pattern"; allow (read,search) oauthscope="nobody:has";)
+`); err != nil {
+		t.Fatal(err)
+	}
+	var r response
+	waitFor(t, 3*time.Second, "the pattern ACI", func() (bool, string) {
+		r = e.do("GET", "/Users", "connector", nil)
+		return r.status == 400, fmt.Sprint(r.status)
+	})
 	if str(r.body, "scimType") != "tooMany" {
 		t.Fatalf("over the lookthrough limit: %s", r.raw)
 	}
