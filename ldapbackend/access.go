@@ -21,6 +21,7 @@ type reqCtx struct {
 	subj    *aci.Subject
 	dir     aci.Directory
 	caller  *resource.Caller
+	proxied bool        // reads carry the Proxied Authorization control (readSetFor)
 	debug   bool        // log explanations
 	scratch aci.Request // reused by ask, so a check allocates nothing
 
@@ -88,17 +89,17 @@ func (b *Backend) begin(ctx context.Context) (*reqCtx, error) {
 		HasToken:   caller.HasToken,
 		Scopes:     caller.Scopes,
 	}
-	opCtx := ctx
+	opCtx, proxiedAs := ctx, false
 	if caller.BindDN != "" {
 		subj.DN = caller.BindDN
 		if b.opt.ProxiedAuthz {
-			opCtx = context.WithValue(ctx, proxyKey{}, caller.BindDN)
+			opCtx, proxiedAs = context.WithValue(ctx, proxyKey{}, caller.BindDN), true
 		}
 	}
 	// ACI lookups (groups, userattr) run as the service account: the
 	// engine needs the whole picture whatever the subject may read.
 	return &reqCtx{ctx: opCtx, b: b, set: set, subj: subj, dir: b.opt.Directory.WithContext(ctx), caller: caller,
-		debug: b.opt.Log.GetLevel() <= zerolog.DebugLevel}, nil
+		proxied: proxiedAs, debug: b.opt.Log.GetLevel() <= zerolog.DebugLevel}, nil
 }
 
 // open starts an operation on type t: its mapping and the request's
@@ -125,6 +126,14 @@ func (rc *reqCtx) ask(r aci.Request) bool {
 func (rc *reqCtx) allowed(req *aci.Request) bool {
 	req.Subject = rc.subj
 	d := rc.set.Evaluate(req, rc.dir)
+	if d.Incomplete != "" {
+		if full := rc.unfiltered(req.Entry); full != nil {
+			again := *req
+			again.Entry = full
+			req = &again
+			d = rc.set.Evaluate(req, rc.dir)
+		}
+	}
 	rc.note(d, *req)
 	if !d.Allowed && rc.debug {
 		_, exp := rc.set.Explain(req, rc.dir)
@@ -132,6 +141,25 @@ func (rc *reqCtx) allowed(req *aci.Request) bool {
 			Str("attr", req.Attr).Interface("explanation", exp).Msg("access denied")
 	}
 	return d.Allowed
+}
+
+// unfiltered is the service account's view of e (the directory view the
+// engine reads, which holds every attribute) when e was read under proxied
+// authorization (acisource.Entry.Filtered) and so may lack what the
+// directory hid from the mapped user; nil otherwise, or when the view has
+// no such entry, and the incomplete decision stands (fail closed).
+func (rc *reqCtx) unfiltered(e aci.Entry) aci.Entry {
+	pe, ok := e.(*acisource.Entry)
+	if !ok || !rc.proxied || !pe.Filtered() {
+		return nil
+	}
+	full, err := rc.dir.Entry(pe.DN())
+	if err != nil || full == nil {
+		rc.b.opt.Log.Warn().Err(err).Str("request_id", rc.caller.RequestID).Str("target", pe.DN()).
+			Msg("the service account's view of an entry read under proxied authorization is not available; the check fails closed")
+		return nil
+	}
+	return pe.Completed(full)
 }
 
 // note records a decision for the audit. A decision made on an entry read

@@ -125,6 +125,8 @@ type Backend struct {
 	// from being cut by the directory (pushdown), so each is logged once.
 	pushWarned sync.Map
 	lists      *listCache // ordered ids of listings being paged through
+	// renamedWarned holds the attribute names warnRenamed has logged.
+	renamedWarned sync.Map
 }
 
 type typeState struct {
@@ -136,12 +138,13 @@ type typeState struct {
 	multi      map[string]bool   // "urn|attr" -> multi-valued in the schema
 	fetch      []string          // LDAP attributes a resource is rendered from
 	// full is the fetchPlan of a whole resource under the last ACI set
-	// a request asked with (rc.plan).
-	full   atomic.Pointer[fetchPlan]
-	filter ldapfilter.Filter // selects the type's entries (typeFilter); shared, never changed
-	read   []readAttr        // the readable mappings, in mapping order
-	nCanon int               // distinct readAttr.canon values
-	nKey   int               // distinct readAttr.key values
+	// a request asked with (rc.plan); fullProxied the same for requests
+	// that read under proxied authorization.
+	full, fullProxied atomic.Pointer[fetchPlan]
+	filter            ldapfilter.Filter // selects the type's entries (typeFilter); shared, never changed
+	read              []readAttr        // the readable mappings, in mapping order
+	nCanon            int               // distinct readAttr.canon values
+	nKey              int               // distinct readAttr.key values
 }
 
 // readAttr is what rendering an entry needs of one readable mapping,

@@ -22,11 +22,20 @@ func (b *Backend) version(le *ldap.Entry) string { return le.GetAttributeValue(b
 // versionAssertion is the LDAP Assertion control that makes a write fail
 // (and 412) if the entry changed since it was read; nil when the directory
 // has no such control.
+//
+// The filter holds of every other entry: OpenLDAP's memberof overlay runs
+// its own modifies of the members (memberOf) with the group's operation
+// copied, assertion included, and they would fail, leaving memberOf stale,
+// if the filter tested the version alone.
 func (b *Backend) versionAssertion(le *ldap.Entry) (ldap.Control, error) {
 	if b.opt.NoAssertion {
 		return nil, nil
 	}
-	return ldapconn.NewAssertionControl((&ldapfilter.Equality{Attr: b.opt.VersionAttr, Value: b.version(le)}).String())
+	f := &ldapfilter.Or{Filters: []ldapfilter.Filter{
+		&ldapfilter.Equality{Attr: b.opt.VersionAttr, Value: b.version(le)},
+		&ldapfilter.Not{Filter: &ldapfilter.Equality{Attr: "entryDN", Value: le.DN}},
+	}}
+	return ldapconn.NewAssertionControl(f.String())
 }
 
 // withControl appends c unless it is nil.
@@ -63,16 +72,52 @@ func newFetchPlan(set *aci.Set, base []string) *fetchPlan {
 // and renders with projection p.
 func (rc *reqCtx) plan(ts *typeState, p resource.Projection) *fetchPlan {
 	whole := len(p.Attributes) == 0 && len(p.ExcludedAttributes) == 0
+	full := &ts.full
+	if rc.proxied {
+		full = &ts.fullProxied
+	}
 	if whole {
-		if fp := ts.full.Load(); fp != nil && fp.set == rc.set {
+		if fp := full.Load(); fp != nil && fp.set == rc.set {
 			return fp
 		}
 	}
 	fp := newFetchPlan(rc.set, rc.b.fetchAttrs(ts, p))
+	fp.read = rc.readSetFor(fp.attrs)
 	if whole {
-		ts.full.Store(fp)
+		full.Store(fp)
 	}
 	return fp
+}
+
+// readSetFor is the acisource.ReadSet of a search for attrs made by this
+// request, whose entries the engine decides on. An attribute an entry comes
+// back with that nothing asked for is logged (warnRenamed). Under proxied
+// authorization the directory answers as the mapped user and may leave out,
+// silently, what its own access control hides from that user: the entries
+// then hold none of the attributes the ACIs read (acisource.ReadSet.Filtered),
+// and a check that needs one is decided again on the service account's view
+// of the entry (reqCtx.allowed).
+func (rc *reqCtx) readSetFor(attrs []string) *acisource.ReadSet {
+	s := acisource.NewReadSet(attrs).OnUnexpected(rc.b.warnRenamed)
+	if rc.proxied {
+		s = s.Filtered(rc.set.EntryAttributes())
+	}
+	return s
+}
+
+// warnRenamed logs, once per name, an attribute the directory returned
+// although no name asked for it: the directory names attributes by its
+// schema's primary name, so an ACI that names one by OID or by an alias the
+// engine does not know finds no value under that name. The entry then holds
+// none of the attributes that did not come back (acisource.Adapt), so the
+// checks that need them fail closed and are logged at error level.
+func (b *Backend) warnRenamed(returned string, missing []string) {
+	if _, seen := b.renamedWarned.LoadOrStore(strings.ToLower(returned), true); seen {
+		return
+	}
+	b.opt.Log.Warn().Str("returned_attribute", returned).Strs("requested_not_returned", missing).
+		Msg("the directory returned an attribute under a name no ACI or mapping asked for: an ACI probably names it by OID or by an alias; name it " +
+			returned + " (its primary name) in the ACIs, until then the checks that read it fail closed")
 }
 
 // entry adapts le, read as fp planned, for the engine.
@@ -150,8 +195,11 @@ func (b *Backend) do(ctx context.Context, op string, fn func(context.Context) er
 	if isWriteOp(op) {
 		// Even a failed write may have been applied (a timeout): what was
 		// cached about the directory (group memberships the ACIs read,
-		// identities) is forgotten so the next request sees it as it is.
+		// what references name, the ids of listings, identities) is
+		// forgotten so the next request sees it as it is.
 		b.opt.Directory.Flush()
+		b.refs.Flush()
+		b.lists.Flush()
 		if b.opt.OnWrite != nil {
 			b.opt.OnWrite()
 		}

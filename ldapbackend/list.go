@@ -153,7 +153,7 @@ func (p *listPlan) small() (res *ldap.SearchResult, read *acisource.ReadSet, ok 
 	res, err = p.search(smallResult+1, attrs, controls)
 	switch {
 	case err == nil && len(res.Entries) <= smallResult:
-		return res, acisource.NewReadSet(attrs), true, nil
+		return res, p.rc.readSetFor(attrs), true, nil
 	case err == nil, isSizeLimit(err):
 		return nil, nil, false, nil // more than smallResult
 	case len(controls) > 0 && cannotSort(err):
@@ -196,7 +196,7 @@ func (p *listPlan) lookthrough() (*resource.Page, error) {
 	if len(res.Entries) > b.opt.Lookthrough {
 		return nil, resource.TooMany("the search matched more than %d resources; narrow the filter", b.opt.Lookthrough)
 	}
-	return p.pageOf(res, acisource.NewReadSet(p.pass1), false, len(controls) > 0 && sortSucceeded(res.Controls))
+	return p.pageOf(res, p.rc.readSetFor(p.pass1), false, len(controls) > 0 && sortSucceeded(res.Controls))
 }
 
 // pageOf keeps the matches the caller may see, in order, and renders the

@@ -76,13 +76,20 @@ func normRefs(dns []string, self *typeState) []string {
 }
 
 // lookupRefs finds what the normalized DNs name among the given resource
-// types: from the cache, else with one search per chunk.
+// types: from the cache, else with one search per chunk. Under proxied
+// authorization what a search returns is one user's view of the entries,
+// so it is neither taken from nor put in the cache every request shares.
 func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[string]refEntry, error) {
 	mark := b.refs.Begin() // taken before the search: a change after it shows in a later marker
 	found := make(map[string]refEntry, len(norm))
+	put := func(n string, re refEntry) {
+		if !rc.proxied {
+			b.refs.Put(n, re, mark)
+		}
+	}
 	var todo []string
 	for _, n := range norm {
-		if e, ok, _ := b.refs.Get(n); ok {
+		if e, ok, _ := b.refs.Get(n); ok && !rc.proxied {
 			found[n] = e
 		} else {
 			todo = append(todo, n)
@@ -103,6 +110,7 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 			}
 		}
 		fp := newFetchPlan(rc.set, []string{ts.m.IDAttr, "displayName", "cn", "uid", "objectClass"})
+		fp.read = rc.readSetFor(fp.attrs) // under proxied authorization, decision attributes come from the service account's view
 		err := b.searchAnyOf(rc.ctx, ts, "entryDN", mine, refChunk, fp.attrs, "resolve references", func(e *ldap.Entry) {
 			n, err := ldapfilter.NormalizeDN(e.DN)
 			if err != nil {
@@ -110,7 +118,7 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 			}
 			re := refEntry{id: e.GetAttributeValue(ts.m.IDAttr), typ: ts.t.Name, entry: e, adapted: fp.entry(e)}
 			found[n] = re
-			b.refs.Put(n, re, mark)
+			put(n, re)
 		})
 		if err != nil {
 			return nil, err
@@ -118,7 +126,7 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 	}
 	for _, n := range todo {
 		if _, ok := found[n]; !ok {
-			b.refs.Put(n, refEntry{missing: true}, mark)
+			put(n, refEntry{missing: true})
 		}
 	}
 	return found, nil

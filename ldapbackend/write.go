@@ -232,8 +232,14 @@ func (b *Backend) Replace(ctx context.Context, t *resource.Type, id string, attr
 }
 
 // conflictRetries is how many times a write without a precondition is
-// worked out again when another writer changed the entry in between.
-const conflictRetries = 8
+// worked out again when another writer changed the entry in between;
+// memberConflictRetries the same for a membership PATCH, which many
+// clients send to one group at once (Okta and Entra push memberships in
+// parallel) and which asserts the version when the ACIs read the entry.
+const (
+	conflictRetries       = 8
+	memberConflictRetries = 32
+)
 
 // retryConflicts runs a read-modify-write that asserts the version it read.
 // When the client sent a precondition, a concurrent change answers 412 as
@@ -243,6 +249,12 @@ const conflictRetries = 8
 // random pause, until it applies. An entry that keeps changing faster than
 // that is 503, never 412.
 func retryConflicts(ctx context.Context, c resource.Conditions, write func() (*resource.Resource, error)) (*resource.Resource, error) {
+	return retryConflictsN(ctx, c, conflictRetries, write)
+}
+
+// retryConflictsN is retryConflicts working a write out again at most
+// retries times.
+func retryConflictsN(ctx context.Context, c resource.Conditions, retries int, write func() (*resource.Resource, error)) (*resource.Resource, error) {
 	if len(c.IfMatch) > 0 || len(c.IfNoneMatch) > 0 {
 		return write()
 	}
@@ -251,7 +263,7 @@ func retryConflicts(ctx context.Context, c resource.Conditions, write func() (*r
 		if err == nil || !isConflict(err) {
 			return r, err
 		}
-		if i == conflictRetries {
+		if i == retries {
 			return nil, resource.Unavailable(err, "the resource kept changing while it was being written; try again")
 		}
 		pause := time.Duration(1+rand.IntN(1<<min(i, 5))) * time.Millisecond
@@ -278,7 +290,7 @@ func isConflict(err error) bool {
 func (b *Backend) Patch(ctx context.Context, t *resource.Type, id string, ops []resource.PatchOp, c resource.Conditions, p resource.Projection) (*resource.Resource, error) {
 	if ts, err := b.state(t); err == nil {
 		if add, del, ok := memberOps(ts, ops); ok {
-			return retryConflicts(ctx, c, func() (*resource.Resource, error) {
+			return retryConflictsN(ctx, c, memberConflictRetries, func() (*resource.Resource, error) {
 				return b.patchMembersByID(ctx, ts, id, add, del, c, p)
 			})
 		}
@@ -299,11 +311,15 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 	if err != nil {
 		return nil, err
 	}
-	if len(cond.IfMatch) == 0 && len(cond.IfNoneMatch) == 0 {
+	if len(cond.IfMatch) == 0 && len(cond.IfNoneMatch) == 0 && len(rc.set.EntryAttributes()) == 0 {
 		// Value adds and deletes commute: concurrent membership changes
 		// all apply without a version check; a value someone else added
 		// or removed meanwhile is a conflict that retryConflicts reads
-		// again.
+		// again. Only while no ACI reads the entry, though: the write
+		// right may then rest on the entry's state (an owner, a
+		// targetfilter; its absence as much as its presence), and the
+		// version assertion binds the decision to the state it was made
+		// on. A conflict is then worked out again (memberConflictRetries).
 		assertion = nil
 	}
 	if err := b.patchMembers(rc, ts, le, e, add, del, assertion); err != nil {
@@ -454,16 +470,28 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			return nil, MapError(err, "rename")
 		}
 		dn, renamed = rdn+","+parentOf(le.DN), true
-		assertion = nil // the rename changed the version; the modify follows at once
+		if assertion != nil && len(mods.Changes) > 0 {
+			// The rename changed the version: the modify asserts the one
+			// it left, so that the rest of the change still rests on the
+			// state it was decided on. (The Post-Read control would return
+			// it with the rename, but the connection's ModifyDN returns no
+			// response controls; the window is one search wide.)
+			if assertion, err = b.versionAfterRename(rc.ctx, dn); err != nil {
+				if uerr := b.undoRename(ctx, dn, le.DN); uerr != nil {
+					return nil, uerr
+				}
+				return nil, err
+			}
+		}
 	}
 	if len(mods.Changes) > 0 {
 		mods.DN = dn
-		if assertion != nil {
-			mods.Controls = append(mods.Controls, assertion)
-		}
+		mods.Controls = withControl(mods.Controls, assertion)
 		if err := b.do(ctx, "modify", func(ctx context.Context) error { return b.opt.Conn.Modify(ctx, mods) }); err != nil {
 			if renamed {
-				b.undoRename(ctx, dn, le.DN)
+				if uerr := b.undoRename(ctx, dn, le.DN); uerr != nil {
+					return nil, uerr
+				}
 			}
 			return nil, MapError(err, "modify")
 		}
@@ -478,22 +506,49 @@ func (b *Backend) rename(ctx context.Context, dn, rdn string, assertion ldap.Con
 	return b.do(ctx, "modrdn", func(ctx context.Context) error { return b.opt.Conn.ModifyDN(ctx, mdn) })
 }
 
-// undoRename gives the entry now at dn its old DN back, after the modify
+// versionAfterRename reads the version of the entry just renamed to dn,
+// as the service account (the version is no secret, and the caller's own
+// view under proxied authorization may lack it), and returns the
+// assertion of it.
+func (b *Backend) versionAfterRename(ctx context.Context, dn string) (ldap.Control, error) {
+	res, err := b.searchRaw(ctx, entryRequest(dn, []string{b.opt.VersionAttr}))
+	if err != nil {
+		return nil, MapError(err, "read after rename")
+	}
+	if len(res.Entries) == 0 {
+		// Renamed or deleted by someone else at once: a conflict.
+		return nil, MapError(ldap.NewError(ldap.LDAPResultAssertionFailed, errors.New("the renamed entry changed before its modify")), "read after rename")
+	}
+	ctl, err := b.versionAssertion(res.Entries[0])
+	if err != nil {
+		return nil, resource.Internal(err)
+	}
+	return ctl, nil
+}
+
+// undoRename gives the entry now at dn its old DN back, after the write
 // that was to follow its rename failed. It runs even when the request's
-// deadline has passed (the modify may have failed for that), under a
+// deadline has passed (the write may have failed for that), under a
 // deadline of its own. If it fails too, the entry keeps its new name: the
-// log says so, loudly, with both DNs.
-func (b *Backend) undoRename(ctx context.Context, dn, oldDN string) {
+// log says so, loudly, with both DNs, and the error returned says so to
+// the client, instead of the failed write's error, which would suggest
+// that nothing changed. It is 503, not 500: the entry is valid and the
+// request may be sent again (it then finds the new name and makes the
+// rest of the change), which is what a provisioning client does with a
+// 503.
+func (b *Backend) undoRename(ctx context.Context, dn, oldDN string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	err := errors.New("the old DN has no RDN")
 	if rdn := firstRDN(oldDN); rdn != "" {
 		err = b.rename(ctx, dn, rdn, nil)
 	}
-	if err != nil {
-		b.opt.Log.Error().Err(err).Str("entry", dn).Str("old_dn", oldDN).
-			Msg("a modify failed after its rename, and the rename could not be undone: the entry keeps its new name")
+	if err == nil {
+		return nil
 	}
+	b.opt.Log.Error().Err(err).Str("entry", dn).Str("old_dn", oldDN).
+		Msg("a modify failed after its rename, and the rename could not be undone: the entry keeps its new name")
+	return resource.Unavailable(err, "the resource was renamed, but the rest of the change failed and the rename could not be undone: it keeps its new name (%s); send the request again", dn)
 }
 
 // firstRDN is the first RDN of dn as a string fit for a ModifyDN request
