@@ -1,7 +1,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test bench fuzz deps deps-run run
+.PHONY: all build test bench fuzz deps deps-run run run-389
 
 all: build
 
@@ -44,3 +44,8 @@ fuzz:
 # foreground until Ctrl-C. Tokens and URLs go to .run/tokens.env.
 run: deps-run build
 	bin/scimgate demo
+
+# The same demo on 389 Directory Server (ns-slapd) instead of slapd; tokens.env
+# also says ACI_ATTR=scimgateAci, where scimgate's ACIs live there.
+run-389: deps build
+	bin/scimgate demo -directory 389

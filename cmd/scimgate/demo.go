@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scimgate/scimgate/ldapbackend/dirsrv"
 	"github.com/scimgate/scimgate/ldapbackend/slapd"
 	"github.com/scimgate/scimgate/oauth"
 )
@@ -29,12 +30,17 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	httpPort := fs.String("port", envOr("SCIMGATE_PORT", "8080"), "SCIM port on 127.0.0.1 (env SCIMGATE_PORT)")
 	ldapPort := fs.String("ldap-port", envOr("SCIMGATE_LDAP_PORT", "3389"), "LDAP port on 127.0.0.1 (env SCIMGATE_LDAP_PORT)")
 	metricsPort := fs.String("metrics-port", envOr("SCIMGATE_METRICS_PORT", "9090"), "metrics port on 127.0.0.1 (env SCIMGATE_METRICS_PORT)")
+	directory := fs.String("directory", "openldap", "the directory to run: openldap (slapd) or 389 (389 Directory Server)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *directory != "openldap" && *directory != "389" {
+		fmt.Fprintf(stderr, "scimgate demo: -directory %q: openldap or 389\n", *directory)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := runDemo(ctx, *cfgPath, *runDir, *httpPort, *ldapPort, *metricsPort, stdout, stderr); err != nil {
+	if err := runDemo(ctx, *cfgPath, *runDir, *directory, *httpPort, *ldapPort, *metricsPort, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "scimgate demo: %v\n", err)
 		return 1
 	}
@@ -57,7 +63,40 @@ func portFree(port, what, env string) error {
 	return ln.Close()
 }
 
-func runDemo(ctx context.Context, cfgPath, runDir, httpPort, ldapPort, metricsPort string, stdout, stderr io.Writer) error {
+// demoDirectory is the private directory server a demo runs.
+type demoDirectory struct {
+	url, suffix, adminDN, adminPassword string
+	stop                                func() error
+}
+
+// startDemoDirectory starts slapd, or 389 DS for directory "389", on
+// 127.0.0.1:port with the demo data, afresh in dir.
+func startDemoDirectory(ctx context.Context, directory, dir, port string, cfg *Config, stderr io.Writer) (*demoDirectory, error) {
+	addr := "127.0.0.1:" + port
+	if directory == "389" {
+		fmt.Fprintf(stderr, "starting 389 Directory Server on %s (data in %s)\n", addr, dir)
+		if err := os.RemoveAll(dir); err != nil { // an earlier run's instance would be started again as it was
+			return nil, err
+		}
+		srv, err := dirsrv.Start(ctx, dirsrv.Options{Dir: dir, Addr: addr, Suffix: cfg.LDAP.Suffix,
+			SeedLDIF: []string{"testdata/demo/directory-389.ldif"}})
+		if err != nil {
+			return nil, fmt.Errorf("389 Directory Server: %v", err)
+		}
+		return &demoDirectory{srv.URL, srv.Suffix, srv.AdminDN, srv.AdminPassword, srv.Stop}, nil
+	}
+	fmt.Fprintf(stderr, "starting slapd on %s (data in %s)\n", addr, dir)
+	srv, err := slapd.Start(ctx, slapd.Options{
+		Dir: dir, Fresh: true, Addr: addr, Suffix: cfg.LDAP.Suffix,
+		ServiceDN: cfg.ServiceDN, SeedLDIF: []string{"testdata/demo/directory.ldif"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("slapd: %v", err)
+	}
+	return &demoDirectory{srv.URL, srv.Suffix, srv.AdminDN, srv.AdminPassword, srv.Stop}, nil
+}
+
+func runDemo(ctx context.Context, cfgPath, runDir, directory, httpPort, ldapPort, metricsPort string, stdout, stderr io.Writer) error {
 	if err := portFree(httpPort, "SCIM", "SCIMGATE_PORT"); err != nil {
 		return err
 	}
@@ -74,26 +113,26 @@ func runDemo(ctx context.Context, cfgPath, runDir, httpPort, ldapPort, metricsPo
 	if err != nil {
 		return err
 	}
-	ldapDir := filepath.Join(runDir, "ldap")
-	fmt.Fprintf(stderr, "starting slapd on 127.0.0.1:%s (data in %s)\n", ldapPort, ldapDir)
-	srv, err := slapd.Start(ctx, slapd.Options{
-		Dir: ldapDir, Fresh: true, Addr: "127.0.0.1:" + ldapPort, Suffix: cfg.LDAP.Suffix,
-		ServiceDN: cfg.ServiceDN, SeedLDIF: []string{"testdata/demo/directory.ldif"},
-	})
+	srv, err := startDemoDirectory(ctx, directory, filepath.Join(runDir, "ldap"), ldapPort, cfg, stderr)
 	if err != nil {
-		return fmt.Errorf("slapd: %v", err)
+		return err
 	}
 	defer func() {
-		if err := srv.Stop(); err != nil {
-			fmt.Fprintf(stderr, "stopping slapd: %v\n", err)
+		if err := srv.stop(); err != nil {
+			fmt.Fprintf(stderr, "stopping the directory: %v\n", err)
 		} else {
-			fmt.Fprintln(stderr, "slapd stopped")
+			fmt.Fprintln(stderr, "directory stopped")
 		}
 	}()
 	cfg.Listen = "127.0.0.1:" + httpPort
 	cfg.MetricsListen = "127.0.0.1:" + metricsPort
 	cfg.BaseURL = ""
-	cfg.LDAP.URL = srv.URL
+	cfg.LDAP.URL = srv.url
+	if directory == "389" {
+		// 389 checks its own aci attribute and rejects oauthscope: scimgate's
+		// ACIs live in scimgateAci; versions come from entryusn.
+		cfg.LDAP.Directory, cfg.LDAP.ACIAttribute, cfg.LDAP.VersionAttribute = "389", "scimgateAci", "entryusn"
+	}
 	cfg.defaults()
 	if errs := cfg.validate(); len(errs) > 0 {
 		return errors.Join(errs...)
@@ -116,11 +155,12 @@ func runDemo(ctx context.Context, cfgPath, runDir, httpPort, ldapPort, metricsPo
 		"TOKEN_CONNECTOR=" + connector,
 		"TOKEN_REPORTING=" + reporting,
 		"TOKEN_NONE=" + none,
-		"LDAP_URL=" + srv.URL,
-		"LDAP_BASE=" + srv.Suffix,
-		"LDAP_ADMIN_DN=" + srv.AdminDN,
-		"LDAP_ADMIN_PASSWORD=" + srv.AdminPassword,
+		"LDAP_URL=" + srv.url,
+		"LDAP_BASE=" + srv.suffix,
+		"LDAP_ADMIN_DN=" + srv.adminDN,
+		"LDAP_ADMIN_PASSWORD=" + srv.adminPassword,
 		"METRICS_URL=http://" + cfg.MetricsListen + "/metrics",
+		"ACI_ATTR=" + cfg.LDAP.ACIAttribute,
 	}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -183,7 +223,7 @@ Try it (in another shell):
   # a token without scopes sees nothing
   curl -s -H "Authorization: Bearer $TOKEN_NONE" "$SCIM_URL/Users"
 
-Press Ctrl-C to stop the server and slapd.
+Press Ctrl-C to stop the server and the directory.
 `)
 	return b.String()
 }

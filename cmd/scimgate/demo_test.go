@@ -69,7 +69,7 @@ type demoProc struct {
 // startDemo runs `scimgate demo --run-dir runDir` from the module root
 // with the given SCIMGATE_* ports, as `make run` does. The process is
 // killed when the test ends if it is still running.
-func startDemo(t *testing.T, bin, root, runDir string, ports map[string]string) *demoProc {
+func startDemo(t *testing.T, bin, root, runDir string, ports map[string]string, args ...string) *demoProc {
 	t.Helper()
 	var env []string
 	for _, kv := range os.Environ() {
@@ -81,7 +81,7 @@ func startDemo(t *testing.T, bin, root, runDir string, ports map[string]string) 
 		env = append(env, k+"="+v)
 	}
 	d := &demoProc{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	d.cmd = exec.Command(bin, "demo", "--run-dir", runDir)
+	d.cmd = exec.Command(bin, append([]string{"demo", "--run-dir", runDir}, args...)...)
 	d.cmd.Dir = root
 	d.cmd.Env = env
 	d.cmd.Stdout, d.cmd.Stderr = d.stdout, d.stderr
@@ -182,6 +182,47 @@ func processStopped(pid int) bool {
 func TestDemo(t *testing.T) {
 	root := moduleRoot(t)
 	bin := buildScimgate(t, root, t.TempDir())
+
+	// make run-389: the same demo on 389 Directory Server.
+	t.Run("389", func(t *testing.T) {
+		runDir := t.TempDir()
+		d := startDemo(t, bin, root, runDir, map[string]string{
+			"SCIMGATE_PORT": freePort(t), "SCIMGATE_LDAP_PORT": freePort(t), "SCIMGATE_METRICS_PORT": freePort(t),
+		}, "--directory", "389")
+		tokensFile := filepath.Join(runDir, "tokens.env")
+		waitFor(t, 60*time.Second, "tokens.env", func() (bool, string) {
+			select {
+			case <-d.exited:
+				t.Fatalf("scimgate demo exited early (%v)\nstderr:\n%s", d.waitErr, tail(d.stderr.String(), 3000))
+			default:
+			}
+			_, err := os.Stat(tokensFile)
+			return err == nil, fmt.Sprint(err)
+		})
+		data, err := os.ReadFile(tokensFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := parseShellEnv(t, string(data))
+		if env["ACI_ATTR"] != "scimgateAci" || env["LDAP_ADMIN_DN"] != "cn=Directory Manager" {
+			t.Fatalf("tokens.env on 389: ACI_ATTR %q, LDAP_ADMIN_DN %q", env["ACI_ATTR"], env["LDAP_ADMIN_DN"])
+		}
+		scim := &testEnv{t: t, base: env["SCIM_URL"], tokens: map[string]string{
+			"connector": env["TOKEN_CONNECTOR"], "reporting": env["TOKEN_REPORTING"], "none": env["TOKEN_NONE"]}}
+		if n := num(scim.must(200, "GET", "/Users", "reporting", nil).body, "totalResults"); n != 40 {
+			t.Errorf("the reporting token lists %d users on 389, want the demo's 40", n)
+		}
+		scim.must(403, "POST", "/Users", "reporting", map[string]any{"schemas": []string{userURN}, "userName": "not-allowed"})
+		if n := num(scim.must(200, "GET", "/Users", "none", nil).body, "totalResults"); n != 0 {
+			t.Errorf("a token without scopes sees %d users on 389", n)
+		}
+		if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := d.exitCode(t, 30*time.Second); code != 0 {
+			t.Errorf("exit code %d after SIGTERM\nstderr:\n%s", code, tail(d.stderr.String(), 3000))
+		}
+	})
 
 	t.Run("run and SIGTERM", func(t *testing.T) {
 		runDir := t.TempDir()
@@ -350,8 +391,8 @@ func TestDemo(t *testing.T) {
 				t.Errorf("something still listens on the %s port %s", what, port)
 			}
 		}
-		if errs := d.stderr.String(); !strings.Contains(errs, "slapd stopped") {
-			t.Errorf("no \"slapd stopped\" in stderr:\n%s", tail(errs, 2000))
+		if errs := d.stderr.String(); !strings.Contains(errs, "directory stopped") {
+			t.Errorf("no \"directory stopped\" in stderr:\n%s", tail(errs, 2000))
 		}
 	})
 

@@ -251,14 +251,23 @@ func hashSSHA512(password string) string {
 }
 
 // backendLDIF is what Start adds online to a new instance: the userRoot backend for the
-// suffix and its mapping-tree entry.
+// suffix, its mapping-tree entry, and the indexes scimgate's searches need beyond 389's
+// defaults: presence of scimgateAci (the ACI store reads (scimgateAci=*) under the suffix:
+// unindexed, 389's default look-through limit of 5,000 makes that search fail in a larger
+// directory) and equality of entryUUID (every lookup by SCIM id).
 func backendLDIF(suffix string) string {
-	return "dn: cn=" + BackendName + ",cn=ldbm database,cn=plugins,cn=config\n" +
+	backend := "cn=" + BackendName + ",cn=ldbm database,cn=plugins,cn=config"
+	out := "dn: " + backend + "\n" +
 		"objectClass: top\nobjectClass: extensibleObject\nobjectClass: nsBackendInstance\n" +
 		"cn: " + BackendName + "\nnsslapd-suffix: " + suffix + "\n\n" +
 		"dn: cn=" + escapeRDNValue(suffix) + ",cn=mapping tree,cn=config\n" +
 		"objectClass: top\nobjectClass: extensibleObject\nobjectClass: nsMappingTree\n" +
 		"cn: " + suffix + "\nnsslapd-state: backend\nnsslapd-backend: " + BackendName + "\n"
+	for _, ix := range [][2]string{{"scimgateAci", "pres"}, {"entryUUID", "eq"}} {
+		out += "\ndn: cn=" + ix[0] + ",cn=index," + backend + "\n" +
+			"objectClass: top\nobjectClass: nsIndex\ncn: " + ix[0] + "\nnsSystemIndex: false\nnsIndexType: " + ix[1] + "\n"
+	}
+	return out
 }
 
 // escapeRDNValue escapes a value for use in an RFC 4514 RDN (hex escapes for = , + " \ < > ;).

@@ -66,6 +66,22 @@ func TestDemoDirectory(t *testing.T) {
 		}
 	})
 
+	t.Run("indexes", func(t *testing.T) {
+		// The ACI store's (scimgateAci=*) and lookups by id are indexed, so
+		// 389's look-through limit does not apply to them.
+		admin, err := s.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		for attr, typ := range map[string]string{"scimgateAci": "pres", "entryUUID": "eq"} {
+			e := one(t, admin, "cn="+attr+",cn=index,cn="+BackendName+",cn=ldbm database,cn=plugins,cn=config", "nsIndexType")
+			if !slices.ContainsFunc(e.GetAttributeValues("nsIndexType"), func(v string) bool { return strings.EqualFold(v, typ) }) {
+				t.Errorf("%s index types %v, want %s", attr, e.GetAttributeValues("nsIndexType"), typ)
+			}
+		}
+	})
+
 	t.Run("entryUUID", func(t *testing.T) {
 		e := one(t, svc, "uid=alice,"+people, "entryUUID", "entryusn", "nsUniqueId", "createTimestamp")
 		u := e.GetAttributeValue("entryUUID")
