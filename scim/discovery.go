@@ -19,7 +19,11 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) e
 		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
 		"changePassword":   map[string]any{"supported": true},
 		"sort":             map[string]any{"supported": true},
-		"etag":             map[string]any{"supported": true},
+		// RFC 9865: both index and cursor paging; index when the request
+		// names neither, as RFC 7644 clients expect.
+		"pagination": map[string]any{"cursor": true, "index": true, "defaultPaginationMethod": "index",
+			"defaultPageSize": s.cfg.DefaultPageSize, "maxPageSize": s.cfg.MaxPageSize, "cursorTimeout": int(cursorTimeout.Seconds())},
+		"etag": map[string]any{"supported": true},
 		"authenticationSchemes": []any{map[string]any{
 			"type": "oauthbearertoken", "name": "OAuth Bearer Token",
 			"description": "Authentication with an OAuth 2.0 bearer token (RFC 6750)",

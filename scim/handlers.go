@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	filter "github.com/scim2/filter-parser/v2"
 
@@ -34,11 +35,11 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, t *resource.Type, i
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, t *resource.Type) error {
-	q, err := s.queryFromURL(r)
+	q, cur, err := s.queryFromURL(r, t)
 	if err != nil {
 		return err
 	}
-	return s.runList(w, r, t, q)
+	return s.runList(w, r, t, q, cur)
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request, t *resource.Type) error {
@@ -60,6 +61,12 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, t *resource.Type
 	if q.SortDescending, err = sortOrder(sr.SortOrder); err != nil {
 		return err
 	}
+	var cur *cursorState
+	if sr.Cursor != nil {
+		if cur, err = s.cursorMode(q, t, sr.Filter, sr.SortOrder, *sr.Cursor, sr.StartIndex != nil); err != nil {
+			return err
+		}
+	}
 	if q.Projection, err = newProjection(sr.Attributes, sr.ExcludedAttributes); err != nil {
 		return err
 	}
@@ -68,10 +75,12 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, t *resource.Type
 			return err
 		}
 	}
-	return s.runList(w, r, t, q)
+	return s.runList(w, r, t, q, cur)
 }
 
-func (s *Server) runList(w http.ResponseWriter, r *http.Request, t *resource.Type, q *resource.ListQuery) error {
+// runList answers a list request; cur is the cursor state of a cursor-paged
+// one (RFC 9865), else nil.
+func (s *Server) runList(w http.ResponseWriter, r *http.Request, t *resource.Type, q *resource.ListQuery, cur *cursorState) error {
 	page, err := s.backend.List(r.Context(), t, q)
 	if err != nil {
 		return err
@@ -81,14 +90,53 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, t *resource.Typ
 	for _, res := range page.Resources {
 		items = append(items, s.render(t, res, pj))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"schemas":      []string{listURN},
 		"totalResults": page.TotalResults,
 		"startIndex":   page.StartIndex,
 		"itemsPerPage": len(items),
 		"Resources":    items,
-	})
+	}
+	if cur != nil {
+		// RFC 9865: no startIndex; totalResults is the total the walk
+		// started with (the backend counts what follows the cursor).
+		delete(out, "startIndex")
+		c := *cur
+		if c.After == "" {
+			c.Total = page.TotalResults
+		}
+		out["totalResults"] = c.Total
+		if page.More && len(page.Resources) > 0 {
+			c.After, c.Issued = page.Resources[len(page.Resources)-1].ID, time.Now().Unix()
+			out["nextCursor"] = encodeCursor(c)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// cursorMode sets up q for cursor paging (RFC 9865): cursor is the value
+// the client sent ("" for the first page). Cursor pages are in id order,
+// so sortBy and startIndex do not combine with a cursor.
+func (s *Server) cursorMode(q *resource.ListQuery, t *resource.Type, filter, sortOrder, cursor string, hasStart bool) (*cursorState, error) {
+	if hasStart {
+		return nil, resource.InvalidValue("startIndex and cursor cannot be combined: choose index or cursor paging")
+	}
+	if q.SortBy != "" || q.SortDescending {
+		return nil, resource.InvalidValue("cursor paging orders by id: sortBy and sortOrder cannot be combined with a cursor")
+	}
+	if err := resource.CheckText("cursor", cursor); err != nil {
+		return nil, err
+	}
+	c := cursorState{Query: cursorQuery(t, filter, sortOrder)}
+	if cursor != "" {
+		var err error
+		if c, err = decodeCursor(cursor, c.Query, time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	q.ByCursor, q.After = true, c.After
+	return &c, nil
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request, t *resource.Type) error {
@@ -226,41 +274,47 @@ func (s *Server) parseFilter(f string) (filter.Expression, error) {
 }
 
 // queryFromURL reads the query parameters of a list request.
-func (s *Server) queryFromURL(r *http.Request) (*resource.ListQuery, error) {
+func (s *Server) queryFromURL(r *http.Request, t *resource.Type) (*resource.ListQuery, *cursorState, error) {
 	v := r.URL.Query()
 	q := &resource.ListQuery{StartIndex: 1, Count: -1, SortBy: v.Get("sortBy")}
 	if err := resource.CheckText("sortBy", q.SortBy); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if f := v.Get("filter"); f != "" {
 		fe, err := s.parseFilter(f)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		q.Filter = fe
 	}
 	if si := v.Get("startIndex"); si != "" {
 		n, err := queryInt("startIndex", si)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		q.StartIndex = max(n, 1)
 	}
 	if c := v.Get("count"); c != "" {
 		n, err := queryInt("count", c)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		q.Count = max(n, 0)
 	}
 	var err error
 	if q.SortDescending, err = sortOrder(v.Get("sortOrder")); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if q.Projection, err = projectionFrom(v); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return q, nil
+	var cur *cursorState
+	if v.Has("cursor") {
+		if cur, err = s.cursorMode(q, t, v.Get("filter"), v.Get("sortOrder"), v.Get("cursor"), v.Has("startIndex")); err != nil {
+			return nil, nil, err
+		}
+	}
+	return q, cur, nil
 }
 
 // queryInt reads startIndex or count: an integer within LDAP's maxInt

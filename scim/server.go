@@ -26,8 +26,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxFilterBytes caps the filter parameter (default 4 KiB).
 	MaxFilterBytes int
-	// MaxPageSize is announced as filter.maxResults (default 1000).
-	MaxPageSize int
+	// MaxPageSize is announced as filter.maxResults and pagination.maxPageSize
+	// (default 1000); DefaultPageSize as pagination.defaultPageSize (default 100).
+	MaxPageSize, DefaultPageSize int
 	// Mode is logged on every request: disabled, optional or required.
 	Mode string
 }
@@ -58,6 +59,9 @@ func New(cfg Config, backend resource.Backend, types []*resource.Type, log zerol
 	}
 	if cfg.MaxPageSize <= 0 {
 		cfg.MaxPageSize = 1000
+	}
+	if cfg.DefaultPageSize <= 0 {
+		cfg.DefaultPageSize = min(100, cfg.MaxPageSize)
 	}
 	return &Server{cfg: cfg, backend: backend, types: types, log: log}
 }

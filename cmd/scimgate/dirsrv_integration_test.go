@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -78,4 +80,26 @@ func TestOn389(t *testing.T) {
 	e.must(204, "DELETE", "/Users/"+uid, c, nil)
 	e.must(204, "DELETE", "/Groups/"+gid, c, nil)
 	e.must(404, "GET", "/Users/"+uid, c, nil)
+}
+
+// TestCursorOn389: a cursor walk on 389 DS serves every user once, in id
+// order (389's entryUUID orders as OpenLDAP's does).
+func TestCursorOn389(t *testing.T) {
+	d := dirsrvtest.StartT(t, dirsrv.Options{SeedLDIF: []string{"../../testdata/demo/directory-389.ldif"}})
+	e := startGateway(t, d.URL, d.Suffix, func(c *Config) { c.LDAP.Directory = "389" })
+	total := num(e.must(200, "GET", "/Users?count=0", "connector", nil).body, "totalResults")
+	var ids []string
+	cursor := ""
+	for range 100 {
+		r := e.must(200, "GET", "/Users?attributes=userName&count=9&cursor="+cursor, "connector", nil)
+		for i := range num(r.body, "itemsPerPage") {
+			ids = append(ids, str(r.body, fmt.Sprintf("Resources[%d].id", i)))
+		}
+		if cursor = str(r.body, "nextCursor"); cursor == "" {
+			break
+		}
+	}
+	if len(ids) != total || !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != total {
+		t.Fatalf("cursor walk on 389: %d ids (sorted %v), want %d distinct", len(ids), slices.IsSorted(ids), total)
+	}
 }

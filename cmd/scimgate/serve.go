@@ -184,7 +184,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	}
 	srv := scim.New(scim.Config{
 		BaseURL: cfg.BaseURL, BasePath: cfg.BasePath, MaxBodyBytes: cfg.Limits.MaxBodyBytes,
-		MaxFilterBytes: cfg.Limits.MaxFilterBytes, MaxPageSize: cfg.Limits.MaxPageSize, Mode: cfg.Mapping,
+		MaxFilterBytes: cfg.Limits.MaxFilterBytes, MaxPageSize: cfg.Limits.MaxPageSize, DefaultPageSize: cfg.Limits.DefaultPageSize, Mode: cfg.Mapping,
 	}, backend, resourceTypes, log)
 	auth := oauth.Middleware(validator, oauth.MiddlewareOptions{Realm: "scimgate", Logger: log.With().Str("component", "oauth").Logger(), OnFailure: m.TokenFailure})
 	m.Gauge("scimgate_aci_lockdown", "1 while the directory holds an invalid ACI and SCIM answers 503.", func() float64 {

@@ -373,6 +373,7 @@ func atOperation(i int, err error) error {
 // and Count are nil when absent.
 type SearchRequest struct {
 	Filter             string
+	Cursor             *string // RFC 9865; "" asks for the first page
 	StartIndex         *int
 	Count              *int
 	SortBy             string
@@ -409,6 +410,13 @@ func DecodeSearch(body []byte) (*SearchRequest, error) {
 			return nil, InvalidSyntax("%s must be a string, not %s", f.name, describeValue(v))
 		}
 		*f.into = s
+	}
+	if _, v, _ := lookupKey(m, "cursor"); v != nil {
+		s, ok := v.(string)
+		if !ok {
+			return nil, InvalidSyntax("cursor must be a string, not %s", describeValue(v))
+		}
+		q.Cursor = &s
 	}
 	for _, f := range []struct {
 		name string

@@ -66,6 +66,11 @@ type ListQuery struct {
 	SortBy         string            // SCIM path, "" = the server's stable order
 	SortDescending bool
 	Projection     Projection
+	// After, for cursor paging (RFC 9865), asks for the resources whose id
+	// comes after it, in id order ("" = from the first); StartIndex is then
+	// 1 and SortBy empty.
+	After    string
+	ByCursor bool
 }
 
 // Page is one page of search results.
@@ -73,6 +78,8 @@ type Page struct {
 	TotalResults int
 	StartIndex   int
 	Resources    []*Resource
+	// More, for cursor paging, says resources follow the last of this page.
+	More bool
 }
 
 // PatchOp is one PATCH operation (RFC 7644 §3.5.2), as DecodePatch
