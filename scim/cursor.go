@@ -32,7 +32,11 @@ type cursorState struct {
 // filter's text and the sort order. RFC 9865 asks clients to repeat the
 // query unchanged but for the cursor; one that does not gets invalidCursor.
 func cursorQuery(t *resource.Type, filter, sortOrder string) string {
-	h := sha256.Sum256([]byte(t.ID + "\x00" + filter + "\x00" + sortOrder))
+	id := "" // the base URL's search across types
+	if t != nil {
+		id = t.ID
+	}
+	h := sha256.Sum256([]byte(id + "\x00" + filter + "\x00" + sortOrder))
 	return hex.EncodeToString(h[:8])
 }
 

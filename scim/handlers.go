@@ -75,6 +75,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, t *resource.Type
 			return err
 		}
 	}
+	if t == nil {
+		return s.rootList(w, r, q, cur)
+	}
 	return s.runList(w, r, t, q, cur)
 }
 

@@ -83,7 +83,15 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, parts []string) error {
 	if len(parts) == 0 {
-		return resource.NotFound("no such endpoint; see /ServiceProviderConfig and /ResourceTypes")
+		// The base URL: a search across every resource type.
+		if !allowed(r, http.MethodGet) {
+			return methodNotAllowed(w, http.MethodGet)
+		}
+		q, cur, err := s.queryFromURL(r, nil)
+		if err != nil {
+			return err
+		}
+		return s.rootList(w, r, q, cur)
 	}
 	head := strings.ToLower(parts[0])
 	switch head {
@@ -108,11 +116,13 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, parts []string) e
 	case "bulk":
 		return &resource.Error{Status: http.StatusNotImplemented, Detail: "bulk operations are not supported (see /ServiceProviderConfig)"}
 	case ".search":
-		eps := make([]string, len(s.types))
-		for i, t := range s.types {
-			eps[i] = t.Endpoint + "/.search"
+		if len(parts) != 1 {
+			return resource.NotFound("no such endpoint")
 		}
-		return &resource.Error{Status: http.StatusNotImplemented, Detail: "searching across resource types is not supported; POST to " + strings.Join(eps, ", ")}
+		if !allowed(r, http.MethodPost) {
+			return methodNotAllowed(w, http.MethodPost)
+		}
+		return s.search(w, r, nil)
 	}
 	t := s.typeFor(head)
 	if t == nil {
