@@ -140,13 +140,16 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 	}
 	// Only a caller allowed to create learns whether the name is taken.
 	if err := b.checkUnique(rc, ts, rdn[0], ""); err != nil {
-		return nil, err
+		return b.retriedCreate(rc, ts, dn, newAttrs, p, err)
 	}
 	add := ldap.NewAddRequest(dn, proxied(ctx, nil))
 	for _, attr := range slices.Sorted(maps.Keys(newAttrs)) {
 		add.Attribute(attr, newAttrs[attr])
 	}
 	if err := b.do(ctx, "add", func(ctx context.Context) error { return b.opt.Conn.Add(ctx, add) }); err != nil {
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+			return b.retriedCreate(rc, ts, dn, newAttrs, p, MapError(err, "create"))
+		}
 		return nil, MapError(err, "create")
 	}
 	fp := rc.plan(ts, p)
@@ -158,6 +161,33 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 		return nil, resource.Internal(errors.New("created entry vanished"))
 	}
 	return b.toResourceOf(rc, ts, le, fp.entry(le), p)
+}
+
+// retriedCreate answers a create whose name is taken (conflict, the 409
+// uniqueness error). A client that retries a POST after a timeout (the
+// first may have been applied when the directory resumed) sends the same
+// externalId: when the entry at dn is one the caller may see and carries
+// that externalId, the create already happened, and the entry is returned
+// as created. Anything else is the conflict.
+func (b *Backend) retriedCreate(rc *reqCtx, ts *typeState, dn string, newAttrs map[string][]string, p resource.Projection, conflict error) (*resource.Resource, error) {
+	ext := ts.mappingFor("externalId")
+	if ext == nil {
+		return nil, conflict
+	}
+	want := newAttrs[ext.LDAP]
+	if len(want) != 1 || want[0] == "" {
+		return nil, conflict
+	}
+	fp := rc.plan(ts, p)
+	le, err := b.fetchDN(rc.ctx, dn, fp.attrs)
+	if err != nil || le == nil {
+		return nil, conflict
+	}
+	e := fp.entry(le)
+	if !rc.visible(e) || !rc.canRead(e, aci.CanonicalAttr(ext.LDAP)) || le.GetAttributeValue(ext.LDAP) != want[0] {
+		return nil, conflict
+	}
+	return b.toResourceOf(rc, ts, le, e, p)
 }
 
 // defaultFor derives a value for an LDAP attribute from CreateDefaults,
