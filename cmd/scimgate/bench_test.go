@@ -246,8 +246,13 @@ func startBenchServer(b *testing.B, users int) *benchServer {
 	start := time.Now()
 	seed := writeUsersLDIF(b, users)
 	maddr := freeAddr(b)
-	// Loading 100,000 users takes slapadd some seconds: more than a test's start.
-	env := startEnvOn(b, slapd.Options{StartTimeout: 2 * time.Minute}, benchConfig(maddr), seed)
+	// Loading 100,000 users takes slapadd some seconds, a million about two
+	// minutes on two cores: more than a test's start, and a larger map.
+	o := slapd.Options{StartTimeout: 2 * time.Minute}
+	if users > 200000 {
+		o.StartTimeout, o.MaxSize = 10*time.Minute, int64(users)*16<<10
+	}
+	env := startEnvOn(b, o, benchConfig(maddr), seed)
 	env.logs.Discard() // format every audit line as in production, keep none
 	s := &benchServer{env: env, metrics: "http://" + maddr + "/metrics", load: newLoadClient(b, env.base, "Bearer "+env.tokens["connector"])}
 	s.users = loadBenchUsers(b, env.ldap, users)
