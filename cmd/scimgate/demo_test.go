@@ -110,6 +110,21 @@ func startDemo(t *testing.T, bin, root, runDir string, ports map[string]string, 
 	return d
 }
 
+// waitTokens waits up to within for the demo to write tokensFile, failing
+// at once if the demo exits first.
+func (d *demoProc) waitTokens(t *testing.T, tokensFile string, within time.Duration) {
+	t.Helper()
+	waitFor(t, within, "tokens.env", func() (bool, string) {
+		select {
+		case <-d.exited:
+			t.Fatalf("scimgate demo exited early (%v)\nstderr:\n%s", d.waitErr, tail(d.stderr.String(), 3000))
+		default:
+		}
+		_, err := os.Stat(tokensFile)
+		return err == nil, fmt.Sprint(err)
+	})
+}
+
 // exitCode waits up to d for the process to end and returns its exit code.
 func (d *demoProc) exitCode(t testing.TB, within time.Duration) int {
 	t.Helper()
@@ -190,15 +205,7 @@ func TestDemo(t *testing.T) {
 			"SCIMGATE_PORT": freePort(t), "SCIMGATE_LDAP_PORT": freePort(t), "SCIMGATE_METRICS_PORT": freePort(t),
 		}, "--directory", "389")
 		tokensFile := filepath.Join(runDir, "tokens.env")
-		waitFor(t, 60*time.Second, "tokens.env", func() (bool, string) {
-			select {
-			case <-d.exited:
-				t.Fatalf("scimgate demo exited early (%v)\nstderr:\n%s", d.waitErr, tail(d.stderr.String(), 3000))
-			default:
-			}
-			_, err := os.Stat(tokensFile)
-			return err == nil, fmt.Sprint(err)
-		})
+		d.waitTokens(t, tokensFile, 60*time.Second)
 		data, err := os.ReadFile(tokensFile)
 		if err != nil {
 			t.Fatal(err)
@@ -231,15 +238,7 @@ func TestDemo(t *testing.T) {
 			"SCIMGATE_PORT": scimPort, "SCIMGATE_LDAP_PORT": ldapPort, "SCIMGATE_METRICS_PORT": metricsPort,
 		})
 		tokensFile := filepath.Join(runDir, "tokens.env")
-		waitFor(t, 30*time.Second, "tokens.env", func() (bool, string) {
-			select {
-			case <-d.exited:
-				t.Fatalf("scimgate demo exited early (%v)\nstderr:\n%s", d.waitErr, tail(d.stderr.String(), 3000))
-			default:
-			}
-			_, err := os.Stat(tokensFile)
-			return err == nil, fmt.Sprint(err)
-		})
+		d.waitTokens(t, tokensFile, 30*time.Second)
 		fi, err := os.Stat(tokensFile)
 		if err != nil {
 			t.Fatal(err)

@@ -67,15 +67,7 @@ func TestReadmeExamples(t *testing.T) {
 	d := startDemo(t, bin, root, runDir, map[string]string{
 		"SCIMGATE_PORT": freePort(t), "SCIMGATE_LDAP_PORT": freePort(t), "SCIMGATE_METRICS_PORT": freePort(t),
 	})
-	waitFor(t, 30*time.Second, "tokens.env", func() (bool, string) {
-		select {
-		case <-d.exited:
-			t.Fatalf("scimgate demo exited early (%v)\nstderr:\n%s", d.waitErr, tail(d.stderr.String(), 3000))
-		default:
-		}
-		_, err := os.Stat(filepath.Join(runDir, "tokens.env"))
-		return err == nil, ""
-	})
+	d.waitTokens(t, filepath.Join(runDir, "tokens.env"), 30*time.Second)
 
 	// What each example prints, by its first line.
 	expect := map[string][]string{
