@@ -51,11 +51,22 @@ func buildScimgate(t testing.TB, root, dir string) string {
 	return bin
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t testing.TB) string {
+// demoPorts returns the SCIMGATE_* port variables of a demo: three
+// distinct loopback ports that were free a moment ago (held open together,
+// so that the system does not hand the same one out twice).
+func demoPorts(t testing.TB) map[string]string {
 	t.Helper()
-	_, port, _ := net.SplitHostPort(freeAddr(t))
-	return port
+	var ports []string
+	for range 3 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		ports = append(ports, port)
+	}
+	return map[string]string{"SCIMGATE_PORT": ports[0], "SCIMGATE_LDAP_PORT": ports[1], "SCIMGATE_METRICS_PORT": ports[2]}
 }
 
 // demoProc is a running `scimgate demo`.
@@ -201,9 +212,7 @@ func TestDemo(t *testing.T) {
 	// make run-389: the same demo on 389 Directory Server.
 	t.Run("389", func(t *testing.T) {
 		runDir := t.TempDir()
-		d := startDemo(t, bin, root, runDir, map[string]string{
-			"SCIMGATE_PORT": freePort(t), "SCIMGATE_LDAP_PORT": freePort(t), "SCIMGATE_METRICS_PORT": freePort(t),
-		}, "--directory", "389")
+		d := startDemo(t, bin, root, runDir, demoPorts(t), "--directory", "389")
 		tokensFile := filepath.Join(runDir, "tokens.env")
 		d.waitTokens(t, tokensFile, 60*time.Second)
 		data, err := os.ReadFile(tokensFile)
@@ -233,10 +242,9 @@ func TestDemo(t *testing.T) {
 
 	t.Run("run and SIGTERM", func(t *testing.T) {
 		runDir := t.TempDir()
-		scimPort, ldapPort, metricsPort := freePort(t), freePort(t), freePort(t)
-		d := startDemo(t, bin, root, runDir, map[string]string{
-			"SCIMGATE_PORT": scimPort, "SCIMGATE_LDAP_PORT": ldapPort, "SCIMGATE_METRICS_PORT": metricsPort,
-		})
+		ports := demoPorts(t)
+		scimPort, ldapPort, metricsPort := ports["SCIMGATE_PORT"], ports["SCIMGATE_LDAP_PORT"], ports["SCIMGATE_METRICS_PORT"]
+		d := startDemo(t, bin, root, runDir, ports)
 		tokensFile := filepath.Join(runDir, "tokens.env")
 		d.waitTokens(t, tokensFile, 30*time.Second)
 		fi, err := os.Stat(tokensFile)
@@ -404,7 +412,7 @@ func TestDemo(t *testing.T) {
 				}
 				defer ln.Close()
 				_, busy, _ := net.SplitHostPort(ln.Addr().String())
-				ports := map[string]string{"SCIMGATE_PORT": freePort(t), "SCIMGATE_LDAP_PORT": freePort(t), "SCIMGATE_METRICS_PORT": freePort(t)}
+				ports := demoPorts(t)
 				ports[name] = busy
 				runDir := t.TempDir()
 				d := startDemo(t, bin, root, runDir, ports)

@@ -64,9 +64,7 @@ func TestReadmeExamples(t *testing.T) {
 		t.Fatalf("built %s", bin)
 	}
 	runDir := filepath.Join(work, ".run")
-	d := startDemo(t, bin, root, runDir, map[string]string{
-		"SCIMGATE_PORT": freePort(t), "SCIMGATE_LDAP_PORT": freePort(t), "SCIMGATE_METRICS_PORT": freePort(t),
-	})
+	d := startDemo(t, bin, root, runDir, demoPorts(t))
 	d.waitTokens(t, filepath.Join(runDir, "tokens.env"), 30*time.Second)
 
 	// What each example prints, by its first line.
