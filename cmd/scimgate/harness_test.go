@@ -71,13 +71,23 @@ func (s *syncBuffer) String() string {
 
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		// The system may hand a port just closed out again: never give one
+		// out twice in this process, where two servers would then collide.
+		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
+
+// handedOut holds the addresses freeAddr has given out.
+var handedOut sync.Map
 
 // startEnv starts slapd with the demo directory (plus extra seed files)
 // and the server, both stopped when the test ends.
