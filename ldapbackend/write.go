@@ -2,13 +2,8 @@ package ldapbackend
 
 import (
 	"context"
-	"errors"
-	"maps"
-	"math/rand/v2"
 	"reflect"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -66,155 +61,6 @@ func (ts *typeState) firstMapping(a *scimldap.AttrMapping) bool {
 	return false
 }
 
-// Create implements resource.Backend.
-func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string]any, p resource.Projection) (*resource.Resource, error) {
-	ts, rc, err := b.open(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.flush()
-	ctx = rc.ctx
-	vals := map[string][]string{}
-	for _, a := range ts.m.Attrs {
-		if a.ReadOnly {
-			continue
-		}
-		sv, _ := scimldap.SCIMValues(attrs, a, ts.firstMapping(a))
-		if len(sv) == 0 {
-			continue
-		}
-		lv, err := b.ldapFromSCIM(ctx, a, sv)
-		if err != nil {
-			return nil, err
-		}
-		if len(lv) > 0 {
-			vals[a.LDAP] = append(vals[a.LDAP], lv...)
-		}
-	}
-	for _, attr := range slices.Sorted(maps.Keys(ts.m.CreateDefaults)) {
-		if len(vals[attr]) > 0 {
-			continue
-		}
-		for _, path := range ts.m.CreateDefaults[attr] {
-			if src := ts.mappingFor(path); src != nil && len(vals[src.LDAP]) > 0 {
-				vals[attr] = []string{vals[src.LDAP][0]}
-				break
-			}
-		}
-	}
-	rdn := vals[ts.m.RDNAttr]
-	if len(rdn) != 1 || strings.TrimSpace(rdn[0]) == "" {
-		return nil, resource.InvalidValue("%s needs exactly one value for %s", ts.t.Name, ts.rdnSCIM())
-	}
-	for _, a := range ts.m.Attrs {
-		if a.Kind == scimldap.KindReference && ts.m.EmptyMember != "" && a.LDAP == "member" && len(vals[a.LDAP]) == 0 {
-			vals[a.LDAP] = []string{ts.m.EmptyMember}
-		}
-	}
-	dn := ts.m.RDNAttr + "=" + ldap.EscapeDN(rdn[0]) + "," + ts.m.BaseDN
-	ndn, err := ldapfilter.NormalizeDN(dn)
-	if err != nil {
-		return nil, resource.InvalidValue("%s is not usable in a DN", ts.rdnSCIM())
-	}
-	newAttrs := map[string][]string{"objectClass": ts.m.ObjectClasses}
-	for k, v := range vals {
-		newAttrs[k] = v
-	}
-	entry := mapEntry{dn: ndn, vals: lowerKeys(newAttrs)}
-	if !rc.ask(aci.Request{TargetDN: ndn, Entry: entry, Right: aci.RightAdd}) {
-		return nil, resource.Forbidden("not allowed to create this %s", ts.t.Name)
-	}
-	anyOK, allOK := false, true
-	for _, attr := range slices.Sorted(maps.Keys(newAttrs)) {
-		if rc.ask(aci.Request{TargetDN: ndn, Entry: entry, Right: aci.RightAdd, Attr: attr}) {
-			anyOK = true
-		} else {
-			allOK = false
-			if !b.opt.AddAnyAttribute {
-				return nil, resource.Forbidden("not allowed to create a %s with %s", ts.t.Name, ts.scimName(attr))
-			}
-		}
-	}
-	if !anyOK || !allOK && !b.opt.AddAnyAttribute {
-		return nil, resource.Forbidden("not allowed to create this %s", ts.t.Name)
-	}
-	// Only a caller allowed to create learns whether the name is taken.
-	if err := b.checkUnique(rc, ts, rdn[0], ""); err != nil {
-		return b.retriedCreate(rc, ts, dn, newAttrs, p, err)
-	}
-	add := ldap.NewAddRequest(dn, proxied(ctx, nil))
-	for _, attr := range slices.Sorted(maps.Keys(newAttrs)) {
-		add.Attribute(attr, newAttrs[attr])
-	}
-	if err := b.do(ctx, "add", func(ctx context.Context) error { return b.opt.Conn.Add(ctx, add) }); err != nil {
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
-			return b.retriedCreate(rc, ts, dn, newAttrs, p, MapError(err, "create"))
-		}
-		return nil, MapError(err, "create")
-	}
-	fp := rc.plan(ts, p)
-	le, err := b.fetchDN(ctx, dn, fp.attrs)
-	if err != nil {
-		return nil, err
-	}
-	if le == nil {
-		return nil, resource.Internal(errors.New("created entry vanished"))
-	}
-	return b.toResourceOf(rc, ts, le, fp.entry(le), p)
-}
-
-// retriedCreate answers a create whose name is taken: 409 uniqueness, as
-// Okta's and Entra's tests require even for an identical POST. A client
-// that retries a POST after a timeout (the first may have been applied
-// when the directory resumed) sends the same externalId: when the entry at
-// dn is one the caller may see and carries that externalId, the detail
-// says so and gives the entry's id, so the client finds it rather than a
-// bare conflict.
-func (b *Backend) retriedCreate(rc *reqCtx, ts *typeState, dn string, newAttrs map[string][]string, p resource.Projection, conflict error) (*resource.Resource, error) {
-	ext := ts.mappingFor("externalId")
-	if ext == nil {
-		return nil, conflict
-	}
-	want := newAttrs[ext.LDAP]
-	if len(want) != 1 || want[0] == "" {
-		return nil, conflict
-	}
-	fp := rc.plan(ts, p)
-	le, err := b.fetchDN(rc.ctx, dn, fp.attrs)
-	if err != nil || le == nil {
-		return nil, conflict
-	}
-	e := fp.entry(le)
-	if !rc.visible(e) || !rc.canRead(e, aci.CanonicalAttr(ext.LDAP)) || le.GetAttributeValue(ext.LDAP) != want[0] {
-		return nil, conflict
-	}
-	return nil, resource.Uniqueness("a %s with this %s already exists, with the externalId sent: id %q (a create retried after it was applied?)",
-		ts.t.Name, ts.rdnSCIM(), le.GetAttributeValue(ts.m.IDAttr))
-}
-
-// defaultFor derives a value for an LDAP attribute from CreateDefaults,
-// reading the SCIM values of attrs; "" when there is none.
-func (b *Backend) defaultFor(ctx context.Context, ts *typeState, ldapAttr string, attrs map[string]any) (string, error) {
-	for _, path := range ts.m.CreateDefaults[ldapAttr] {
-		src := ts.mappingFor(path)
-		if src == nil || strings.EqualFold(src.LDAP, ldapAttr) {
-			continue // the attribute's own mapping is what came out empty
-		}
-		sv, _ := scimldap.SCIMValues(attrs, src, ts.firstMapping(src))
-		if len(sv) == 0 {
-			continue
-		}
-		lv, err := b.ldapFromSCIM(ctx, src, sv[:1])
-		if err != nil {
-			return "", err
-		}
-		if len(lv) > 0 && lv[0] != "" {
-			return lv[0], nil
-		}
-	}
-	return "", nil
-}
-
 // mappingFor finds the mapping of a SCIM path (as written in config).
 func (ts *typeState) mappingFor(path string) *scimldap.AttrMapping {
 	for _, a := range ts.m.Attrs {
@@ -237,23 +83,6 @@ func (ts *typeState) scimName(ldapAttr string) string {
 	return ldapAttr
 }
 
-// checkUnique refuses a second resource with the same naming value
-// (userName, group displayName): 409 uniqueness.
-func (b *Backend) checkUnique(rc *reqCtx, ts *typeState, value, selfDN string) error {
-	f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Equality{Attr: ts.m.RDNAttr, Value: value}}}
-	req := ts.searchRequest(f.String(), 2, []string{"1.1"}, nil)
-	res, err := b.search(rc.ctx, req, "uniqueness check")
-	if err != nil {
-		return err
-	}
-	for _, e := range res.Entries {
-		if selfDN == "" || !strings.EqualFold(e.DN, selfDN) {
-			return resource.Uniqueness("a %s with %s %q already exists", ts.t.Name, ts.rdnSCIM(), value)
-		}
-	}
-	return nil
-}
-
 // Replace implements resource.Backend (PUT). Attributes the caller can see
 // and left out are cleared; attributes it cannot see are left alone, so a
 // client never erases what it was not allowed to read.
@@ -261,59 +90,6 @@ func (b *Backend) Replace(ctx context.Context, t *resource.Type, id string, attr
 	return retryConflicts(ctx, c, func() (*resource.Resource, error) {
 		return b.modify(ctx, t, id, c, p, func(old map[string]any) (map[string]any, error) { return attrs, nil })
 	})
-}
-
-// conflictRetries is how many times a write without a precondition is
-// worked out again when another writer changed the entry in between;
-// memberConflictRetries the same for a membership PATCH, which many
-// clients send to one group at once (Okta and Entra push memberships in
-// parallel) and which asserts the version when the ACIs read the entry.
-const (
-	conflictRetries       = 8
-	memberConflictRetries = 32
-)
-
-// retryConflicts runs a read-modify-write that asserts the version it read.
-// When the client sent a precondition, a concurrent change answers 412 as
-// it should. When it sent none, the change is not the client's business: a
-// 412 answers only a precondition the client sent (Okta and Entra never
-// retry one), so the write is read and worked out again, after a short
-// random pause, until it applies. An entry that keeps changing faster than
-// that is 503, never 412.
-func retryConflicts(ctx context.Context, c resource.Conditions, write func() (*resource.Resource, error)) (*resource.Resource, error) {
-	return retryConflictsN(ctx, c, conflictRetries, write)
-}
-
-// retryConflictsN is retryConflicts working a write out again at most
-// retries times.
-func retryConflictsN(ctx context.Context, c resource.Conditions, retries int, write func() (*resource.Resource, error)) (*resource.Resource, error) {
-	if len(c.IfMatch) > 0 || len(c.IfNoneMatch) > 0 {
-		return write()
-	}
-	for i := 0; ; i++ {
-		r, err := write()
-		if err == nil || !isConflict(err) {
-			return r, err
-		}
-		if i == retries {
-			return nil, resource.Unavailable(err, "the resource kept changing while it was being written; try again")
-		}
-		pause := time.Duration(1+rand.IntN(1<<min(i, 5))) * time.Millisecond
-		select {
-		case <-ctx.Done():
-			return nil, resource.Unavailable(ctx.Err(), "the resource kept changing while it was being written; try again")
-		case <-time.After(pause):
-		}
-	}
-}
-
-// isConflict reports whether a write failed because the entry changed
-// after it was read: the version assertion failed, or a value worked out
-// from the read was added or removed by someone else meanwhile.
-func isConflict(err error) bool {
-	var le *ldap.Error
-	return errors.As(err, &le) && (le.ResultCode == ldap.LDAPResultAssertionFailed ||
-		le.ResultCode == ldap.LDAPResultAttributeOrValueExists || le.ResultCode == ldap.LDAPResultNoSuchAttribute)
 }
 
 // Patch implements resource.Backend. A PATCH that only adds or removes
@@ -531,82 +307,6 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 	return b.reread(rc, ts, dn, id, p)
 }
 
-// rename gives the entry dn the new RDN rdn (escaped), the old RDN's values
-// removed, under the If-Match assertion when there is one.
-func (b *Backend) rename(ctx context.Context, dn, rdn string, assertion ldap.Control) error {
-	mdn := &ldap.ModifyDNRequest{DN: dn, NewRDN: rdn, DeleteOldRDN: true, Controls: withControl(proxied(ctx, nil), assertion)}
-	return b.do(ctx, "modrdn", func(ctx context.Context) error { return b.opt.Conn.ModifyDN(ctx, mdn) })
-}
-
-// versionAfterRename reads the version of the entry just renamed to dn,
-// as the service account (the version is no secret, and the caller's own
-// view under proxied authorization may lack it), and returns the
-// assertion of it.
-func (b *Backend) versionAfterRename(ctx context.Context, dn string) (ldap.Control, error) {
-	res, err := b.searchRaw(ctx, entryRequest(dn, []string{b.opt.VersionAttr}))
-	if err != nil {
-		return nil, MapError(err, "read after rename")
-	}
-	if len(res.Entries) == 0 {
-		// Renamed or deleted by someone else at once: a conflict.
-		return nil, MapError(ldap.NewError(ldap.LDAPResultAssertionFailed, errors.New("the renamed entry changed before its modify")), "read after rename")
-	}
-	ctl, err := b.versionAssertion(res.Entries[0])
-	if err != nil {
-		return nil, resource.Internal(err)
-	}
-	return ctl, nil
-}
-
-// undoRename gives the entry now at dn its old DN back, after the write
-// that was to follow its rename failed. It runs even when the request's
-// deadline has passed (the write may have failed for that), under a
-// deadline of its own. If it fails too, the entry keeps its new name: the
-// log says so, loudly, with both DNs, and the error returned says so to
-// the client, instead of the failed write's error, which would suggest
-// that nothing changed. It is 503, not 500: the entry is valid and the
-// request may be sent again (it then finds the new name and makes the
-// rest of the change), which is what a provisioning client does with a
-// 503.
-func (b *Backend) undoRename(ctx context.Context, dn, oldDN string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	err := errors.New("the old DN has no RDN")
-	if rdn := firstRDN(oldDN); rdn != "" {
-		err = b.rename(ctx, dn, rdn, nil)
-	}
-	if err == nil {
-		return nil
-	}
-	b.opt.Log.Error().Err(err).Str("entry", dn).Str("old_dn", oldDN).
-		Msg("a modify failed after its rename, and the rename could not be undone: the entry keeps its new name")
-	return resource.Unavailable(err, "the resource was renamed, but the rest of the change failed and the rename could not be undone: it keeps its new name (%s); send the request again", dn)
-}
-
-// firstRDN is the first RDN of dn as a string fit for a ModifyDN request
-// (values escaped); "" when dn does not parse.
-func firstRDN(dn string) string {
-	d, err := ldap.ParseDN(dn)
-	if err != nil || len(d.RDNs) == 0 {
-		return ""
-	}
-	parts := make([]string, len(d.RDNs[0].Attributes))
-	for i, a := range d.RDNs[0].Attributes {
-		parts[i] = a.Type + "=" + ldap.EscapeDN(a.Value)
-	}
-	return strings.Join(parts, "+")
-}
-
-// parentOf is the DN of dn's parent as the directory spelled it ("" for a
-// DN of one RDN or one that does not parse).
-func parentOf(dn string) string {
-	d, err := ldap.ParseDN(dn)
-	if err != nil || len(d.RDNs) < 2 {
-		return ""
-	}
-	return (&ldap.DN{RDNs: d.RDNs[1:]}).String()
-}
-
 // mayWriteValues reports whether the subject may delete each of del from
 // attr of the entry and add each of add (selfwrite counts for its own DN).
 func (rc *reqCtx) mayWriteValues(e aci.Entry, attr string, add, del []string) bool {
@@ -690,27 +390,6 @@ func (b *Backend) Delete(ctx context.Context, t *resource.Type, id string, cond 
 	return nil
 }
 
-// checkPreconditions applies If-Match and If-None-Match to the entry's
-// current version.
-func checkPreconditions(c resource.Conditions, version string) error {
-	if len(c.IfMatch) > 0 && !etagIn(c.IfMatch, version) {
-		return resource.PreconditionFailed("the resource changed: its version is not the one in If-Match")
-	}
-	if len(c.IfNoneMatch) > 0 && etagIn(c.IfNoneMatch, version) {
-		return resource.PreconditionFailed("the resource matches If-None-Match")
-	}
-	return nil
-}
-
-func etagIn(list []string, version string) bool {
-	for _, v := range list {
-		if v == "*" || v == version {
-			return true
-		}
-	}
-	return false
-}
-
 // diffValues returns the values to add and delete; DN values compare
 // normalized.
 func diffValues(oldL, newL []string, dn bool) (add, del []string) {
@@ -791,22 +470,4 @@ func cloneValue(v any) any {
 		return out
 	}
 	return v
-}
-
-// mapEntry is an entry under construction, for ACI checks on add.
-type mapEntry struct {
-	dn   string
-	vals map[string][]string
-}
-
-func (m mapEntry) DN() string                  { return m.dn }
-func (m mapEntry) Values(attr string) []string { return m.vals[aci.CanonicalAttr(attr)] }
-
-func lowerKeys(m map[string][]string) map[string][]string {
-	out := make(map[string][]string, len(m))
-	for k, v := range m {
-		c := aci.CanonicalAttr(k)
-		out[c] = append(out[c], v...)
-	}
-	return out
 }
