@@ -57,15 +57,28 @@ type fetchPlan struct {
 	read  *acisource.ReadSet
 }
 
-// newFetchPlan plans a search for base plus what set reads of an entry.
-func newFetchPlan(set *aci.Set, base []string) *fetchPlan {
-	attrs := slices.Clone(base)
-	for _, a := range set.EntryAttributes() {
-		if !containsFold(attrs, a) {
-			attrs = append(attrs, a)
+// planAttrs is base and every attribute set reads of an entry, each once;
+// base is not changed.
+func planAttrs(set *aci.Set, base []string) []string {
+	return slices.Clip(appendMissing(slices.Clone(base), set.EntryAttributes()...))
+}
+
+// appendMissing appends to list each of more it does not hold already
+// (names compared case-insensitively).
+func appendMissing(list []string, more ...string) []string {
+	for _, a := range more {
+		if !containsFold(list, a) {
+			list = append(list, a)
 		}
 	}
-	return &fetchPlan{set: set, attrs: slices.Clip(attrs), read: acisource.NewReadSet(attrs)}
+	return list
+}
+
+// newPlan plans a search of this request for base plus what its ACIs read
+// of an entry.
+func (rc *reqCtx) newPlan(base []string) *fetchPlan {
+	attrs := planAttrs(rc.set, base)
+	return &fetchPlan{set: rc.set, attrs: attrs, read: rc.readSetFor(attrs)}
 }
 
 // plan returns the fetchPlan for entries of ts that the request decides on
@@ -81,8 +94,7 @@ func (rc *reqCtx) plan(ts *typeState, p resource.Projection) *fetchPlan {
 			return fp
 		}
 	}
-	fp := newFetchPlan(rc.set, rc.b.fetchAttrs(ts, p))
-	fp.read = rc.readSetFor(fp.attrs)
+	fp := rc.newPlan(rc.b.fetchAttrs(ts, p))
 	if whole {
 		full.Store(fp)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/scimgate/scimgate/aci"
 	"github.com/scimgate/scimgate/aci/acieval"
 	"github.com/scimgate/scimgate/aci/ldif"
+	"github.com/scimgate/scimgate/ldapbackend/acisource"
 )
 
 // asPlanned is the entry the directory returns for a search that follows
@@ -34,7 +35,8 @@ func asPlanned(fp *fetchPlan, full aci.Entry) aci.Entry {
 // decisions must agree, and the planned one must never be incomplete.
 func samePlannedDecision(t *testing.T, name string, set *aci.Set, dir aci.Directory, req *aci.Request, full aci.Entry) {
 	t.Helper()
-	fp := newFetchPlan(set, []string{"objectClass"})
+	attrs := planAttrs(set, []string{"objectClass"})
+	fp := &fetchPlan{set: set, attrs: attrs, read: acisource.NewReadSet(attrs)}
 	want := *req
 	want.Entry = full
 	got := *req

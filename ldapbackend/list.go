@@ -131,15 +131,11 @@ func (b *Backend) newListPlan(rc *reqCtx, ts *typeState, q *resource.ListQuery) 
 	// The first pass fetches only what ordering and the access decisions
 	// need (the attributes the ACIs' target filters and userattr rules
 	// read); the returned page is fetched in full afterwards.
-	p.pass1 = []string{"objectClass", ts.m.IDAttr}
+	first := []string{"objectClass", ts.m.IDAttr}
 	if p.sortAttr != "" {
-		p.pass1 = append(p.pass1, p.sortAttr)
+		first = append(first, p.sortAttr)
 	}
-	for _, a := range rc.set.EntryAttributes() {
-		if !containsFold(p.pass1, a) {
-			p.pass1 = append(p.pass1, a)
-		}
-	}
+	p.pass1 = planAttrs(rc.set, first)
 	p.fp = rc.plan(ts, q.Projection)
 	return p, nil
 }
@@ -165,12 +161,7 @@ func (p *listPlan) search(sizeLimit int, attrs []string, controls []ldap.Control
 // ok is false when there are more, or when the directory cannot sort them
 // (the two passes then sort); any other error is returned.
 func (p *listPlan) small() (res *ldap.SearchResult, read *acisource.ReadSet, ok bool, err error) {
-	attrs := slices.Clone(p.fp.attrs) // never append to the shared plan
-	for _, a := range p.pass1 {
-		if !containsFold(attrs, a) {
-			attrs = append(attrs, a)
-		}
-	}
+	attrs := appendMissing(slices.Clone(p.fp.attrs), p.pass1...) // never append to the shared plan
 	controls := p.sortControls()
 	res, err = p.search(smallResult+1, attrs, controls)
 	switch {

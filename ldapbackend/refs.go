@@ -109,8 +109,7 @@ func (b *Backend) lookupRefs(rc *reqCtx, norm []string, refTypes []string) (map[
 				mine = append(mine, n)
 			}
 		}
-		fp := newFetchPlan(rc.set, []string{ts.m.IDAttr, "displayName", "cn", "uid", "objectClass"})
-		fp.read = rc.readSetFor(fp.attrs) // under proxied authorization, decision attributes come from the service account's view
+		fp := rc.newPlan([]string{ts.m.IDAttr, "displayName", "cn", "uid", "objectClass"})
 		err := b.searchAnyOf(rc.ctx, ts, "entryDN", mine, refChunk, fp.attrs, "resolve references", func(e *ldap.Entry) {
 			n, err := ldapfilter.NormalizeDN(e.DN)
 			if err != nil {
