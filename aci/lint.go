@@ -349,17 +349,8 @@ func pushdownBlocker(a *ACI) (Pos, string) {
 			if why != "" || c.Keyword != KwUserAttr {
 				return
 			}
-			ua, err := parseUserAttr(c.Values[0])
-			switch {
-			case err != nil:
-			case ua.attr == "entrydn":
-				pos, why = c.Pos, "userattr on entryDN"
-			case len(ua.levels) != 1 || ua.levels[0] != 0:
-				pos, why = c.Pos, "userattr with parent levels"
-			case ua.kind != uaUserDN && ua.kind != uaGroupDN:
-				pos, why = c.Pos, "userattr with an LDAP URL or a value"
-			case ldapfilter.SyntaxOf(ua.attr) != ldapfilter.SyntaxDN:
-				pos, why = c.Pos, "userattr on "+ua.attr+", which the engine does not know as a DN attribute"
+			if ua, err := parseUserAttr(c.Values[0]); err == nil {
+				pos, why = c.Pos, ua.pushBlocker()
 			}
 		})
 		if why != "" {

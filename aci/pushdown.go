@@ -425,14 +425,8 @@ func (p *pusher) cond(c condEval) (*pnode, string) {
 		if dn == "" {
 			return pConst(rFalse), ""
 		}
-		if c.attr == "entrydn" {
-			return nil, "userattr on entryDN, which the directory keeps for every entry"
-		}
-		if len(c.levels) != 1 || c.levels[0] != 0 {
-			return nil, "userattr with parent levels reads entries above the one decided"
-		}
-		if ldapfilter.SyntaxOf(c.attr) != ldapfilter.SyntaxDN {
-			return nil, fmt.Sprintf("userattr on %s, which the engine does not know as a DN attribute", c.attr)
+		if why := c.pushBlocker(); why != "" {
+			return nil, why
 		}
 		switch c.kind {
 		case uaUserDN:
@@ -448,9 +442,25 @@ func (p *pusher) cond(c condEval) (*pnode, string) {
 			}
 			return pOr(items...), ""
 		}
-		return nil, "userattr with an LDAP URL or a value"
 	}
 	return pConst(c.eval(p.st)), ""
+}
+
+// pushBlocker says why a userattr rule cannot become a filter, or "": it
+// must read the decided entry itself (no parent levels) and name the caller
+// or its groups in an attribute the engine knows as a DN attribute.
+func (c *userAttrCond) pushBlocker() string {
+	switch {
+	case c.attr == "entrydn":
+		return "userattr on entryDN, which the directory keeps for every entry"
+	case len(c.levels) != 1 || c.levels[0] != 0:
+		return "userattr with parent levels reads entries above the one decided"
+	case c.kind != uaUserDN && c.kind != uaGroupDN:
+		return "userattr with an LDAP URL or a value"
+	case ldapfilter.SyntaxOf(c.attr) != ldapfilter.SyntaxDN:
+		return fmt.Sprintf("userattr on %s, which the engine does not know as a DN attribute", c.attr)
+	}
+	return ""
 }
 
 // pnode is a bind rule or target condition partially evaluated for one
