@@ -578,16 +578,9 @@ func (p *patcher) applyFiltered(kind string, tgt target, v any) error {
 			var nv any
 			var err error
 			if a.HasSubAttributes() {
-				raw := v
-				if l, ok := raw.([]any); ok && len(l) == 1 {
-					raw = l[0]
-				}
-				if s, ok := raw.(string); ok {
-					raw = map[string]any{"value": s}
-				}
-				m, ok := raw.(map[string]any)
-				if !ok {
-					return InvalidValue("the value for %q must be an object, not %s", tgt.text, describeValue(raw))
+				var m map[string]any
+				if m, err = complexPatchValue(v, tgt.text); err != nil {
+					return err
 				}
 				nv, err = mergeComplex(a, list[i], m, tgt.text)
 			} else {
@@ -686,4 +679,21 @@ func dropDerived(def schema.CoreAttribute, m map[string]any) {
 			}
 		}
 	}
+}
+
+// complexPatchValue is the object a PATCH value for an element of a
+// multi-valued complex attribute stands for: the value itself, the one
+// element of a list of one, or a bare string as its "value".
+func complexPatchValue(v any, path string) (map[string]any, error) {
+	if l, ok := v.([]any); ok && len(l) == 1 {
+		v = l[0]
+	}
+	if s, ok := v.(string); ok {
+		v = map[string]any{"value": s}
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, InvalidValue("the value for %q must be an object, not %s", path, describeValue(v))
+	}
+	return m, nil
 }

@@ -154,17 +154,10 @@ func checkFiltered(kind string, tgt target, v any) error {
 		_, err := coerceSingle(a, v, tgt.text, nil)
 		return err
 	}
-	raw := v
-	if l, ok := raw.([]any); ok && len(l) == 1 {
-		raw = l[0]
+	m, err := complexPatchValue(v, tgt.text)
+	if err != nil {
+		return err
 	}
-	if s, ok := raw.(string); ok {
-		raw = map[string]any{"value": s}
-	}
-	m, ok := raw.(map[string]any)
-	if !ok {
-		return InvalidValue("the value for %q must be an object, not %s", tgt.text, describeValue(raw))
-	}
-	_, err := mergeComplex(a, nil, m, tgt.text)
+	_, err = mergeComplex(a, nil, m, tgt.text)
 	return err
 }
