@@ -293,18 +293,25 @@ func (st *evalState) memberOf(group string) result {
 	if st.subj.DN == "" {
 		return rFalse
 	}
+	groups, incomplete := st.groups()
+	if groups[group] {
+		return rTrue
+	}
+	if incomplete {
+		return rUndefined
+	}
+	return rFalse
+}
+
+// groups is every group the subject belongs to, worked out once per
+// subject, and whether that closure may be incomplete.
+func (st *evalState) groups() (map[string]bool, bool) {
 	c := st.cache()
 	if !c.groupsLoaded {
 		c.groupsLoaded = true
 		c.groups, c.groupsErr = st.groupClosure()
 	}
-	if c.groups[group] {
-		return rTrue
-	}
-	if c.groupsErr {
-		return rUndefined
-	}
-	return rFalse
+	return c.groups, c.groupsErr
 }
 
 func (st *evalState) groupClosure() (map[string]bool, bool) {

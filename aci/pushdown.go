@@ -432,13 +432,13 @@ func (p *pusher) cond(c condEval) (*pnode, string) {
 		case uaUserDN:
 			return pItem(&ldapfilter.Equality{Attr: c.attr, Value: dn}), ""
 		case uaGroupDN:
-			if p.st.memberOf("") == rUndefined || p.st.cache().groupsErr {
+			groups, incomplete := p.st.groups()
+			if incomplete {
 				return nil, "the caller's groups could not all be found"
 			}
-			groups := sortedKeys(p.st.cache().groups)
-			items := make([]*pnode, len(groups))
-			for i, g := range groups {
-				items[i] = pItem(&ldapfilter.Equality{Attr: c.attr, Value: g})
+			items := make([]*pnode, 0, len(groups))
+			for _, g := range sortedKeys(groups) {
+				items = append(items, pItem(&ldapfilter.Equality{Attr: c.attr, Value: g}))
 			}
 			return pOr(items...), ""
 		}
