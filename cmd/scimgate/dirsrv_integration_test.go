@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv"
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv/dirsrvtest"
@@ -102,4 +105,37 @@ func TestCursorOn389(t *testing.T) {
 	if len(ids) != total || !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != total {
 		t.Fatalf("cursor walk on 389: %d ids (sorted %v), want %d distinct", len(ids), slices.IsSorted(ids), total)
 	}
+}
+
+// TestACILookthroughOn389: with the service account's look-through limit
+// far below the directory's size, the ACIs still load on 389 DS, because
+// the instance indexes scimgateAci for presence; without that index the
+// reload fails and the log says what to change.
+func TestACILookthroughOn389(t *testing.T) {
+	d := dirsrvtest.StartT(t, dirsrv.Options{SeedLDIF: []string{"../../testdata/demo/directory-389.ldif"}})
+	admin, err := d.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	limit := ldap.NewModifyRequest(serviceDN, nil)
+	limit.Replace("nsLookThroughLimit", []string{"10"})
+	limit.Replace("nsPagedLookThroughLimit", []string{"10"})
+	if err := admin.Modify(limit); err != nil {
+		t.Fatal(err)
+	}
+	e := startGateway(t, d.URL, d.Suffix, func(c *Config) {
+		c.LDAP.Directory = "389"
+		c.LDAP.RefreshInterval = 200 * time.Millisecond
+	})
+	if n := num(e.must(200, "GET", "/Users?filter="+q(`userName eq "alice"`), "reporting", nil).body, "totalResults"); n != 1 {
+		t.Fatalf("with a look-through limit of 10 and the index: %d users named alice", n)
+	}
+	// Without the index, the next reload meets the limit.
+	if err := admin.Del(ldap.NewDelRequest("cn=scimgateAci,cn=index,cn="+dirsrv.BackendName+",cn=ldbm database,cn=plugins,cn=config", nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the look-through advice in the log", func() (bool, string) {
+		return strings.Contains(e.logs.String(), "index scimgateAci for presence"), tail(e.logs.String(), 500)
+	})
 }

@@ -387,6 +387,12 @@ func (s *ACIStore) read(ctx context.Context) ([]aciEntry, error) {
 			BaseDN: base, Scope: ldap.ScopeWholeSubtree, DerefAliases: ldap.NeverDerefAliases,
 			Filter: (&ldapfilter.Present{Attr: s.attr}).String(), Attributes: []string{s.attr},
 		}, pageSize)
+		if ldap.IsErrorAnyOf(err, ldap.LDAPResultAdminLimitExceeded, ldap.LDAPResultSizeLimitExceeded) {
+			// 389 DS's look-through limit (5,000 by default) stops an
+			// unindexed search for the ACIs in a larger directory.
+			return nil, fmt.Errorf("under %q: the directory's limits stopped the search for (%s=*): index %s for presence, or raise the service account's look-through and size limits (389 DS: nsLookThroughLimit and nsSizeLimit on its entry): %w",
+				base, s.attr, s.attr, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("under %q: %w", base, err)
 		}

@@ -250,6 +250,9 @@ func hashSSHA512(password string) string {
 	return "{SSHA512}" + base64.StdEncoding.EncodeToString(append(h[:], salt...))
 }
 
+// backendIndexes are the indexes backendLDIF adds: attribute and type.
+var backendIndexes = [][2]string{{"scimgateAci", "pres"}, {"entryUUID", "eq"}}
+
 // backendLDIF is what Start adds online to a new instance: the userRoot backend for the
 // suffix, its mapping-tree entry, and the indexes scimgate's searches need beyond 389's
 // defaults: presence of scimgateAci (the ACI store reads (scimgateAci=*) under the suffix:
@@ -263,7 +266,7 @@ func backendLDIF(suffix string) string {
 		"dn: cn=" + escapeRDNValue(suffix) + ",cn=mapping tree,cn=config\n" +
 		"objectClass: top\nobjectClass: extensibleObject\nobjectClass: nsMappingTree\n" +
 		"cn: " + suffix + "\nnsslapd-state: backend\nnsslapd-backend: " + BackendName + "\n"
-	for _, ix := range [][2]string{{"scimgateAci", "pres"}, {"entryUUID", "eq"}} {
+	for _, ix := range backendIndexes {
 		out += "\ndn: cn=" + ix[0] + ",cn=index," + backend + "\n" +
 			"objectClass: top\nobjectClass: nsIndex\ncn: " + ix[0] + "\nnsSystemIndex: false\nnsIndexType: " + ix[1] + "\n"
 	}

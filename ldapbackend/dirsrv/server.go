@@ -130,8 +130,48 @@ func (s *Server) start(ctx context.Context, existing bool, seeds []*slapd.LDIF) 
 				return fmt.Errorf("seeding: %w", err)
 			}
 		}
+		if err := s.reindex(ctx); err != nil {
+			return fmt.Errorf("indexing: %w", err)
+		}
 	}
 	return nil
+}
+
+// reindex runs 389's index task for the indexes backendLDIF adds and waits
+// for it: an index defined online counts as not built, and the searches it
+// serves meet the look-through limit, until the task has run.
+func (s *Server) reindex(ctx context.Context) error {
+	task := "cn=scimgate-reindex,cn=index,cn=tasks,cn=config"
+	add := "dn: " + task + "\nchangetype: add\nobjectClass: top\nobjectClass: extensibleObject\ncn: scimgate-reindex\n" +
+		"nsInstance: " + BackendName + "\n"
+	for _, ix := range backendIndexes {
+		add += "nsIndexAttribute: " + ix[0] + ":" + ix[1] + "\n"
+	}
+	if err := s.LDAPModify(ctx, add); err != nil {
+		return err
+	}
+	conn, err := s.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for {
+		res, err := conn.Search(&ldap.SearchRequest{BaseDN: task, Scope: ldap.ScopeBaseObject, Filter: "(objectClass=*)",
+			Attributes: []string{"nsTaskExitCode", "nsTaskLog"}})
+		if err == nil && len(res.Entries) == 1 {
+			if code := res.Entries[0].GetAttributeValue("nsTaskExitCode"); code != "" {
+				if code != "0" {
+					return fmt.Errorf("the index task ended with %s: %s", code, res.Entries[0].GetAttributeValue("nsTaskLog"))
+				}
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // launchAt writes addr into dse.ldif (creating it for a new instance), starts ns-slapd and
