@@ -144,11 +144,11 @@ func WantsAttr(p Projection, path string) bool {
 // one named by outer: the same attribute, one of its sub-attributes, or
 // an attribute of the schema outer names.
 func pathCovers(outer, path string) bool {
-	outer, path = strings.ToLower(strings.TrimSpace(outer)), strings.ToLower(strings.TrimSpace(path))
+	outer, path = strings.TrimSpace(outer), strings.TrimSpace(path)
 	if outer == "" || path == "" {
 		return false
 	}
-	if path == outer || strings.HasPrefix(path, outer+".") || strings.HasPrefix(path, outer+":") {
+	if within(path, outer, ".:") {
 		return true
 	}
 	ou, on := splitURN(outer)
@@ -156,7 +156,18 @@ func pathCovers(outer, path string) bool {
 	if ou != "" && pu != "" {
 		return false // different URNs
 	}
-	return pn == on || strings.HasPrefix(pn, on+".")
+	return within(pn, on, ".")
+}
+
+// within reports whether path is outer or begins with outer and then one
+// of the separators seps, ignoring case (attribute names are ASCII). It
+// allocates nothing: projections are checked for every attribute of every
+// resource of a page.
+func within(path, outer, seps string) bool {
+	if len(path) < len(outer) || !strings.EqualFold(path[:len(outer)], outer) {
+		return false
+	}
+	return len(path) == len(outer) || strings.IndexByte(seps, path[len(outer)]) >= 0
 }
 
 // splitURN splits "urn:...:name.sub" into the URN and "name.sub".
