@@ -83,3 +83,79 @@ func TestVLVResponseMalformed(t *testing.T) {
 		t.Errorf("a well-formed response: %+v %v", v, err)
 	}
 }
+
+// TestSortedPagedContinuation: what walks rely on in slapd's sssvlv. A
+// sorted Simple Paged Results search keeps its sorted list on the
+// connection; each next page (the cookie) comes from it, in order, with
+// the continuation's attributes and the first request's page size; the
+// response's size is exactly how many follow; an entry added since is not
+// in the list, and one deleted since is left out.
+func TestSortedPagedContinuation(t *testing.T) {
+	s := startDemo(t, slapd.Options{})
+	c, err := s.Bind(t.Context(), s.ServiceDN, demoServicePass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const base, filter = "ou=People,dc=example,dc=com", "(objectClass=inetOrgPerson)"
+	sortBy := ldap.NewControlServerSideSortingWithSortKeys([]*ldap.SortKey{{AttributeType: "entryUUID"}})
+	all, err := c.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, []string{"1.1"},
+		[]ldap.Control{sortBy}))
+	if err != nil || len(all.Entries) < 8 {
+		t.Fatalf("the demo's users, sorted: %v", err)
+	}
+	paging := ldap.NewControlPaging(2)
+	page := func(size int, attrs ...string) ([]string, int, bool) {
+		t.Helper()
+		paging.PagingSize = uint32(size)
+		res, err := c.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, attrs,
+			[]ldap.Control{sortBy, paging}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dns []string
+		for _, e := range res.Entries {
+			dns = append(dns, e.DN)
+			if len(attrs) > 0 && attrs[0] == "uid" && e.GetAttributeValue("uid") == "" {
+				t.Errorf("%s: no uid in a page that asked for it", e.DN)
+			}
+		}
+		pc := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
+		paging.SetCookie(pc.Cookie)
+		return dns, int(pc.PagingSize), len(pc.Cookie) > 0
+	}
+	want := func(from, to int) []string {
+		var out []string
+		for _, e := range all.Entries[from:to] {
+			out = append(out, e.DN)
+		}
+		return out
+	}
+	n := len(all.Entries)
+	got, rest, more := page(2, "1.1")
+	if !slices.Equal(got, want(0, 2)) || rest != n-2 || !more {
+		t.Fatalf("first page: %v, %d follow (more %v), want %v and %d", got, rest, more, want(0, 2), n-2)
+	}
+	add := ldap.NewAddRequest("uid=aaa-added-later,"+base, nil)
+	add.Attribute("objectClass", []string{"inetOrgPerson"})
+	add.Attribute("cn", []string{"x"})
+	add.Attribute("sn", []string{"x"})
+	if err := c.Add(add); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Del(ldap.NewDelRequest(all.Entries[2].DN, nil)); err != nil {
+		t.Fatal(err)
+	}
+	got, rest, _ = page(100, "uid") // the size of the first request holds
+	if !slices.Equal(got, want(3, 5)) || rest != n-5 {
+		t.Errorf("second page: %v, %d follow, want %v (the deleted entry left out, the page full) and %d", got, rest, want(3, 5), n-5)
+	}
+	var tail []string
+	for more = true; more; {
+		got, _, more = page(2, "uid")
+		tail = append(tail, got...)
+	}
+	if !slices.Equal(tail, want(5, n)) {
+		t.Errorf("the rest: %v, want %v (not the added entry)", tail, want(5, n))
+	}
+}

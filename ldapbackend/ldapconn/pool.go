@@ -74,6 +74,7 @@ type Pool struct {
 	waits, dials, dialFailures, discarded atomic.Uint64
 
 	retiring sync.Map // *ldap.Conn -> struct{}: close when the Do using it returns
+	held     sync.Map // *held -> struct{}: connections handed out by Hold, closed with the pool
 }
 
 // Retire asks that c, the connection a Do is running fn with, be closed
@@ -217,6 +218,10 @@ func (p *Pool) Close() error {
 		for _, c := range idle {
 			c.Close()
 		}
+		p.held.Range(func(h, _ any) bool {
+			h.(*held).Close()
+			return true
+		})
 	})
 	return nil
 }

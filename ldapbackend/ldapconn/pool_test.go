@@ -545,3 +545,47 @@ func TestPoolRetire(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPoolHold: a held connection is bound as the service account, outside
+// the pool's slots; a search past its deadline closes it and fails as
+// unavailable, and every later search fails too; the pool's Close closes
+// the ones still held.
+func TestPoolHold(t *testing.T) {
+	s := startDemo(t, slapd.Options{})
+	cfg := testConfig(s)
+	cfg.PoolSize = 1
+	p := newTestPool(t, cfg)
+	ctx := t.Context()
+	alice := ldap.NewSearchRequest("uid=alice,ou=People,dc=example,dc=com", ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		1, 0, false, "(objectClass=*)", []string{"uid"}, nil)
+	h1, err := p.Hold(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, err := p.Hold(ctx) // beyond pool_size: held connections are not the pool's
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := h1.Search(ctx, alice); err != nil || len(res.Entries) != 1 {
+		t.Fatalf("a held connection reads alice: %v", err)
+	}
+	if err := p.Do(ctx, readAlice); err != nil {
+		t.Fatalf("the pool beside two held connections: %v", err)
+	}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := h1.Search(ended, alice); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("a search whose context ended: %v, want ErrUnavailable", err)
+	}
+	if _, err := h1.Search(ctx, alice); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("a search on a held connection closed by its deadline: %v, want ErrUnavailable", err)
+	}
+	h1.Close()
+	p.Close()
+	if _, err := h2.Search(ctx, alice); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("a held connection after the pool closed: %v, want ErrUnavailable", err)
+	}
+	if _, err := p.Hold(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Hold on a closed pool: %v", err)
+	}
+}

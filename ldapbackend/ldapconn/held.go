@@ -1,0 +1,89 @@
+package ldapconn
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Holder is a Conn that can also hand out a connection of its own for
+// state the directory keeps on one connection between operations (the
+// sorted list of a listing being paged through: OpenLDAP's sssvlv keeps
+// it for a Virtual List View continuation until the connection closes).
+type Holder interface {
+	Hold(ctx context.Context) (HeldConn, error)
+}
+
+// HeldConn is a bound connection outside the pool. Each search is bounded
+// like a pooled operation (the context's deadline, or op_timeout if
+// sooner: the connection is closed when it passes). Close it when done;
+// once one of its operations failed for the connection's sake it is
+// closed already and every later call fails with ErrUnavailable.
+type HeldConn interface {
+	Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error)
+	Close()
+}
+
+// Hold dials a connection that is not the pool's and does not count
+// against pool_size; the caller bounds how many it holds. The pool closes
+// those still open when it closes.
+func (p *Pool) Hold(ctx context.Context) (HeldConn, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, Unavailable(ErrPoolClosed)
+	}
+	c, err := p.dial(ctx)
+	if err != nil {
+		return nil, Unavailable(err)
+	}
+	h := &held{p: p, c: c}
+	p.held.Store(h, struct{}{})
+	p.mu.Lock()
+	closed = p.closed
+	p.mu.Unlock()
+	if closed { // Close ran meanwhile and did not see h
+		h.Close()
+		return nil, Unavailable(ErrPoolClosed)
+	}
+	return h, nil
+}
+
+type held struct {
+	p *Pool
+	c *ldap.Conn
+}
+
+func (h *held) Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
+	if h.c.IsClosing() {
+		return nil, Unavailable(errors.New("the held connection is closed"))
+	}
+	opCtx := ctx
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > h.p.cfg.OpTimeout {
+		var cancel context.CancelFunc
+		opCtx, cancel = context.WithTimeout(ctx, h.p.cfg.OpTimeout)
+		defer cancel()
+	}
+	h.c.SetTimeout(0)
+	stop := context.AfterFunc(opCtx, func() { h.c.Close() })
+	res, err := h.c.Search(req)
+	if !stop() {
+		h.Close()
+		return nil, Unavailable(errors.Join(opCtx.Err(), err))
+	}
+	if IsConnError(err) {
+		h.Close()
+		return nil, Unavailable(err)
+	}
+	return res, err
+}
+
+func (h *held) Close() {
+	h.p.held.Delete(h)
+	h.c.Close()
+}
+
+var _ Holder = (*Pool)(nil)
