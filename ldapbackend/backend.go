@@ -64,6 +64,15 @@ type Options struct {
 	// sort) when the caller's access cannot differ between the entries of
 	// a type. A directory that turns the control down is not asked again.
 	VLV bool
+	// SortedPaging: without VLV, the directory still pages through a list
+	// it sorted (server-side sort with Simple Paged Results, on one
+	// connection), as 389 DS does: a listing it could cut is then served
+	// by walks (Walks) alone. Walks work that way on every directory.
+	SortedPaging bool
+	// Walks is how many listings being paged through the directory keeps
+	// sorted for their next page, each on a connection of its own (see
+	// walks); 0 keeps none, and every page sorts every match again.
+	Walks int
 	// RefCacheTTL is how long what a reference (member, manager) names is
 	// remembered; 0 disables the cache.
 	RefCacheTTL time.Duration
@@ -71,6 +80,13 @@ type Options struct {
 	// ObserveLDAP feed metrics; both may be nil.
 	OnDecisions func(allowed, denied int)
 	ObserveLDAP func(op string, d time.Duration, err error)
+	// OnListPage, when set, is told how each list page was served:
+	// "walk" (from a walk the directory kept sorted), "sorted" (the
+	// directory sorted every match and cut the page), "ids" (by id from a
+	// listing's ordered ids), "small" (a filter matching a few entries),
+	// "lookthrough" (the gateway read every match), "count" (the matches
+	// counted, no page asked for) or "none" (the caller sees none).
+	OnListPage func(how string)
 	// OnWrite, when set, is called after every write the gateway sends to
 	// the directory (add, modify, rename, delete), whatever its outcome:
 	// whoever caches what the directory holds (the identity mapper) forgets
@@ -125,6 +141,7 @@ type Backend struct {
 	// from being cut by the directory (pushdown), so each is logged once.
 	pushWarned sync.Map
 	lists      *listCache // ordered ids of listings being paged through
+	walks      *walks     // sorted lists the directory keeps for walks through larger listings
 	// renamedWarned holds the attribute names warnRenamed has logged.
 	renamedWarned sync.Map
 }
@@ -210,7 +227,7 @@ func New(opt Options) (*Backend, error) {
 		return nil, fmt.Errorf("ldapbackend: service DN: %v", err)
 	}
 	opt.ServiceDN = sdn
-	b := &Backend{opt: opt, byType: map[*resource.Type]*typeState{}, byName: map[string]*typeState{}, refs: newRefCache(opt.RefCacheTTL), lists: newListCache()}
+	b := &Backend{opt: opt, byType: map[*resource.Type]*typeState{}, byName: map[string]*typeState{}, refs: newRefCache(opt.RefCacheTTL), lists: newListCache(), walks: newWalks(opt.Conn, opt.Walks)}
 	b.refsFollowChanges = opt.ACIs.Interval() > 0 && opt.ACIs.Interval() <= opt.RefCacheTTL
 	if opt.ACIs.Interval() > 0 {
 		// What the engine reads (groups, parents, the caller's entry) is

@@ -212,6 +212,7 @@ func (b *Backend) do(ctx context.Context, op string, fn func(context.Context) er
 		b.opt.Directory.Flush()
 		b.refs.Flush()
 		b.lists.Flush()
+		b.walks.flush()
 		if b.opt.OnWrite != nil {
 			b.opt.OnWrite()
 		}

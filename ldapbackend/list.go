@@ -43,6 +43,9 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 		return nil, err
 	}
 	page, err := p.serve()
+	if err == nil && b.opt.OnListPage != nil {
+		b.opt.OnListPage(cmp.Or(p.how, "none"))
+	}
 	if err == nil && q.ByCursor {
 		// Cursor pages start at the first match after the cursor, so
 		// more follow when more matched than the page holds.
@@ -59,12 +62,14 @@ func (p *listPlan) serve() (*resource.Page, error) {
 			return nil, err
 		}
 		if ok {
+			p.how = "small"
 			return p.pageOf(res, read, true, p.sortKey != nil && sortSucceeded(res.Controls))
 		}
 	}
 	if page, ok, err := p.uniform(); ok {
 		return page, err
 	}
+	p.how = "lookthrough"
 	return p.lookthrough()
 }
 
@@ -75,7 +80,8 @@ type listPlan struct {
 	ts *typeState
 	q  *resource.ListQuery
 
-	tree         ldapfilter.Filter // the type's filter and the client's
+	tree         ldapfilter.Filter // the type's filter and the client's, and a cursor's condition
+	base         ldapfilter.Filter // tree without the cursor's condition
 	filter       string            // tree, printed once
 	clientAttrs  []string          // the attributes the client's filter names: the search right is needed on them
 	start, count int
@@ -85,8 +91,11 @@ type listPlan struct {
 	fp           *fetchPlan    // how the page's entries are read
 	pass1        []string      // what ordering and the access decisions read of every match
 
-	pushed   string // filter with the caller's access compiled in (pushdown); "" = cannot be
+	pushed   string              // filter with the caller's access compiled in (pushdown); "" = cannot be
+	access   []ldapfilter.Filter // what pushdown added to tree
 	pushDone bool
+	cutRead  *acisource.ReadSet // what the entries of a page the directory cut hold (list_vlv.go)
+	how      string             // how the page was served (Options.OnListPage)
 }
 
 func (b *Backend) newListPlan(rc *reqCtx, ts *typeState, q *resource.ListQuery) (*listPlan, error) {
@@ -103,6 +112,7 @@ func (b *Backend) newListPlan(rc *reqCtx, ts *typeState, q *resource.ListQuery) 
 	if q.ByCursor && q.SortBy != "" {
 		return nil, resource.InvalidValue("cursor paging orders by id: sortBy cannot be combined with a cursor")
 	}
+	p.base = f
 	if q.ByCursor && q.After != "" {
 		// Keyset paging (RFC 9865 cursors): the ids after the last one
 		// served, in id order. A walk so made needs no state here, and

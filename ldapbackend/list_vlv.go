@@ -3,10 +3,13 @@ package ldapbackend
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scimgate/scimgate/aci"
+	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/ldapbackend/acisource"
 	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
 	"github.com/scimgate/scimgate/scim/resource"
 )
@@ -24,8 +27,8 @@ import (
 // it; the caller then lists the usual way.
 func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 	b, rc, ts, q := p.b, p.rc, p.ts, p.q
-	filter, fp, sortAttr, start, count := p.filter, p.fp, p.sortAttr, p.start, p.count
-	if !b.opt.VLV || b.vlvOff.Load() {
+	filter, sortAttr, start, count := p.filter, p.sortAttr, p.start, p.count
+	if (!b.opt.VLV || b.vlvOff.Load()) && !(b.opt.SortedPaging && b.walks.on()) {
 		return nil, false, nil
 	}
 	if _, mapped := rc.ctx.Value(proxyKey{}).(string); mapped {
@@ -64,9 +67,37 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 	// By id, or ties by id: the order the gateway itself uses.
 	keys = append(keys, &ldap.SortKey{AttributeType: ts.m.IDAttr})
 
-	// A client walking the pages: serve them from the ordered ids while the
-	// directory has not changed.
-	key := listKey{typ: ts.t.ID, filter: filter, sort: sortAttr, desc: q.SortDescending}
+	// A client going on with a walk kept here (walks), or paging through
+	// a listing whose ordered ids are at hand while the directory has not
+	// changed (listCache).
+	w := b.walks.take(p.walkKey(), count, start, q.After, q.ByCursor)
+	if w == nil && !(b.walks.on() && (q.ByCursor || start == 1)) {
+		// A walk begins on the first page; the listing's ids serve a
+		// page elsewhere in it, or every page when walks are not kept.
+		if page, ok, err := p.fromListCache(keys, filter); ok {
+			return page, ok, err
+		}
+	}
+	res, total, err := p.cut(keys, filter, w)
+	switch {
+	case errors.Is(err, errNotCut):
+		return nil, false, nil
+	case err != nil:
+		return nil, true, err
+	}
+	page = &resource.Page{TotalResults: total, StartIndex: start, Resources: []*resource.Resource{}}
+	if count == 0 || res == nil {
+		return page, true, nil
+	}
+	return p.renderUniform(res.Entries, page)
+}
+
+// fromListCache serves the page from the listing's ordered ids if they
+// are at hand, or reads them now if this listing is being paged through
+// (listCache); ok is false otherwise.
+func (p *listPlan) fromListCache(keys []*ldap.SortKey, filter string) (page *resource.Page, ok bool, err error) {
+	b, ts, q := p.b, p.ts, p.q
+	key := listKey{typ: ts.t.ID, filter: filter, sort: p.sortAttr, desc: q.SortDescending}
 	ids, build, mark := b.lists.lookup(key)
 	if build {
 		var err error
@@ -81,13 +112,46 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 			b.lists.store(key, mark, ids)
 		}
 	}
-	if ids != nil {
-		return p.pageOfIDs(ids)
+	if ids == nil {
+		return nil, false, nil
 	}
+	p.how = "ids"
+	return p.pageOfIDs(ids)
+}
 
-	window := func(offset, after int) (*ldap.SearchResult, ldapconn.VLVResult, error) {
-		req := ts.searchRequest(filter, 0, fp.attrs,
-			[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), &ldapconn.VLVRequest{Offset: offset, After: after}})
+// errNotCut: the directory did not cut the page (it lacks or refused the
+// controls); the listing is served the usual way.
+var errNotCut = errors.New("the directory did not cut the page")
+
+// cut has the directory sort the listing's matches and cut the page from
+// them. A client's walk w, if one is kept, goes on (cutPaged); else a page
+// that can begin a walk does, and one that cannot (no room, or a count
+// alone) is cut with Virtual List View by offset. It returns the page's
+// entries (nil past the end) and the listing's total: for a cursor page,
+// the matches after the cursor.
+func (p *listPlan) cut(keys []*ldap.SortKey, filter string, w *walk) (*ldap.SearchResult, int, error) {
+	b, rc, ts := p.b, p.rc, p.ts
+	start, count := p.start, p.count
+	// What the page renders and what the client's filter reads, to check
+	// each entry of a walk's page against the filter again.
+	attrs := appendMissing(slices.Clone(p.fp.attrs), ldapfilter.Attributes(p.recheckFilter())...)
+	p.cutRead = rc.readSetFor(attrs)
+	vlv := b.opt.VLV && !b.vlvOff.Load()
+	// A walk begins with the first page (or a cursor's); further on, the
+	// directory cuts the one page where it can (Virtual List View), as a
+	// walk would first have to read every page before it.
+	if w != nil || b.walks.on() && (!vlv || count > 0 && (start == 1 || p.q.ByCursor)) {
+		res, total, err := p.cutPaged(keys, filter, attrs, w)
+		if !errors.Is(err, errNotCut) || !vlv {
+			return res, total, err
+		}
+	}
+	if !vlv {
+		return nil, 0, errNotCut
+	}
+	window := func(offset int) (*ldap.SearchResult, ldapconn.VLVResult, error) {
+		req := ts.searchRequest(filter, 0, attrs,
+			[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), &ldapconn.VLVRequest{Offset: offset, After: max(count, 1) - 1}})
 		// The pool does not keep the connection of a VLV search (see
 		// ldapconn.Pool.Search): sssvlv keeps its sorted list there.
 		res, err := b.searchRaw(rc.ctx, req)
@@ -100,37 +164,75 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 		}
 		return res, v, err
 	}
-
-	res, v, err := window(start, max(count, 1)-1)
+	res, v, err := window(start)
 	if ldap.IsErrorWithCode(err, ldapconn.ResultVLVError) {
 		// An offset past the last match: ask for the count alone.
-		_, v, err = window(1, 0)
+		_, v, err = window(1)
 		if err == nil && start <= v.Count {
 			err = errors.New("the directory refused an offset within the list")
 		}
-		res = &ldap.SearchResult{}
+		res = nil
 	}
 	if err != nil {
-		var le *ldap.Error
 		switch {
-		case errors.As(err, &le) && le.ResultCode == ldap.LDAPResultUnavailableCriticalExtension:
+		case ldap.IsErrorWithCode(err, ldap.LDAPResultUnavailableCriticalExtension):
 			b.vlvOff.Store(true)
 			b.opt.Log.Warn().Msg("the directory does not support Virtual List View (sssvlv overlay on OpenLDAP): lists read every match instead")
-			return nil, false, nil
-		case errors.Is(err, ldapconn.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
-			errors.As(err, &le) && isConnLevel(le.ResultCode), !errors.As(err, &le) && ldapconn.IsConnError(err):
-			return nil, true, MapError(err, "search")
+			return nil, 0, errNotCut
+		case unreachable(err):
+			return nil, 0, MapError(err, "search")
 		}
 		// Busy, unwilling, a size limit below the match count, no response
 		// control: the usual way still answers.
 		b.opt.Log.Debug().Err(err).Msg("Virtual List View search failed; listing the usual way")
-		return nil, false, nil
+		return nil, 0, errNotCut
 	}
-	page = &resource.Page{TotalResults: v.Count, StartIndex: start, Resources: []*resource.Resource{}}
-	if count == 0 || start > v.Count {
-		return page, true, nil
+	p.how = "sorted"
+	if start > v.Count {
+		res = nil
 	}
-	return p.renderUniform(res.Entries, page)
+	return res, v.Count, nil
+}
+
+// recheck drops from a walk's page the entries that no longer match the
+// listing's filter, the caller's access compiled in: the walk's list holds
+// what matched when it began, and the directory serves each entry of it
+// as it is now. Each entry left is still decided afresh (renderUniform).
+func (p *listPlan) recheck(res *ldap.SearchResult) {
+	f := ldapfilter.Compile(p.recheckFilter())
+	res.Entries = slices.DeleteFunc(res.Entries, func(le *ldap.Entry) bool {
+		return f.Match(acisource.Adapt(le, p.cutRead)) == ldapfilter.False
+	})
+}
+
+// recheckFilter is the listing's filter with the caller's access
+// compiled in (pushdown), if it was.
+func (p *listPlan) recheckFilter() ldapfilter.Filter {
+	return &ldapfilter.And{Filters: append([]ldapfilter.Filter{p.tree}, p.access...)}
+}
+
+// walkKey names the listing a walk goes through: the type, the complete
+// filter with the caller's access compiled in but without a cursor's
+// condition, and the order.
+func (p *listPlan) walkKey() listKey {
+	parts := append([]ldapfilter.Filter{p.base}, p.access...)
+	return listKey{typ: p.ts.t.ID, filter: (&ldapfilter.And{Filters: parts}).String(), sort: p.sortAttr, desc: p.q.SortDescending}
+}
+
+// advance moves a walk past the page res served; keep reports whether
+// the walk may go on (there are more matches after the page).
+func (k *walk) advance(p *listPlan, res *ldap.SearchResult, total int) (keep bool) {
+	k.next += max(p.count, 1)
+	k.index, k.lastID = 0, ""
+	if p.q.ByCursor {
+		k.lastID = p.q.After
+		if n := len(res.Entries); n > 0 {
+			k.lastID = res.Entries[n-1].GetAttributeValue(p.ts.m.IDAttr)
+		}
+	} else {
+		k.index = p.start + max(p.count, 1)
+	}
+	return k.next <= total
 }
 
 // uniformAccess reports whether the caller's access to the type's entries
@@ -161,8 +263,12 @@ func (p *listPlan) renderUniform(entries []*ldap.Entry, page *resource.Page) (_ 
 	if err := b.prefetchRefs(rc, ts, entries, q.Projection); err != nil {
 		return nil, true, err
 	}
+	read := p.fp.read
+	if p.cutRead != nil {
+		read = p.cutRead
+	}
 	for _, le := range entries {
-		e := p.fp.entry(le)
+		e := acisource.Adapt(le, read)
 		if !rc.visibleHere(e) || !rc.maySearch(e, p.clientAttrs) {
 			b.opt.Log.Error().Str("entry", le.DN).Msg("an entry's access differs from its type's uniform decision; listing the usual way")
 			return nil, false, nil
@@ -229,6 +335,14 @@ func (p *listPlan) pageOfIDs(ids []string) (*resource.Page, bool, error) {
 // errListTooLarge: a listing has more matches than the gateway keeps the
 // order of (limits.lookthrough).
 var errListTooLarge = errors.New("more matches than the lookthrough limit")
+
+// unreachable reports whether err means the directory could not be
+// reached or used (or the request ended), not that it refused a search.
+func unreachable(err error) bool {
+	var le *ldap.Error
+	return errors.Is(err, ldapconn.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.As(err, &le) && isConnLevel(le.ResultCode) || !errors.As(err, &le) && ldapconn.IsConnError(err)
+}
 
 // isConnLevel reports whether an LDAP result code means the directory
 // could not be reached or used at all, rather than that it turned this

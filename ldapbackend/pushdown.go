@@ -40,6 +40,7 @@ func (p *listPlan) pushdown() (filter string, ok bool) {
 		}
 		parts = append(parts, f)
 	}
+	p.access = parts[1:]
 	p.pushed = (&ldapfilter.And{Filters: parts}).String()
 	return p.pushed, true
 }

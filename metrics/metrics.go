@@ -26,6 +26,7 @@ type Metrics struct {
 	aciDenied     prometheus.Counter
 	tokenFailures *prometheus.CounterVec
 	ldapOps       *prometheus.HistogramVec
+	listPages     *prometheus.CounterVec
 }
 
 // New creates the metrics in a registry of their own, with Go and process
@@ -57,9 +58,13 @@ func New() *Metrics {
 			Name: "scimgate_ldap_operation_duration_seconds", Help: "LDAP operations by kind and outcome.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
 		}, []string{"op", "outcome"}),
+		listPages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scimgate_list_pages_total",
+			Help: "List pages by how they were served: walk (a walk the directory kept sorted), sorted (the directory sorted every match), ids, small, lookthrough (the gateway read every match), count, none.",
+		}, []string{"served"}),
 	}
 	m.aciAllowed, m.aciDenied = m.aciDecisions.WithLabelValues("allow"), m.aciDecisions.WithLabelValues("deny")
-	r.MustRegister(m.requests, m.latency, m.inFlight, m.rejected, m.aciDecisions, m.tokenFailures, m.ldapOps,
+	r.MustRegister(m.requests, m.latency, m.inFlight, m.rejected, m.aciDecisions, m.tokenFailures, m.ldapOps, m.listPages,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -90,6 +95,9 @@ func (m *Metrics) LDAPOp(op string, d time.Duration, err error) {
 	}
 	m.ldapOps.WithLabelValues(op, outcome).Observe(d.Seconds())
 }
+
+// ListPage counts one list page by how it was served.
+func (m *Metrics) ListPage(how string) { m.listPages.WithLabelValues(how).Inc() }
 
 // PoolStats exposes connection-pool numbers read at scrape time.
 func (m *Metrics) PoolStats(open, idle, inUse func() float64) {

@@ -96,13 +96,16 @@ func (tc TypeConfig) apply(m *scimldap.TypeMapping) {
 
 // Limits bound what one request may cost.
 type Limits struct {
-	MaxBodyBytes    int64         `yaml:"max_body_bytes"`    // default 1 MiB
-	MaxFilterBytes  int           `yaml:"max_filter_bytes"`  // default 4096
-	DefaultPageSize int           `yaml:"default_page_size"` // default 100
-	MaxPageSize     int           `yaml:"max_page_size"`     // default 1000
-	Lookthrough     int           `yaml:"lookthrough"`       // default 10000
-	RequestTimeout  time.Duration `yaml:"request_timeout"`   // default 30s
-	MaxConcurrent   int           `yaml:"max_concurrent"`    // default 256; beyond it 429 with Retry-After
+	MaxBodyBytes    int64 `yaml:"max_body_bytes"`    // default 1 MiB
+	MaxFilterBytes  int   `yaml:"max_filter_bytes"`  // default 4096
+	DefaultPageSize int   `yaml:"default_page_size"` // default 100
+	MaxPageSize     int   `yaml:"max_page_size"`     // default 1000
+	Lookthrough     int   `yaml:"lookthrough"`       // default 10000
+	// Walks is how many listings being paged through the directory keeps
+	// sorted for their next page (default 4; -1 keeps none).
+	Walks          int           `yaml:"walks"`
+	RequestTimeout time.Duration `yaml:"request_timeout"` // default 30s
+	MaxConcurrent  int           `yaml:"max_concurrent"`  // default 256; beyond it 429 with Retry-After
 }
 
 // LogConfig sets the log level and format.
@@ -346,6 +349,9 @@ func (c *Config) defaults() {
 	if l.Lookthrough == 0 {
 		l.Lookthrough = 10000
 	}
+	if l.Walks == 0 {
+		l.Walks = 4
+	}
 	if l.RequestTimeout == 0 {
 		l.RequestTimeout = 30 * time.Second
 	}
@@ -438,6 +444,9 @@ func (c *Config) validate() []error {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			bad("metrics_listen: %q is not host:port", c.MetricsListen)
 		}
+	}
+	if l.Walks < -1 || l.Walks > 1024 {
+		bad("limits.walks: between 1 and 1024, or -1 for none")
 	}
 	if l.Lookthrough < l.MaxPageSize {
 		bad("limits.lookthrough: must be at least max_page_size")

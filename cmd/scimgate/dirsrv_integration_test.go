@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -138,4 +139,80 @@ func TestACILookthroughOn389(t *testing.T) {
 	waitFor(t, 5*time.Second, "the look-through advice in the log", func() (bool, string) {
 		return strings.Contains(e.logs.String(), "index scimgateAci for presence"), tail(e.logs.String(), 500)
 	})
+}
+
+// TestWalksOn389: on 389 DS, which has no Virtual List View without an
+// index per search, a listing far larger than limits.lookthrough is paged
+// through by startIndex and by cursor:
+// a sorted Simple Paged Results search held for the walk, each page after
+// the first served from the list 389 sorted for it. Every user comes once,
+// in id order, with the count of the walk's start as totalResults. A walk
+// may also begin further on, up to limits.lookthrough deep.
+func TestWalksOn389(t *testing.T) {
+	const users, count = 400, 50
+	d := dirsrvtest.StartT(t, dirsrv.Options{SeedLDIF: []string{"../../testdata/demo/directory-389.ldif", writeUsersLDIF(t, users)}})
+	e := startGateway(t, d.URL, d.Suffix, func(c *Config) {
+		c.LDAP.Directory = "389"
+		c.Log.Level = "info"
+		c.Limits.DefaultPageSize, c.Limits.MaxPageSize, c.Limits.Lookthrough = count, count, 2*count
+		withMetrics(t)(c)
+	})
+	c := "connector"
+	ids := func(r response) []string {
+		var out []string
+		for i := range num(r.body, "itemsPerPage") {
+			out = append(out, str(r.body, fmt.Sprintf("Resources[%d].id", i)))
+		}
+		return out
+	}
+	walkServed := func() int {
+		n, _ := strconv.Atoi(metricValue(e.scrape(), `scimgate_list_pages_total{served="walk"}`))
+		return n
+	}
+	var byIndex []string
+	total := 0
+	before := walkServed()
+	for start := 1; ; start += count {
+		r := e.must(200, "GET", fmt.Sprintf("/Users?attributes=userName&startIndex=%d&count=%d", start, count), c, nil)
+		byIndex = append(byIndex, ids(r)...)
+		if total = num(r.body, "totalResults"); start+count > total {
+			break
+		}
+	}
+	pages := (total + count - 1) / count
+	if total < users || len(byIndex) != total || !slices.IsSorted(byIndex) || len(slices.Compact(slices.Clone(byIndex))) != total {
+		t.Fatalf("startIndex walk on 389: %d ids (sorted %v), totalResults %d, want %d distinct users", len(byIndex), slices.IsSorted(byIndex), total, total)
+	}
+	if n := walkServed() - before; n != pages-1 {
+		t.Errorf("startIndex walk of %d pages: %d served from the walk, want %d", pages, n, pages-1)
+	}
+	var byCursor []string
+	cursor := ""
+	before = walkServed()
+	for range 100 {
+		r := e.must(200, "GET", fmt.Sprintf("/Users?attributes=userName&count=%d&cursor=%s", count, cursor), c, nil)
+		byCursor = append(byCursor, ids(r)...)
+		if n := num(r.body, "totalResults"); n != total {
+			t.Fatalf("cursor walk on 389: totalResults %d, want %d", n, total)
+		}
+		if cursor = str(r.body, "nextCursor"); cursor == "" {
+			break
+		}
+	}
+	if !slices.Equal(byCursor, byIndex) {
+		t.Errorf("cursor walk on 389: %d ids, want the %d of the startIndex walk in the same order", len(byCursor), len(byIndex))
+	}
+	if n := walkServed() - before; n != pages-1 {
+		t.Errorf("cursor walk of %d pages: %d served from the walk, want %d", pages, n, pages-1)
+	}
+	// A page further on, no walk to go on with: a walk begins there,
+	// reaching it in pages of DNs alone, up to limits.lookthrough deep.
+	mid := e.must(200, "GET", fmt.Sprintf("/Users?attributes=userName&startIndex=%d&count=%d", 2*count+1, count), c, nil)
+	if got := ids(mid); !slices.Equal(got, byIndex[2*count:3*count]) {
+		t.Errorf("a page further on on 389: %d ids, not the walk's", len(got))
+	}
+	next := e.must(200, "GET", fmt.Sprintf("/Users?attributes=userName&startIndex=%d&count=%d", 3*count+1, count), c, nil)
+	if got := ids(next); !slices.Equal(got, byIndex[3*count:4*count]) {
+		t.Errorf("the page after it on 389: %d ids, not the walk's", len(got))
+	}
 }

@@ -167,7 +167,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		Conn: pool, ACIs: store, Directory: dir, ServiceDN: cfg.ServiceDN,
 		Types:           bindings,
 		DefaultPageSize: cfg.Limits.DefaultPageSize, MaxPageSize: cfg.Limits.MaxPageSize, Lookthrough: cfg.Limits.Lookthrough,
-		Log: log, OnDecisions: m.ACIDecisions, ObserveLDAP: m.LDAPOp,
+		Log: log, OnDecisions: m.ACIDecisions, ObserveLDAP: m.LDAPOp, OnListPage: m.ListPage,
 		ProxiedAuthz:    cfg.LDAP.ProxiedAuthz && cfg.Mapping != "disabled",
 		RefCacheTTL:     cfg.LDAP.CacheTTL,
 		AddAnyAttribute: cfg.AddAnyAttribute,
@@ -178,6 +178,9 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		DNMatching:      !cfg.LDAP.Is389(),
 		// 389 DS serves VLV only for searches an administrator indexed.
 		VLV: !cfg.LDAP.Is389(),
+		// 389 DS pages through a sorted list with Simple Paged Results.
+		SortedPaging: cfg.LDAP.Is389(),
+		Walks:        cfg.Limits.Walks,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestWalks: a client paging on through a listing, by startIndex or by
+// cursor, is served each page after the first from the list slapd sorted
+// for the walk's first page (sssvlv keeps it on the walk's connection), so
+// a page costs its own entries whatever the directory's size. What a walk
+// returns: the users that matched when it began, once each, in id order,
+// each as it is now: a user deleted or changed so that the filter no
+// longer matches before its page is left out, one added meanwhile waits
+// for the next walk, and totalResults stays the walk's. The gateway's own
+// write ends the walks (its next listing shows the write), and
+// limits.walks -1 keeps none.
+func TestWalks(t *testing.T) {
+	const users, count = 600, 100
+	quiet := func(c *Config) { c.Log.Level = "info"; withMetrics(t)(c) }
+	e := startEnvWith(t, quiet, writeUsersLDIF(t, users))
+	c := "connector"
+	served := func(env ...*testEnv) map[string]int {
+		from := e
+		if len(env) > 0 {
+			from = env[0]
+		}
+		out := map[string]int{}
+		for _, l := range metricLines(from.scrape(), "scimgate_list_pages_total") {
+			how := l[strings.Index(l, `"`)+1 : strings.LastIndex(l, `"`)]
+			n, err := strconv.Atoi(l[strings.LastIndexByte(l, ' ')+1:])
+			if err != nil {
+				t.Fatalf("metric line %q: %v", l, err)
+			}
+			out[how] = n
+		}
+		return out
+	}
+	since := func(before map[string]int) map[string]int {
+		out := map[string]int{}
+		for k, v := range served() {
+			if d := v - before[k]; d != 0 {
+				out[k] = d
+			}
+		}
+		return out
+	}
+	ids := func(r response) []string {
+		var out []string
+		for i := range num(r.body, "itemsPerPage") {
+			out = append(out, str(r.body, fmt.Sprintf("Resources[%d].id", i)))
+		}
+		return out
+	}
+	const filter = `active eq true`
+	// byIndex walks query by startIndex; between runs before each page
+	// after the first. It returns the ids and every page's totalResults.
+	byIndex := func(query string, between func(page int)) (got []string, totals []int) {
+		t.Helper()
+		for start, page := 1, 1; ; start, page = start+count, page+1 {
+			if page > 1 && between != nil {
+				between(page)
+			}
+			r := e.must(200, "GET", fmt.Sprintf("/Users?%s&attributes=userName&startIndex=%d&count=%d", query, start, count), c, nil)
+			got = append(got, ids(r)...)
+			totals = append(totals, num(r.body, "totalResults"))
+			if start+count > num(r.body, "totalResults") {
+				return got, totals
+			}
+		}
+	}
+	byCursor := func(query string, between func(page int)) (got []string, totals []int) {
+		t.Helper()
+		cursor := ""
+		for page := 1; ; page++ {
+			if page > 1 && between != nil {
+				between(page)
+			}
+			r := e.must(200, "GET", fmt.Sprintf("/Users?%s&attributes=userName&count=%d&cursor=%s", query, count, url.QueryEscape(cursor)), c, nil)
+			got = append(got, ids(r)...)
+			totals = append(totals, num(r.body, "totalResults"))
+			if cursor = str(r.body, "nextCursor"); cursor == "" {
+				return got, totals
+			}
+		}
+	}
+	q := "filter=" + url.QueryEscape(filter)
+
+	for _, w := range []struct {
+		name string
+		walk func(string, func(int)) ([]string, []int)
+	}{{"startIndex", byIndex}, {"cursor", byCursor}} {
+		t.Run(w.name, func(t *testing.T) {
+			before := served()
+			ref, totals := w.walk(q, nil)
+			pages := len(totals)
+			if !slices.IsSorted(ref) || len(slices.Compact(slices.Clone(ref))) != len(ref) || len(ref) != totals[0] || len(ref) < users*8/10 {
+				t.Fatalf("a quiet walk: %d users in id order %v, totalResults %v", len(ref), slices.IsSorted(ref), totals)
+			}
+			if got := since(before); got["sorted"] != 1 || got["walk"] != pages-1 {
+				t.Errorf("a quiet walk of %d pages was served %v, want 1 sorted and the rest from the walk", pages, got)
+			}
+
+			// Changes in the directory, not through the gateway, during
+			// the next walk: before page 3, a user of page 4 is
+			// deactivated (the filter no longer matches), one of page 5
+			// deleted, and a user added.
+			gone := []string{ref[3*count+10], ref[4*count+20]}
+			uidOf := func(id string) string {
+				return str(e.must(200, "GET", "/Users/"+id, c, nil).body, "userName")
+			}
+			deactivate, del := uidOf(gone[0]), uidOf(gone[1])
+			before = served()
+			got, totals := w.walk(q, func(page int) {
+				if page != 3 {
+					return
+				}
+				mod := fmt.Sprintf("dn: uid=%s,ou=People,dc=example,dc=com\nchangetype: modify\nreplace: scimAccountActive\nscimAccountActive: FALSE\n\n", deactivate)
+				mod += fmt.Sprintf("dn: uid=%s,ou=People,dc=example,dc=com\nchangetype: delete\n\n", del)
+				mod += fmt.Sprintf("dn: uid=walk-added-%s,ou=People,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: scimResource\nobjectClass: scimAccount\ncn: x\nsn: x\nuid: walk-added-%s\nscimAccountActive: TRUE\n", w.name, w.name)
+				if err := e.ldap.LDAPModify(t.Context(), mod); err != nil {
+					t.Fatal(err)
+				}
+			})
+			want := slices.DeleteFunc(slices.Clone(ref), func(id string) bool { return slices.Contains(gone, id) })
+			if !slices.Equal(got, want) {
+				t.Errorf("the walk during changes returned %d users, want the %d that matched throughout, once each in order", len(got), len(want))
+			}
+			if slices.ContainsFunc(totals, func(n int) bool { return n != totals[0] }) && w.name == "startIndex" {
+				t.Errorf("totalResults changed during an index walk: %v", totals)
+			}
+			if got := since(before); got["sorted"] != 1 || got["walk"] != len(totals)-1 {
+				t.Errorf("the walk during changes was served %v", got)
+			}
+			after, _ := w.walk(q, nil)
+			if len(after) != len(want)+1 || slices.Contains(after, gone[0]) || slices.Contains(after, gone[1]) {
+				t.Errorf("the next walk has %d users, want %d: the added one and not the changed ones", len(after), len(want)+1)
+			}
+
+			// The gateway's own write ends the walk: the next page is
+			// sorted again and the listing shows the write.
+			before = served()
+			total := num(e.must(200, "GET", "/Users?"+q+"&count=0", c, nil).body, "totalResults")
+			first := e.must(200, "GET", "/Users?"+q+"&attributes=userName&count="+strconv.Itoa(count), c, nil)
+			e.must(201, "POST", "/Users", c, map[string]any{
+				"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "walk-write-" + w.name})
+			next := fmt.Sprintf("/Users?%s&attributes=userName&count=%d&startIndex=%d", q, count, count+1)
+			if w.name == "cursor" {
+				next = fmt.Sprintf("/Users?%s&attributes=userName&count=%d&cursor=%s", q, count, url.QueryEscape(str(first.body, "nextCursor")))
+			}
+			r := e.must(200, "GET", next, c, nil)
+			if got := since(before); got["walk"] != 0 {
+				t.Errorf("after the gateway's own write, a page came from the walk begun before it: %v", got)
+			}
+			if w.name == "startIndex" && num(r.body, "totalResults") != total+1 {
+				t.Errorf("after the gateway's own create: totalResults %d, want %d", num(r.body, "totalResults"), total+1)
+			}
+		})
+	}
+
+	t.Run("off", func(t *testing.T) {
+		off := startGateway(t, e.ldap.URL, "dc=example,dc=com", func(c *Config) {
+			c.Limits.Walks = -1
+			quiet(c)
+		})
+		var got []string
+		for start := 1; start <= 3*count; start += count {
+			got = append(got, ids(off.must(200, "GET", fmt.Sprintf("/Users?%s&attributes=userName&startIndex=%d&count=%d", q, start, count), c, nil))...)
+		}
+		if s := served(off); len(got) != 3*count || s["walk"] != 0 {
+			t.Errorf("limits.walks -1: three pages of %d users served %v, want none from a walk", len(got), s)
+		}
+	})
+}

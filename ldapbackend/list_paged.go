@@ -1,0 +1,151 @@
+package ldapbackend
+
+import (
+	"context"
+	"errors"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// cutPaged serves a page of a walk: a sorted Simple Paged Results search
+// (RFC 2891 with RFC 2696) on a connection held for it, whose next page
+// the directory serves from the list it sorted for the first, taking up
+// where the last page ended (OpenLDAP's sssvlv, and 389 DS): each page
+// after the first costs its own entries, at any depth. A walk keeps the
+// page size of its first page, so one begun further on (a client whose
+// walk is not kept here) reaches start in pages of that size, reading
+// DNs alone. The count (totalResults) is the directory's own on OpenLDAP
+// (what follows each page, in the paged response), and one search of the
+// matches' DNs on 389 (whose paged response holds an estimate). With no
+// room for a walk, or a start the pages do not reach, errNotCut.
+func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string, w *walk) (*ldap.SearchResult, int, error) {
+	b, rc, ts, q := p.b, p.rc, p.ts, p.q
+	start, count := p.start, max(p.count, 1)
+	sized := b.opt.VLV // sssvlv: the paged response's size is what follows, exactly
+	// page reads the walk's next page; rest is what follows it (sized).
+	page := func(w *walk, attrs []string) (res *ldap.SearchResult, rest int, err error) {
+		paging := ldap.NewControlPaging(uint32(count))
+		paging.SetCookie(w.cookie)
+		req := ts.searchRequest(filter, 0, attrs, []ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), paging})
+		err = b.do(rc.ctx, "search", func(ctx context.Context) error {
+			var err error
+			res, err = w.conn.Search(ctx, req)
+			return err
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		if !sortSucceeded(res.Controls) {
+			return nil, 0, errors.New("the directory did not sort the list")
+		}
+		w.cookie = nil
+		if c, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging); ok {
+			rest = int(c.PagingSize)
+			if len(c.Cookie) > 0 {
+				w.cookie = c.Cookie
+			}
+		}
+		return res, rest, nil
+	}
+	// served ends the request with the page read from offset: the walk
+	// is kept if the list goes on past it.
+	served := func(w *walk, res *ldap.SearchResult, offset int) (*ldap.SearchResult, int, error) {
+		total := w.total
+		if q.ByCursor {
+			total = w.total - (offset - 1)
+		}
+		keep := w.cookie != nil && w.advance(p, res, w.total)
+		b.walks.done(w, keep)
+		if offset > w.total {
+			res = nil
+		}
+		return res, max(total, 0), nil
+	}
+
+	if w != nil {
+		offset := w.next
+		res, _, err := page(w, attrs)
+		for tries := 0; err == nil; tries++ {
+			p.recheck(res)
+			if !q.ByCursor || len(res.Entries) > 0 || w.cookie == nil || tries == 16 {
+				break
+			}
+			// Every entry of this page is gone, or no longer matches,
+			// since the walk began: a cursor needs an entry to go on from.
+			w.next += count
+			res, _, err = page(w, attrs)
+		}
+		if err == nil {
+			p.how = "walk"
+			return served(w, res, offset)
+		}
+		b.opt.Log.Debug().Err(err).Msg("a listing's walk could not go on; sorting its matches again")
+		b.walks.done(w, false)
+	}
+
+	if p.count == 0 { // a count alone (389: the VLV count serves it on OpenLDAP)
+		all, err := b.searchRaw(rc.ctx, ts.searchRequest(filter, 0, []string{"1.1"}, nil))
+		if err != nil {
+			return nil, 0, errNotCut
+		}
+		p.how = "count"
+		return nil, len(all.Entries), nil
+	}
+	if (start-1)%count != 0 || start-1 > b.opt.Lookthrough {
+		// Pages of count do not reach start, or only after reading more
+		// than the gateway reads of a listing itself.
+		return nil, 0, errNotCut
+	}
+	w = b.walks.begin(rc.ctx, p.walkKey(), count)
+	if w == nil {
+		return nil, 0, errNotCut
+	}
+	fail := func(err error) (*ldap.SearchResult, int, error) {
+		b.walks.done(w, false)
+		if unreachable(err) {
+			return nil, 0, MapError(err, "search")
+		}
+		if isSizeLimit(err) {
+			b.opt.Log.Error().Msg("the directory's size limit for the service account cut a listing: lift it (size=unlimited on OpenLDAP, nsSizeLimit -1 on 389) for walks through large listings")
+		} else {
+			b.opt.Log.Debug().Err(err).Msg("a sorted paged search failed; listing another way")
+		}
+		return nil, 0, errNotCut
+	}
+	if !sized {
+		// The count: what the directory matches now. The walk's list is
+		// sorted just after, so an entry added in between may be in the
+		// list and not in the count.
+		all, err := b.searchRaw(rc.ctx, ts.searchRequest(filter, 0, []string{"1.1"}, nil))
+		if err != nil {
+			return fail(err)
+		}
+		w.total = len(all.Entries)
+	}
+	w.next = start
+	p.how = "sorted"
+	skipped := 0
+	for skipped < start-1 {
+		// Pages before start, their DNs alone.
+		res, _, err := page(w, []string{"1.1"})
+		if err != nil {
+			return fail(err)
+		}
+		skipped += count
+		if w.cookie == nil { // the list ends before start
+			b.walks.done(w, false)
+			return nil, max(w.total, skipped-count+len(res.Entries)), nil
+		}
+	}
+	res, rest, err := page(w, attrs)
+	if err != nil {
+		return fail(err)
+	}
+	if sized {
+		w.total = start - 1 + len(res.Entries)
+		if w.cookie != nil {
+			w.total = start - 1 + count + rest
+		}
+	}
+	return served(w, res, start)
+}

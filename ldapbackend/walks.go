@@ -1,0 +1,201 @@
+package ldapbackend
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
+)
+
+// walks keeps, for clients paging on through a listing the directory
+// cuts (list_vlv.go), the listing's sorted list on the directory: a sorted
+// Simple Paged Results search leaves it on its connection (OpenLDAP's
+// sssvlv, 389 DS), and the next page is served from it, where the last
+// ended, without searching or sorting again (list_paged.go). The first
+// page of a walk costs one sort of every match; each page after it costs
+// what its own entries cost, at any depth and any size of the directory. A walk is kept on a
+// connection of its own (ldapconn.Holder), found again by the listing
+// (its key: type, complete filter with the caller's access compiled in,
+// order) and where the client goes on (the next startIndex, or the last
+// id of a cursor), and closed when idle for walkIdle, when the gateway
+// writes, or to make room (at most max).
+//
+// What a walk returns: the entries that matched when it began, in that
+// order, each read and decided as it is when its page is served; an entry
+// deleted since is left out, one added since is not in this walk (the
+// next one has it). Nothing is returned twice and nothing that was there
+// throughout is skipped, which RFC 9865 asks of cursors and index paging
+// gains too.
+type walks struct {
+	holder ldapconn.Holder // nil: walks are not kept
+	max    int
+
+	mu   sync.Mutex
+	idle []*walk // least recently used first
+	busy int     // walks serving a page now
+	gen  uint64  // bumped by flush: walks begun before are not continued
+	// sweeping: a timer will close the walks left idle.
+	sweeping bool
+}
+
+// walkIdle is how long a walk waits for its client's next page;
+// walkProtect how long after its last page it is not closed to make room
+// for another.
+const (
+	walkIdle    = 2 * time.Minute
+	walkProtect = 10 * time.Second
+)
+
+// walk is one listing being paged through on a held connection.
+type walk struct {
+	key    listKey
+	conn   ldapconn.HeldConn
+	cookie []byte // the paged results cookie of the next page
+	total  int    // the matches when the walk began
+	gen    uint64
+	used   time.Time
+	count  int // the size of its pages (the first page's: the directory keeps it)
+
+	next   int    // the offset of the next page in the sorted list
+	index  int    // startIndex that continues the walk (index paging), 0 if none
+	lastID string // id a cursor continuing the walk names, "" if none
+}
+
+func newWalks(conn ldapconn.Conn, max int) *walks {
+	h, _ := conn.(ldapconn.Holder)
+	if max <= 0 {
+		h = nil
+	}
+	return &walks{holder: h, max: max}
+}
+
+// on reports whether walks are kept.
+func (w *walks) on() bool { return w.holder != nil }
+
+// take returns the idle walk that a request for key with pages of count
+// continues: by index, the one whose next startIndex is start; by cursor,
+// the one whose last id is after. nil if there is none. A walk's pages
+// keep the size of its first (the directory holds it), so a request for
+// another count continues none.
+func (w *walks) take(key listKey, count, start int, after string, byCursor bool) *walk {
+	if w.holder == nil || count <= 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	defer closeAll(w.sweepLocked(time.Now()))
+	for i := len(w.idle) - 1; i >= 0; i-- {
+		k := w.idle[i]
+		if k.key != key || k.gen != w.gen || k.count != count {
+			continue
+		}
+		if byCursor && (after == "" || k.lastID != after) || !byCursor && (start <= 1 || k.index != start) {
+			continue
+		}
+		w.idle = append(w.idle[:i], w.idle[i+1:]...)
+		w.busy++
+		return k
+	}
+	return nil
+}
+
+// begin holds a new connection for a walk of key with pages of count,
+// making room if need be; nil when walks are not kept, or when every one
+// is busy or has been used within walkProtect (a client asking for first
+// pages over and over does not end other clients' walks).
+func (w *walks) begin(ctx context.Context, key listKey, count int) *walk {
+	if w.holder == nil || count <= 0 {
+		return nil
+	}
+	w.mu.Lock()
+	var evict *walk
+	switch {
+	case w.busy+len(w.idle) < w.max:
+	case len(w.idle) > 0 && time.Since(w.idle[0].used) >= walkProtect:
+		evict, w.idle = w.idle[0], w.idle[1:]
+	default:
+		w.mu.Unlock()
+		return nil
+	}
+	w.busy++
+	gen := w.gen
+	w.mu.Unlock()
+	if evict != nil {
+		evict.conn.Close()
+	}
+	c, err := w.holder.Hold(ctx)
+	if err != nil {
+		w.done(nil, false)
+		return nil
+	}
+	return &walk{key: key, conn: c, gen: gen, count: count}
+}
+
+// done gives back a walk a request used: kept for a continuation when
+// keep is true, closed otherwise. k may be nil (a begin that failed).
+func (w *walks) done(k *walk, keep bool) {
+	w.mu.Lock()
+	w.busy--
+	if k != nil && keep && k.gen == w.gen {
+		k.used = time.Now()
+		w.idle = append(w.idle, k)
+		k = nil
+		if !w.sweeping {
+			w.sweeping = true
+			time.AfterFunc(walkIdle, w.sweep)
+		}
+	}
+	w.mu.Unlock()
+	if k != nil {
+		k.conn.Close()
+	}
+}
+
+// flush closes the idle walks and keeps those in use from being
+// continued: the gateway wrote, and its next listing must show it.
+func (w *walks) flush() {
+	if w.holder == nil {
+		return
+	}
+	w.mu.Lock()
+	idle := w.idle
+	w.idle = nil
+	w.gen++
+	w.mu.Unlock()
+	closeAll(idle)
+}
+
+// sweep closes the walks idle for walkIdle.
+func (w *walks) sweep() {
+	w.mu.Lock()
+	expired := w.sweepLocked(time.Now())
+	if w.sweeping = len(w.idle) > 0; w.sweeping {
+		time.AfterFunc(walkIdle/4, w.sweep)
+	}
+	w.mu.Unlock()
+	closeAll(expired)
+}
+
+// sweepLocked takes the walks idle for walkIdle out of the store; the
+// caller closes them once it no longer holds the lock.
+func (w *walks) sweepLocked(now time.Time) (expired []*walk) {
+	n := 0
+	for _, k := range w.idle {
+		if now.Sub(k.used) >= walkIdle {
+			expired = append(expired, k)
+			continue
+		}
+		w.idle[n] = k
+		n++
+	}
+	clear(w.idle[n:])
+	w.idle = w.idle[:n]
+	return expired
+}
+
+func closeAll(ks []*walk) {
+	for _, k := range ks {
+		k.conn.Close()
+	}
+}

@@ -1,0 +1,89 @@
+package ldapbackend
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
+)
+
+// fakeHolder hands out connections that only count whether they are open.
+type fakeHolder struct {
+	ldapconn.Conn
+	open atomic.Int32
+}
+
+type fakeHeld struct{ h *fakeHolder }
+
+func (f *fakeHolder) Hold(context.Context) (ldapconn.HeldConn, error) {
+	f.open.Add(1)
+	return &fakeHeld{f}, nil
+}
+func (c *fakeHeld) Search(context.Context, *ldap.SearchRequest) (*ldap.SearchResult, error) {
+	return nil, nil
+}
+func (c *fakeHeld) Close() { c.h.open.Add(-1) }
+
+// TestWalksKeeping: a walk is continued only by the request that goes on
+// from where it stopped (the next startIndex, or the last id by cursor)
+// for the same listing with pages of the same size; at most max are held,
+// the least recently used idle one making room unless it was used just
+// now; a flush closes the idle ones and keeps a busy one from being
+// continued; with no Holder nothing is kept.
+func TestWalksKeeping(t *testing.T) {
+	h := &fakeHolder{}
+	w := newWalks(h, 2)
+	ctx := t.Context()
+	a, b := listKey{typ: "User", filter: "(a)"}, listKey{typ: "User", filter: "(b)"}
+
+	k := w.begin(ctx, a, 100)
+	k.index, k.lastID = 101, ""
+	w.done(k, true)
+	if w.take(b, 100, 101, "", false) != nil || w.take(a, 100, 201, "", false) != nil || w.take(a, 100, 1, "", false) != nil ||
+		w.take(a, 100, 0, "x", true) != nil || w.take(a, 50, 101, "", false) != nil || w.take(a, 0, 101, "", false) != nil {
+		t.Fatal("a walk was continued by a request that does not go on from it")
+	}
+	if got := w.take(a, 100, 101, "", false); got != k {
+		t.Fatal("the next startIndex did not continue the walk")
+	}
+	k.index, k.lastID = 0, "id-9"
+	w.done(k, true)
+	if got := w.take(a, 100, 0, "id-9", true); got != k {
+		t.Fatal("the cursor did not continue the walk")
+	}
+	w.done(k, true)
+
+	k2 := w.begin(ctx, b, 100)
+	if w.begin(ctx, b, 100) != nil {
+		t.Fatal("a walk used just now was closed to make room")
+	}
+	w.idle[0].used = time.Now().Add(-walkProtect)
+	k3 := w.begin(ctx, b, 100) // makes room: the idle walk of a is closed
+	if k2 == nil || k3 == nil || h.open.Load() != 2 {
+		t.Fatalf("begin with one idle walk at the limit: %v %v, %d open", k2, k3, h.open.Load())
+	}
+	if w.begin(ctx, b, 100) != nil {
+		t.Fatal("a walk began beyond the limit while every walk is busy")
+	}
+	k2.index = 11
+	w.done(k2, true)
+	w.flush()
+	k3.index = 11
+	w.done(k3, true) // begun before the flush: closed, not kept
+	if h.open.Load() != 0 || w.take(b, 100, 11, "", false) != nil {
+		t.Fatalf("after a flush: %d open", h.open.Load())
+	}
+	w.done(w.begin(ctx, a, 100), false)
+	if h.open.Load() != 0 {
+		t.Fatal("a walk given back without keep stayed open")
+	}
+
+	none := newWalks(nil, 4)
+	if none.on() || none.begin(ctx, a, 100) != nil {
+		t.Fatal("walks kept without a Holder")
+	}
+}
