@@ -88,7 +88,8 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 		return nil, resource.Forbidden("not allowed to create this %s", ts.t.Name)
 	}
 	// Only a caller allowed to create learns whether the name is taken.
-	if err := b.checkUnique(rc, ts, rdn[0], ""); err != nil {
+	names := ts.uniqueValues(func(attr string) []string { return newAttrs[attr] })
+	if err := b.checkUnique(rc, ts, names, ""); err != nil {
 		return b.retriedCreate(rc, ts, dn, newAttrs, p, err)
 	}
 	add := ldap.NewAddRequest(dn, proxied(ctx, nil))
@@ -98,6 +99,9 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 	if err := b.do(ctx, "add", func(ctx context.Context) error { return b.opt.Conn.Add(ctx, add) }); err != nil {
 		if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
 			return b.retriedCreate(rc, ts, dn, newAttrs, p, MapError(err, "create"))
+		}
+		if taken := b.takenMeanwhile(rc, ts, err, names, ""); taken != nil {
+			return b.retriedCreate(rc, ts, dn, newAttrs, p, taken)
 		}
 		return nil, MapError(err, "create")
 	}
@@ -164,19 +168,71 @@ func (b *Backend) defaultFor(ctx context.Context, ts *typeState, ldapAttr string
 	return "", nil
 }
 
-// checkUnique refuses a second resource with the same naming value
-// (userName, group displayName): 409 uniqueness.
-func (b *Backend) checkUnique(rc *reqCtx, ts *typeState, value, selfDN string) error {
-	f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Equality{Attr: ts.m.RDNAttr, Value: value}}}
-	req := ts.searchRequest(f.String(), 2, []string{"1.1"}, nil)
-	res, err := b.search(rc.ctx, req, "uniqueness check")
-	if err != nil {
-		return err
+// uniqueNames are the LDAP attributes whose value names one resource of
+// the type: the RDN attribute, and userName's wherever it is mapped.
+func (ts *typeState) uniqueNames() []string {
+	out := []string{ts.m.RDNAttr}
+	if a := ts.mappingFor("userName"); a != nil && a.Sub == "" && !strings.EqualFold(a.LDAP, ts.m.RDNAttr) {
+		out = append(out, a.LDAP)
 	}
-	for _, e := range res.Entries {
-		if selfDN == "" || !strings.EqualFold(e.DN, selfDN) {
-			return resource.Uniqueness("a %s with %s %q already exists", ts.t.Name, ts.rdnSCIM(), value)
+	return out
+}
+
+// uniqueName is the one of uniqueNames that ldapAttr names, or "".
+func (ts *typeState) uniqueName(ldapAttr string) string {
+	for _, n := range ts.uniqueNames() {
+		if strings.EqualFold(n, ldapAttr) {
+			return n
 		}
+	}
+	return ""
+}
+
+// uniqueValues picks, from the LDAP values an entry is to have (values of
+// an attribute), the single value of each of uniqueNames.
+func (ts *typeState) uniqueValues(values func(attr string) []string) map[string]string {
+	out := map[string]string{}
+	for _, n := range ts.uniqueNames() {
+		if v := values(n); len(v) == 1 && v[0] != "" {
+			out[n] = v[0]
+		}
+	}
+	return out
+}
+
+// checkUnique refuses a second resource with the same naming values
+// (userName, group displayName, the RDN): 409 uniqueness. selfDN is the
+// entry being changed, "" for a new one. The check goes before the write;
+// two gateways writing the same name at once are told apart by the
+// directory's own uniqueness (slapo-unique, 389's attribute uniqueness),
+// whose refusal takenMeanwhile turns into the same answer.
+func (b *Backend) checkUnique(rc *reqCtx, ts *typeState, values map[string]string, selfDN string) error {
+	for _, attr := range slices.Sorted(maps.Keys(values)) {
+		value := values[attr]
+		f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Equality{Attr: attr, Value: value}}}
+		req := ts.searchRequest(f.String(), 2, []string{"1.1"}, nil)
+		res, err := b.search(rc.ctx, req, "uniqueness check")
+		if err != nil {
+			return err
+		}
+		for _, e := range res.Entries {
+			if selfDN == "" || !strings.EqualFold(e.DN, selfDN) {
+				return resource.Uniqueness("a %s with %s %q already exists", ts.t.Name, ts.scimName(attr), value)
+			}
+		}
+	}
+	return nil
+}
+
+// takenMeanwhile is the 409 for a write the directory refused with a
+// constraint violation because another writer took one of the names
+// meanwhile (its uniqueness overlay or plugin); nil for any other error.
+func (b *Backend) takenMeanwhile(rc *reqCtx, ts *typeState, err error, values map[string]string, selfDN string) error {
+	if !ldap.IsErrorWithCode(err, ldap.LDAPResultConstraintViolation) || len(values) == 0 {
+		return nil
+	}
+	if uerr := b.checkUnique(rc, ts, values, selfDN); resource.IsUniqueness(uerr) {
+		return uerr
 	}
 	return nil
 }

@@ -201,6 +201,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 	}
 	mods := ldap.NewModifyRequest(le.DN, proxied(ctx, nil))
 	newRDN := ""
+	newNames := map[string]string{} // the naming values that change (uniqueNames)
 	for _, a := range ts.m.Attrs {
 		if a.ReadOnly {
 			continue
@@ -241,6 +242,9 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		if !rc.mayWriteValues(e, a.LDAP, add, del) {
 			return nil, resource.Forbidden("not allowed to change %s", a.SCIM)
 		}
+		if n := ts.uniqueName(a.LDAP); n != "" && len(newL) == 1 {
+			newNames[n] = newL[0]
+		}
 		if strings.EqualFold(a.LDAP, ts.m.RDNAttr) {
 			if len(newL) != 1 || strings.TrimSpace(newL[0]) == "" {
 				return nil, resource.InvalidValue("%s needs exactly one value", a.SCIM)
@@ -269,12 +273,15 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 	// entry as it was.
 	dn := le.DN
 	renamed := false
+	if err := b.checkUnique(rc, ts, newNames, le.DN); err != nil {
+		return nil, err
+	}
 	if newRDN != "" && !strings.EqualFold(newRDN, le.GetAttributeValue(ts.m.RDNAttr)) {
-		if err := b.checkUnique(rc, ts, newRDN, le.DN); err != nil {
-			return nil, err
-		}
 		rdn := ts.m.RDNAttr + "=" + ldap.EscapeDN(newRDN)
 		if err := b.rename(ctx, le.DN, rdn, assertion); err != nil {
+			if taken := b.takenMeanwhile(rc, ts, err, newNames, le.DN); taken != nil {
+				return nil, taken
+			}
 			return nil, MapError(err, "rename")
 		}
 		dn, renamed = rdn+","+parentOf(le.DN), true
@@ -300,6 +307,9 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 				if uerr := b.undoRename(ctx, dn, le.DN); uerr != nil {
 					return nil, uerr
 				}
+			}
+			if taken := b.takenMeanwhile(rc, ts, err, newNames, dn); taken != nil {
+				return nil, taken
 			}
 			return nil, MapError(err, "modify")
 		}

@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -55,6 +56,12 @@ func Forbidden(format string, args ...any) *Error {
 // Uniqueness is 409 uniqueness.
 func Uniqueness(format string, args ...any) *Error {
 	return newErr(http.StatusConflict, ScimUniqueness, format, args...)
+}
+
+// IsUniqueness reports whether err is a 409 uniqueness.
+func IsUniqueness(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.ScimType == ScimUniqueness
 }
 
 // PreconditionFailed is 412.
