@@ -117,9 +117,7 @@ func (b *Backend) newListPlan(rc *reqCtx, ts *typeState, q *resource.ListQuery) 
 		// Keyset paging (RFC 9865 cursors): the ids after the last one
 		// served, in id order. A walk so made needs no state here, and
 		// neither repeats nor skips an entry that is there throughout.
-		f = &ldapfilter.And{Filters: []ldapfilter.Filter{f,
-			&ldapfilter.GreaterOrEqual{Attr: ts.m.IDAttr, Value: q.After},
-			&ldapfilter.Not{Filter: &ldapfilter.Equality{Attr: ts.m.IDAttr, Value: q.After}}}}
+		f = &ldapfilter.And{Filters: []ldapfilter.Filter{f, afterID(ts.m.IDAttr, q.After)}}
 	}
 	p.tree, p.filter = f, f.String()
 	p.count = q.Count

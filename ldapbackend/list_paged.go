@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/aci/ldapfilter"
 )
 
 // cutPaged serves a page of a walk: a sorted Simple Paged Results search
@@ -22,6 +24,7 @@ func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string,
 	b, rc, ts, q := p.b, p.rc, p.ts, p.q
 	start, count := p.start, max(p.count, 1)
 	sized := b.opt.VLV // sssvlv: the paged response's size is what follows, exactly
+	before := 0        // matches before the walk's list (a walk resumed after an id)
 	// page reads the walk's next page; rest is what follows it (sized).
 	page := func(w *walk, attrs []string) (res *ldap.SearchResult, rest int, err error) {
 		paging := ldap.NewControlPaging(uint32(count))
@@ -79,8 +82,15 @@ func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string,
 			p.how = "walk"
 			return served(w, res, offset)
 		}
-		b.opt.Log.Debug().Err(err).Msg("a listing's walk could not go on; sorting its matches again")
+		last, resume := w.lastID, !q.ByCursor && p.sortAttr == "" && w.lastID != "" && w.next == start
 		b.walks.done(w, false)
+		b.opt.Log.Warn().Err(err).Bool("resumed", resume).Msg("a listing's walk could not go on; a new one begins where it stopped")
+		if resume {
+			// An index walk in id order goes on after its last id (the
+			// start-1 matches before it are the ones it served).
+			filter = "(&" + filter + afterID(ts.m.IDAttr, last).String() + ")"
+			before = start - 1
+		}
 	}
 
 	if p.count == 0 { // a count alone (389: the VLV count serves it on OpenLDAP)
@@ -91,7 +101,7 @@ func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string,
 		p.how = "count"
 		return nil, len(all.Entries), nil
 	}
-	if (start-1)%count != 0 || start-1 > b.opt.Lookthrough {
+	if skip := start - 1 - before; skip%count != 0 || skip > b.opt.Lookthrough {
 		// Pages of count do not reach start, or only after reading more
 		// than the gateway reads of a listing itself.
 		return nil, 0, errNotCut
@@ -120,12 +130,12 @@ func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string,
 		if err != nil {
 			return fail(err)
 		}
-		w.total = len(all.Entries)
+		w.total = before + len(all.Entries)
 	}
 	w.next = start
 	p.how = "sorted"
 	skipped := 0
-	for skipped < start-1 {
+	for skipped < start-1-before {
 		// Pages before start, their DNs alone.
 		res, _, err := page(w, []string{"1.1"})
 		if err != nil {
@@ -134,7 +144,7 @@ func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string,
 		skipped += count
 		if w.cookie == nil { // the list ends before start
 			b.walks.done(w, false)
-			return nil, max(w.total, skipped-count+len(res.Entries)), nil
+			return nil, max(w.total, before+skipped-count+len(res.Entries)), nil
 		}
 	}
 	res, rest, err := page(w, attrs)
@@ -148,4 +158,11 @@ func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string,
 		}
 	}
 	return served(w, res, start)
+}
+
+// afterID is the condition of the entries after id in id order.
+func afterID(idAttr, id string) ldapfilter.Filter {
+	return &ldapfilter.And{Filters: []ldapfilter.Filter{
+		&ldapfilter.GreaterOrEqual{Attr: idAttr, Value: id},
+		&ldapfilter.Not{Filter: &ldapfilter.Equality{Attr: idAttr, Value: id}}}}
 }

@@ -220,16 +220,18 @@ func (p *listPlan) walkKey() listKey {
 }
 
 // advance moves a walk past the page res served; keep reports whether
-// the walk may go on (there are more matches after the page).
+// the walk may go on (there are more matches after the page). It keeps
+// the page's last id, which a cursor names and from which a walk that
+// could not go on is resumed.
 func (k *walk) advance(p *listPlan, res *ldap.SearchResult, total int) (keep bool) {
 	k.next += max(p.count, 1)
-	k.index, k.lastID = 0, ""
-	if p.q.ByCursor {
+	if n := len(res.Entries); n > 0 {
+		k.lastID = res.Entries[n-1].GetAttributeValue(p.ts.m.IDAttr)
+	} else if p.q.ByCursor {
 		k.lastID = p.q.After
-		if n := len(res.Entries); n > 0 {
-			k.lastID = res.Entries[n-1].GetAttributeValue(p.ts.m.IDAttr)
-		}
-	} else {
+	}
+	k.index = 0
+	if !p.q.ByCursor {
 		k.index = p.start + max(p.count, 1)
 	}
 	return k.next <= total

@@ -48,14 +48,15 @@ type syncBuffer struct {
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.discard {
+	if s.discard && !bytes.Contains(p, []byte(`"level":"warn"`)) && !bytes.Contains(p, []byte(`"level":"error"`)) {
 		return len(p), nil
 	}
 	return s.b.Write(p)
 }
 
-// Discard drops what is written from now on: benchmarks still format every
-// log line, as production does, without keeping millions of them.
+// Discard drops what is written from now on but warnings and errors:
+// benchmarks still format every log line, as production does, without
+// keeping millions of them.
 func (s *syncBuffer) Discard() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -17,7 +17,8 @@ import (
 // each as it is now: a user deleted or changed so that the filter no
 // longer matches before its page is left out, one added meanwhile waits
 // for the next walk, and totalResults stays the walk's. The gateway's own
-// write ends the walks (its next listing shows the write), and
+// write ends the walks (its next listing shows the write); a walk whose
+// connection dies (slapd restarted) goes on after its last id; and
 // limits.walks -1 keeps none.
 func TestWalks(t *testing.T) {
 	const users, count = 600, 100
@@ -161,6 +162,28 @@ func TestWalks(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("restart", func(t *testing.T) {
+		// slapd restarts in the middle of an index walk: the walk's
+		// connection is gone, and the walk goes on from its last id in a
+		// new one, one sort later; the client sees the same pages.
+		ref, _ := byIndex(q, nil)
+		before := served()
+		got, totals := byIndex(q, func(page int) {
+			if page == 3 {
+				if err := e.ldap.Restart(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				e.waitReady()
+			}
+		})
+		if !slices.Equal(got, ref) || slices.ContainsFunc(totals, func(n int) bool { return n != len(ref) }) {
+			t.Errorf("a walk across a restart of slapd: %d users, totals %v, want the %d of a quiet walk", len(got), totals, len(ref))
+		}
+		if s := since(before); s["sorted"] != 2 || s["walk"] != len(totals)-2 {
+			t.Errorf("a walk across a restart of slapd was served %v, want 2 sorted (the first page, the page after the restart)", s)
+		}
+	})
 
 	t.Run("off", func(t *testing.T) {
 		off := startGateway(t, e.ldap.URL, "dc=example,dc=com", func(c *Config) {
