@@ -53,6 +53,12 @@ type Options struct {
 	// 2.3), so If-Match is checked just before the write instead of by
 	// the directory with it: a writer racing in between is not caught.
 	NoAssertion bool
+	// WriteToken, with NoAssertion, is the attribute of the write token
+	// (scimVersion, allowed by the scimResource class) that every modify
+	// the gateway makes exchanges, so that a write fails when another
+	// gateway wrote in between (tokenExchange): atomic If-Match without
+	// the Assertion control.
+	WriteToken string
 	// DNMatching: the directory matches entryDN with dnSubtreeMatch and
 	// dnOneLevelMatch (OpenLDAP), so ACIs that reach part of a type's
 	// entries by where they sit can be compiled into list filters.
@@ -264,6 +270,9 @@ func New(opt Options) (*Backend, error) {
 		}
 		ts.readPlan()
 		fetch := []string{"objectClass", tb.Mapping.IDAttr, opt.VersionAttr, "createTimestamp", "modifyTimestamp"}
+		if opt.WriteToken != "" {
+			fetch = append(fetch, opt.WriteToken)
+		}
 		for _, ra := range ts.read {
 			fetch = append(fetch, ra.a.LDAP)
 		}

@@ -92,6 +92,11 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 	if err := b.checkUnique(rc, ts, names, ""); err != nil {
 		return b.retriedCreate(rc, ts, dn, newAttrs, p, err)
 	}
+	if b.opt.WriteToken != "" && slices.ContainsFunc(ts.m.ObjectClasses, func(c string) bool { return strings.EqualFold(c, tokenClass) }) {
+		// The first write token (tokenExchange), past the ACI checks:
+		// bookkeeping of the gateway's, like the id.
+		newAttrs[b.opt.WriteToken] = []string{newToken()}
+	}
 	add := ldap.NewAddRequest(dn, proxied(ctx, nil))
 	for _, attr := range slices.Sorted(maps.Keys(newAttrs)) {
 		add.Attribute(attr, newAttrs[attr])

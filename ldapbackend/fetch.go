@@ -2,7 +2,10 @@ package ldapbackend
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +39,67 @@ func (b *Backend) versionAssertion(le *ldap.Entry) (ldap.Control, error) {
 		&ldapfilter.Not{Filter: &ldapfilter.Equality{Attr: "entryDN", Value: le.DN}},
 	}}
 	return ldapconn.NewAssertionControl(f.String())
+}
+
+// tokenExchange is a modify's exchange of the entry's write token
+// (Options.WriteToken): the value read is deleted and a new one added in
+// the same modify, so the modify fails when another writer exchanged it
+// since the entry was read. That makes If-Match, and the read-modify-write
+// of every write, atomic among gateways on a directory without the LDAP
+// Assertion control (389 DS 2.3). A writer that does not exchange the
+// token (another LDAP client) is not caught that way.
+type tokenExchange struct {
+	first bool // the entry had no token: the add alone guards (a second value of a single-valued attribute)
+}
+
+// exchangeToken adds the token exchange to mods; nil when there is none
+// (no WriteToken, the Assertion control guards instead, or an entry whose
+// classes do not allow the token).
+func (b *Backend) exchangeToken(le *ldap.Entry, mods *ldap.ModifyRequest) *tokenExchange {
+	attr := b.opt.WriteToken
+	if attr == "" || !slices.ContainsFunc(le.GetAttributeValues("objectClass"), func(c string) bool { return strings.EqualFold(c, tokenClass) }) {
+		return nil
+	}
+	cur := le.GetAttributeValue(attr)
+	if cur != "" {
+		mods.Delete(attr, []string{cur})
+	}
+	mods.Add(attr, []string{newToken()})
+	return &tokenExchange{first: cur == ""}
+}
+
+// tokenClass is the auxiliary class that allows the write token.
+const tokenClass = "scimResource"
+
+// newToken returns a fresh write token.
+func newToken() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// conflict turns the failure of a modify that exchanged the token because
+// another writer exchanged it first into a failed assertion (412 for an
+// If-Match, worked out again without one: retryConflicts); other errors
+// pass unchanged.
+func (t *tokenExchange) conflict(err error) error {
+	if t == nil || err == nil {
+		return err
+	}
+	var le *ldap.Error
+	if !errors.As(err, &le) {
+		return err
+	}
+	switch le.ResultCode {
+	case ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists:
+	case ldap.LDAPResultConstraintViolation, ldap.LDAPResultObjectClassViolation:
+		if !t.first {
+			return err
+		}
+	default:
+		return err
+	}
+	return ldap.NewError(ldap.LDAPResultAssertionFailed, fmt.Errorf("the entry changed since it was read: %w", err))
 }
 
 // withControl appends c unless it is nil.

@@ -67,7 +67,7 @@ func memberOps(ts *typeState, ops []resource.PatchOp) (add, del []string, ok boo
 // patchMembers applies a members-only PATCH as value adds and deletes on
 // the member attribute, without resolving the group's existing members:
 // the cost depends on the members named, not on the size of the group.
-func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.Entry, addIDs, delIDs []string, assertion ldap.Control) error {
+func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.Entry, addIDs, delIDs []string, assertion ldap.Control, guarded bool) error {
 	m := ts.membersMapping() // memberOps found it
 	dns, err := b.DNsForIDs(rc.ctx, m.RefTypes, append(append([]string{}, addIDs...), delIDs...))
 	if err != nil {
@@ -118,8 +118,12 @@ func (b *Backend) patchMembers(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.
 		mods.Add(m.LDAP, add)
 	}
 	mods.Controls = withControl(mods.Controls, assertion)
+	var token *tokenExchange
+	if guarded {
+		token = b.exchangeToken(le, mods)
+	}
 	if err := b.do(rc.ctx, "modify", func(ctx context.Context) error { return b.opt.Conn.Modify(ctx, mods) }); err != nil {
-		return MapError(err, "modify")
+		return MapError(token.conflict(err), "modify")
 	}
 	return nil
 }

@@ -119,6 +119,7 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 	if err != nil {
 		return nil, err
 	}
+	guarded := true
 	if len(cond.IfMatch) == 0 && len(cond.IfNoneMatch) == 0 && len(rc.set.EntryAttributes()) == 0 {
 		// Value adds and deletes commute: concurrent membership changes
 		// all apply without a version check; a value someone else added
@@ -128,9 +129,9 @@ func (b *Backend) patchMembersByID(ctx context.Context, ts *typeState, id string
 		// targetfilter; its absence as much as its presence), and the
 		// version assertion binds the decision to the state it was made
 		// on. A conflict is then worked out again (memberConflictRetries).
-		assertion = nil
+		assertion, guarded = nil, false
 	}
-	if err := b.patchMembers(rc, ts, le, e, add, del, assertion); err != nil {
+	if err := b.patchMembers(rc, ts, le, e, add, del, assertion, guarded); err != nil {
 		return nil, err
 	}
 	return b.reread(rc, ts, le.DN, id, p)
@@ -266,6 +267,11 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			}
 		}
 	}
+	// Without the Assertion control, the write token guards the write.
+	var token *tokenExchange
+	if len(mods.Changes) > 0 || newRDN != "" && !strings.EqualFold(newRDN, le.GetAttributeValue(ts.m.RDNAttr)) {
+		token = b.exchangeToken(le, mods)
+	}
 	// Everything is worked out and checked above; now the write. A rename
 	// and a modify are two LDAP operations but one outcome: the rename goes
 	// first (it carries the If-Match assertion), and when the modify that
@@ -303,6 +309,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		mods.DN = dn
 		mods.Controls = withControl(mods.Controls, assertion)
 		if err := b.do(ctx, "modify", func(ctx context.Context) error { return b.opt.Conn.Modify(ctx, mods) }); err != nil {
+			err = token.conflict(err)
 			if renamed {
 				if uerr := b.undoRename(ctx, dn, le.DN); uerr != nil {
 					return nil, uerr

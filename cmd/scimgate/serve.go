@@ -163,6 +163,10 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		// mapping from the next request on.
 		onWrite = mapper.Forget
 	}
+	writeToken := ""
+	if cfg.LDAP.Is389() {
+		writeToken = writeTokenOn389(ctx, pool, log)
+	}
 	backend, err := ldapbackend.New(ldapbackend.Options{
 		Conn: pool, ACIs: store, Directory: dir, ServiceDN: cfg.ServiceDN,
 		Types:           bindings,
@@ -174,6 +178,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		VersionAttr:     cfg.LDAP.VersionAttribute,
 		OnWrite:         onWrite,
 		NoAssertion:     cfg.LDAP.Is389(),
+		WriteToken:      writeToken,
 		PlainSortKeys:   cfg.LDAP.Is389(),
 		DNMatching:      !cfg.LDAP.Is389(),
 		// 389 DS serves VLV only for searches an administrator indexed.
@@ -285,4 +290,22 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// writeTokenOn389 is the write token attribute (ldapbackend.Options.WriteToken)
+// that makes If-Match atomic among gateways on 389 DS, which has no Assertion
+// control: scimVersion, if the directory's schema has it (the project's
+// 99scimgate.ldif); "" with a warning if it does not. A directory that cannot
+// be asked now is taken to have the project's schema.
+func writeTokenOn389(ctx context.Context, pool *ldapconn.Pool, log zerolog.Logger) string {
+	const attr = "scimVersion"
+	ok, err := pool.HasAttributeType(ctx, attr)
+	switch {
+	case err != nil:
+		log.Info().Err(err).Msg("could not read the directory's schema; assuming it has scimVersion (testdata/schema/389/99scimgate.ldif)")
+	case !ok:
+		log.Warn().Msg("the directory's schema lacks scimVersion (testdata/schema/389/99scimgate.ldif): If-Match is checked just before each write, not atomically")
+		return ""
+	}
+	return attr
 }
