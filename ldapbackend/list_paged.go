@@ -3,6 +3,7 @@ package ldapbackend
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -30,11 +31,24 @@ func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string,
 		paging := ldap.NewControlPaging(uint32(count))
 		paging.SetCookie(w.cookie)
 		req := ts.searchRequest(filter, 0, attrs, []ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), paging})
-		err = b.do(rc.ctx, "search", func(ctx context.Context) error {
-			var err error
-			res, err = w.conn.Search(ctx, req)
-			return err
-		})
+		for busy := 0; ; busy++ {
+			err = b.do(rc.ctx, "search", func(ctx context.Context) error {
+				var err error
+				res, err = w.conn.Search(ctx, req)
+				return err
+			})
+			// sssvlv answers Busy when the next page comes before it has
+			// marked the last one done (it sends the result first): the
+			// list is intact, and the page is asked for again.
+			if !ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) || w.cookie == nil || busy == 20 {
+				break
+			}
+			select {
+			case <-rc.ctx.Done():
+				return nil, 0, rc.ctx.Err()
+			case <-time.After(time.Duration(busy+1) * time.Millisecond):
+			}
+		}
 		if err != nil {
 			return nil, 0, err
 		}
@@ -101,9 +115,9 @@ func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string,
 		p.how = "count"
 		return nil, len(all.Entries), nil
 	}
-	if skip := start - 1 - before; skip%count != 0 || skip > b.opt.Lookthrough {
-		// Pages of count do not reach start, or only after reading more
-		// than the gateway reads of a listing itself.
+	if skip := start - 1 - before; skip%count != 0 || skip > b.opt.Lookthrough || skip/count > maxSkipPages {
+		// Pages of count do not reach start, or only after reading too
+		// many (more than the gateway reads of a listing itself).
 		return nil, 0, errNotCut
 	}
 	w = b.walks.begin(rc.ctx, p.walkKey(), count)
@@ -159,6 +173,10 @@ func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string,
 	}
 	return served(w, res, start)
 }
+
+// maxSkipPages bounds the pages a walk begun further on reads before its
+// first.
+const maxSkipPages = 100
 
 // afterID is the condition of the entries after id in id order.
 func afterID(idAttr, id string) ldapfilter.Filter {

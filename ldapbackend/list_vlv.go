@@ -137,10 +137,10 @@ func (p *listPlan) cut(keys []*ldap.SortKey, filter string, w *walk) (*ldap.Sear
 	attrs := appendMissing(slices.Clone(p.fp.attrs), ldapfilter.Attributes(p.recheckFilter())...)
 	p.cutRead = rc.readSetFor(attrs)
 	vlv := b.opt.VLV && !b.vlvOff.Load()
-	// A walk begins with the first page (or a cursor's); further on, the
-	// directory cuts the one page where it can (Virtual List View), as a
-	// walk would first have to read every page before it.
-	if w != nil || b.walks.on() && (!vlv || count > 0 && (start == 1 || p.q.ByCursor)) {
+	// A walk begins with the first page (or a cursor's), or a few pages
+	// further on (cutPaged reads the pages before it); deeper, the
+	// directory cuts the one page where it can (Virtual List View).
+	if w != nil || b.walks.on() && (!vlv || count > 0) {
 		res, total, err := p.cutPaged(keys, filter, attrs, w)
 		if !errors.Is(err, errNotCut) || !vlv {
 			return res, total, err

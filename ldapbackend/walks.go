@@ -2,6 +2,7 @@ package ldapbackend
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,6 +57,9 @@ type walk struct {
 	gen    uint64
 	used   time.Time
 	count  int // the size of its pages (the first page's: the directory keeps it)
+	// continued: a client went on with the walk (take); a walk nobody went
+	// on with yet is the first to make room for another.
+	continued bool
 
 	next   int    // the offset of the next page in the sorted list
 	index  int    // startIndex that continues the walk (index paging), 0 if none
@@ -95,28 +99,35 @@ func (w *walks) take(key listKey, count, start int, after string, byCursor bool)
 		}
 		w.idle = append(w.idle[:i], w.idle[i+1:]...)
 		w.busy++
+		k.continued = true
 		return k
 	}
 	return nil
 }
 
 // begin holds a new connection for a walk of key with pages of count,
-// making room if need be; nil when walks are not kept, or when every one
-// is busy or has been used within walkProtect (a client asking for first
-// pages over and over does not end other clients' walks).
+// making room if need be: it closes the least recently used idle walk that
+// no client went on with, or else one idle for walkProtect. nil when walks
+// are not kept, or every one is busy or in use by a client going on (a
+// client asking for first pages over and over does not end other
+// clients' walks).
 func (w *walks) begin(ctx context.Context, key listKey, count int) *walk {
 	if w.holder == nil || count <= 0 {
 		return nil
 	}
 	w.mu.Lock()
 	var evict *walk
-	switch {
-	case w.busy+len(w.idle) < w.max:
-	case len(w.idle) > 0 && time.Since(w.idle[0].used) >= walkProtect:
-		evict, w.idle = w.idle[0], w.idle[1:]
-	default:
-		w.mu.Unlock()
-		return nil
+	if w.busy+len(w.idle) >= w.max {
+		i := slices.IndexFunc(w.idle, func(k *walk) bool { return !k.continued })
+		if i < 0 && len(w.idle) > 0 && time.Since(w.idle[0].used) >= walkProtect {
+			i = 0
+		}
+		if i < 0 {
+			w.mu.Unlock()
+			return nil
+		}
+		evict = w.idle[i]
+		w.idle = slices.Delete(w.idle, i, i+1)
 	}
 	w.busy++
 	gen := w.gen

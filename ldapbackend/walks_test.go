@@ -31,8 +31,8 @@ func (c *fakeHeld) Close() { c.h.open.Add(-1) }
 // TestWalksKeeping: a walk is continued only by the request that goes on
 // from where it stopped (the next startIndex, or the last id by cursor)
 // for the same listing with pages of the same size; at most max are held,
-// the least recently used idle one making room unless it was used just
-// now; a flush closes the idle ones and keeps a busy one from being
+// the least recently used idle one that nobody went on with making room,
+// or else one idle for walkProtect; a flush closes the idle ones and keeps a busy one from being
 // continued; with no Holder nothing is kept.
 func TestWalksKeeping(t *testing.T) {
 	h := &fakeHolder{}
@@ -80,6 +80,20 @@ func TestWalksKeeping(t *testing.T) {
 	w.done(w.begin(ctx, a, 100), false)
 	if h.open.Load() != 0 {
 		t.Fatal("a walk given back without keep stayed open")
+	}
+
+	// A walk nobody went on with makes room at once, however recent.
+	one := newWalks(h, 1)
+	first := one.begin(ctx, a, 100)
+	first.index = 101
+	one.done(first, true)
+	if second := one.begin(ctx, b, 100); second == nil {
+		t.Fatal("a walk nobody went on with did not make room")
+	} else {
+		one.done(second, false)
+	}
+	if h.open.Load() != 0 {
+		t.Fatalf("%d open after the walk that made room was closed", h.open.Load())
 	}
 
 	none := newWalks(nil, 4)

@@ -14,12 +14,7 @@ import (
 // window asked for, in the sort order, and a response control the decoder
 // reads; an offset past the end returns nothing and the count.
 func TestVLVControl(t *testing.T) {
-	s := startDemo(t, slapd.Options{})
-	c, err := s.Bind(t.Context(), s.ServiceDN, demoServicePass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := demoServiceConn(t)
 	const base, filter = "ou=People,dc=example,dc=com", "(objectClass=inetOrgPerson)"
 	all, err := c.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, []string{"entryUUID"}, nil))
 	if err != nil {
@@ -87,16 +82,11 @@ func TestVLVResponseMalformed(t *testing.T) {
 // TestSortedPagedContinuation: what walks rely on in slapd's sssvlv. A
 // sorted Simple Paged Results search keeps its sorted list on the
 // connection; each next page (the cookie) comes from it, in order, with
-// the continuation's attributes and the first request's page size; the
-// response's size is exactly how many follow; an entry added since is not
-// in the list, and one deleted since is left out.
+// the continuation's attributes and the first request's page size, full
+// pages; the response's size is exactly how many of the list follow; an
+// entry added since is not in the list, and one deleted since is left out.
 func TestSortedPagedContinuation(t *testing.T) {
-	s := startDemo(t, slapd.Options{})
-	c, err := s.Bind(t.Context(), s.ServiceDN, demoServicePass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := demoServiceConn(t)
 	const base, filter = "ou=People,dc=example,dc=com", "(objectClass=inetOrgPerson)"
 	sortBy := ldap.NewControlServerSideSortingWithSortKeys([]*ldap.SortKey{{AttributeType: "entryUUID"}})
 	all, err := c.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, []string{"1.1"},
@@ -158,4 +148,17 @@ func TestSortedPagedContinuation(t *testing.T) {
 	if !slices.Equal(tail, want(5, n)) {
 		t.Errorf("the rest: %v, want %v (not the added entry)", tail, want(5, n))
 	}
+}
+
+// demoServiceConn is a connection to a private demo slapd, bound as the
+// service account, closed when the test ends.
+func demoServiceConn(t *testing.T) *ldap.Conn {
+	t.Helper()
+	s := startDemo(t, slapd.Options{})
+	c, err := s.Bind(t.Context(), s.ServiceDN, demoServicePass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
