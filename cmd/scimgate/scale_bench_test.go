@@ -1,12 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 // scaleSizes are the directory sizes BenchmarkListScale measures: with
@@ -33,17 +38,27 @@ func scaleSizes(b *testing.B) []int {
 	return sizes
 }
 
-// BenchmarkListScale measures what one page of 100 users costs as the
-// directory grows, with the default configuration, under three sets of
-// ACIs: the demo's (the same for every entry), a targetfilter deny that
-// tells entries apart (compiled into the listing's filter), and, in the
-// mapped mode, a userattr grant (a manager sees her reports). Pages are
-// read by startIndex in the middle of the listing and by cursor (the
-// second page of a walk). Each figure is the time of one page through the
-// gateway.
+// BenchmarkListScale measures what paging through users costs as the
+// directory grows, 100 users a page, with the default configuration, under
+// three sets of ACIs: the demo's (the same for every entry), a targetfilter
+// deny that tells entries apart (compiled into the listing's filter), and,
+// in the mapped mode, a userattr grant (a manager sees her reports). For
+// the first two: the first page of a walk (the directory sorts every
+// match), a page further on in a walk by startIndex and by cursor (served
+// from the list sorted for the first page), whole walks both ways, and a
+// raw Simple Paged Results search of the same entries beside them; what a
+// walk leaves in the heap. SCIMGATE_BENCH_WALK_MAX_USERS caps the
+// sizes at which whole walks run (a million users: several minutes).
 func BenchmarkListScale(b *testing.B) {
 	const hideDirectors = `(targetfilter="(title=Director)")(targetattr="*")(version 3.0; acl "reporting does not see directors"; deny (read,search,compare) oauthscope="scim:read" and not oauthscope="scim:write";)`
 	const managers = `(targetattr="*")(version 3.0; acl "managers see their reports"; allow (read,search) userattr="manager#USERDN";)`
+	wholeMax := math.MaxInt
+	if v := os.Getenv("SCIMGATE_BENCH_WALK_MAX_USERS"); v != "" {
+		var err error
+		if wholeMax, err = strconv.Atoi(v); err != nil {
+			b.Fatalf("SCIMGATE_BENCH_WALK_MAX_USERS: %v", err)
+		}
+	}
 	for _, size := range scaleSizes(b) {
 		start := time.Now()
 		s := startBenchServer(b, size)
@@ -59,35 +74,191 @@ func BenchmarkListScale(b *testing.B) {
 		m.tokens["lead"] = m.token(s.users[0].uid, "")
 		b.Logf("users=%d ready in %v", size, time.Since(start).Round(time.Second))
 		time.Sleep(1500 * time.Millisecond) // the ACIs become live
-		cases := []struct {
-			name, tok string
-			env       *testEnv
-			path      string
+		raw := map[string]time.Duration{}
+		for _, c := range []struct {
+			name, tok, rawFilter string
 		}{
-			{"demo-acis/startIndex", "connector", s.env, fmt.Sprintf("/Users?attributes=userName&count=100&startIndex=%d", size/2)},
-			{"demo-acis/cursor", "connector", s.env, "/Users?attributes=userName&count=100&cursor="},
-			{"targetfilter/startIndex", "reporting", s.env, fmt.Sprintf("/Users?attributes=userName&count=100&startIndex=%d", size/3)},
-			{"targetfilter/cursor", "reporting", s.env, "/Users?attributes=userName&count=100&cursor="},
-			{"userattr-mapped/startIndex", "lead", m, "/Users?attributes=userName&count=100&startIndex=1"},
-		}
-		for _, c := range cases {
-			path := c.path
-			if u, _ := url.Parse(path); u.Query().Has("cursor") {
-				// The second page of a walk: what every further page costs.
-				r := c.env.must(200, "GET", path, c.tok, nil)
-				path += url.QueryEscape(str(r.body, "nextCursor"))
-			}
-			// The page must be full (or the lead's 49 reports) and allowed.
-			r := c.env.must(200, "GET", path, c.tok, nil)
-			if n := num(r.body, "itemsPerPage"); n == 0 {
-				b.Fatalf("%s: an empty page: %.300s", c.name, r.raw)
-			}
-			b.Run(fmt.Sprintf("users=%d/%s", size, c.name), func(b *testing.B) {
+			{"demo-acis", "connector", "(objectClass=inetOrgPerson)"},
+			{"targetfilter", "reporting", "(&(objectClass=inetOrgPerson)(!(title=Director)))"},
+		} {
+			env := s.env
+			pages := newPager(b, env, c.tok)
+			b.Run(fmt.Sprintf("users=%d/%s/first-page", size, c.name), func(b *testing.B) {
 				for b.Loop() {
-					c.env.must(200, "GET", path, c.tok, nil)
+					pages.first(false)
 				}
 				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/page")
 			})
+			for _, byCursor := range []bool{false, true} {
+				way := map[bool]string{false: "startIndex", true: "cursor"}[byCursor]
+				b.Run(fmt.Sprintf("users=%d/%s/walk-page/%s", size, c.name, way), func(b *testing.B) {
+					b.StopTimer()
+					pages.first(byCursor)
+					b.StartTimer()
+					for range b.N {
+						if !pages.next() {
+							b.StopTimer()
+							pages.first(byCursor)
+							b.StartTimer()
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/page")
+				})
+			}
+			if size > wholeMax {
+				continue
+			}
+			b.Run(fmt.Sprintf("users=%d/%s/raw-paged-search", size, c.name), func(b *testing.B) {
+				for b.Loop() {
+					rawPagedWalk(b, env, c.rawFilter)
+				}
+				raw[c.name] = b.Elapsed() / time.Duration(b.N)
+				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/walk")
+			})
+			for _, byCursor := range []bool{false, true} {
+				way := map[bool]string{false: "startIndex", true: "cursor"}[byCursor]
+				b.Run(fmt.Sprintf("users=%d/%s/whole-walk/%s", size, c.name, way), func(b *testing.B) {
+					heap := func() float64 {
+						runtime.GC()
+						var ms runtime.MemStats
+						runtime.ReadMemStats(&ms)
+						return float64(ms.HeapAlloc) / (1 << 20)
+					}
+					before, sortsBefore := heap(), sortedPages(b, s)
+					n := 0
+					for b.Loop() {
+						n = 1
+						for pages.first(byCursor); pages.next(); n++ {
+						}
+					}
+					per := b.Elapsed() / time.Duration(b.N)
+					b.ReportMetric(float64(per.Milliseconds()), "ms/walk")
+					b.ReportMetric(float64(n), "pages")
+					// Pages for which the directory sorted every match (or
+					// that were served from a listing's ids, read with one
+					// sort): one a walk when walks go on.
+					b.ReportMetric(float64(sortedPages(b, s)-sortsBefore)/float64(b.N), "sorts/walk")
+					if r := raw[c.name]; r > 0 {
+						b.ReportMetric(float64(per)/float64(r), "x-raw")
+					}
+					// What the walks left in the heap (the process also
+					// holds the benchmark's own list of every user).
+					b.ReportMetric(heap()-before, "MB-heap-growth")
+				})
+			}
 		}
+		if w := s.env.logs.String(); w != "" {
+			b.Logf("users=%d: the server's warnings and errors:\n%s", size, tail(w, 4000))
+		}
+		b.Run(fmt.Sprintf("users=%d/userattr-mapped/page", size), func(b *testing.B) {
+			for b.Loop() {
+				if r := m.must(200, "GET", "/Users?attributes=userName&count=100", "lead", nil); num(r.body, "itemsPerPage") == 0 {
+					b.Fatal("the lead sees no reports")
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/page")
+		})
+	}
+}
+
+// sortedPages is how many list pages the server has had the directory
+// sort every match for, or read every match itself, so far.
+func sortedPages(b *testing.B, s *benchServer) int {
+	status, _, body := rawGet(s.metrics, "", 5*time.Second)
+	if status != 200 {
+		b.Fatalf("metrics: %d", status)
+	}
+	n := 0
+	for _, how := range []string{"sorted", "ids", "lookthrough"} {
+		v, _ := strconv.Atoi(metricValue(body, `scimgate_list_pages_total{served="`+how+`"}`))
+		n += v
+	}
+	return n
+}
+
+// pager walks /Users 100 at a time, by startIndex or by cursor, as a
+// lean client would: the benchmarks' own HTTP client, reading of each
+// page only what paging needs.
+type pager struct {
+	b        *testing.B
+	load     *loadClient
+	byCursor bool
+	start    int    // the next startIndex
+	cursor   string // the next cursor
+	total    int
+}
+
+func newPager(b *testing.B, env *testEnv, tok string) *pager {
+	return &pager{b: b, load: newLoadClient(b, env.base, "Bearer "+env.tokens[tok])}
+}
+
+// first reads a walk's first page.
+func (p *pager) first(byCursor bool) {
+	p.byCursor, p.start, p.cursor = byCursor, 1, ""
+	if !p.page() {
+		p.b.Fatal("a walk's first page is its last")
+	}
+}
+
+// next reads the walk's next page; false when the walk is over.
+func (p *pager) next() bool {
+	if p.byCursor && p.cursor == "" || !p.byCursor && p.start > p.total {
+		return false
+	}
+	p.page()
+	return true
+}
+
+func (p *pager) page() (more bool) {
+	path := fmt.Sprintf("/Users?attributes=userName&count=100&startIndex=%d", p.start)
+	if p.byCursor {
+		path = "/Users?attributes=userName&count=100&cursor=" + url.QueryEscape(p.cursor)
+	}
+	var r struct {
+		TotalResults, ItemsPerPage int
+		NextCursor                 string
+	}
+	err := p.load.get(path, func(status int, body []byte) error {
+		if status != 200 {
+			return fmt.Errorf("%s: %d %.300s", path, status, body)
+		}
+		return json.Unmarshal(body, &r)
+	})
+	if err != nil {
+		p.b.Fatal(err)
+	}
+	if r.ItemsPerPage == 0 && r.TotalResults > 0 {
+		p.b.Fatalf("%s: an empty page", path)
+	}
+	p.total, p.cursor = r.TotalResults, r.NextCursor
+	p.start += 100
+	if p.byCursor {
+		return p.cursor != ""
+	}
+	return p.start <= p.total
+}
+
+// rawPagedWalk reads every match of filter under ou=People, 100 at a time
+// (Simple Paged Results), with what a page of userName needs, a page at a
+// time as a lean client would.
+func rawPagedWalk(b *testing.B, env *testEnv, filter string) {
+	c, err := env.ldap.Bind(b.Context(), serviceDN, servicePass)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	paging := ldap.NewControlPaging(100)
+	req := ldap.NewSearchRequest("ou=People,dc=example,dc=com", ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		filter, []string{"uid", "entryUUID", "objectClass"}, []ldap.Control{paging})
+	for {
+		res, err := c.Search(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pc, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
+		if !ok || len(pc.Cookie) == 0 {
+			return
+		}
+		paging.SetCookie(pc.Cookie)
 	}
 }
