@@ -291,6 +291,10 @@ func New(opt Options) (*Backend, error) {
 	return b, nil
 }
 
+// WalksHeld is how many walks (Options.Walks) the backend keeps now, each
+// on a connection of its own and a sorted list in the directory.
+func (b *Backend) WalksHeld() int { return b.walks.held() }
+
 func (b *Backend) state(t *resource.Type) (*typeState, error) {
 	ts, ok := b.byType[t]
 	if !ok {

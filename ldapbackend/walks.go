@@ -74,6 +74,13 @@ func newWalks(conn ldapconn.Conn, max int) *walks {
 	return &walks{holder: h, max: max}
 }
 
+// held is how many walks are kept now, serving a page or waiting for one.
+func (w *walks) held() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.busy + len(w.idle)
+}
+
 // on reports whether walks are kept.
 func (w *walks) on() bool { return w.holder != nil }
 

@@ -96,7 +96,7 @@ func TestWalks(t *testing.T) {
 		walk func(string, func(int)) ([]string, []int)
 	}{{"startIndex", byIndex}, {"cursor", byCursor}} {
 		t.Run(w.name, func(t *testing.T) {
-			before := served()
+			before, held := served(), metricValue(e.scrape(), "scimgate_list_walks")
 			ref, totals := w.walk(q, nil)
 			pages := len(totals)
 			if !slices.IsSorted(ref) || len(slices.Compact(slices.Clone(ref))) != len(ref) || len(ref) != totals[0] || len(ref) < users*8/10 {
@@ -104,6 +104,17 @@ func TestWalks(t *testing.T) {
 			}
 			if got := since(before); got["sorted"] != 1 || got["walk"] != pages-1 {
 				t.Errorf("a quiet walk of %d pages was served %v, want 1 sorted and the rest from the walk", pages, got)
+			}
+			// The walk ended with the listing: no connection stays held
+			// for it; a first page holds one for the next.
+			if v := metricValue(e.scrape(), "scimgate_list_walks"); v != held {
+				t.Errorf("scimgate_list_walks after a finished walk: %q, want %q as before it", v, held)
+			}
+			if first := e.must(200, "GET", "/Users?"+q+"&attributes=userName&count="+strconv.Itoa(count), c, nil); num(first.body, "itemsPerPage") != count {
+				t.Fatalf("a first page: %s", first.raw)
+			}
+			if n, _ := strconv.Atoi(held); metricValue(e.scrape(), "scimgate_list_walks") != strconv.Itoa(n+1) {
+				t.Errorf("scimgate_list_walks after a first page: %q, want %d", metricValue(e.scrape(), "scimgate_list_walks"), n+1)
 			}
 
 			// Changes in the directory, not through the gateway, during
