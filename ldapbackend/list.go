@@ -145,6 +145,16 @@ func (b *Backend) newListPlan(rc *reqCtx, ts *typeState, q *resource.ListQuery) 
 	}
 	p.pass1 = planAttrs(rc.set, first)
 	p.fp = rc.plan(ts, q.Projection)
+	if !resource.WantsAttr(q.Projection, "meta") {
+		// The client named attributes without meta: the page's entries
+		// are read without the version and timestamps (an ACI that reads
+		// one still gets it: planAttrs).
+		p.fp = rc.newPlan(slices.DeleteFunc(slices.Clone(p.fp.attrs), func(a string) bool {
+			return slices.ContainsFunc([]string{b.opt.VersionAttr, "createTimestamp", "modifyTimestamp", b.opt.WriteToken}, func(m string) bool {
+				return m != "" && strings.EqualFold(a, m)
+			})
+		}))
+	}
 	return p, nil
 }
 

@@ -228,3 +228,29 @@ aci: (targetattr="uid || cn || sn || objectClass")(version 3.0; acl "onboarding"
 		e.must(want, "POST", "/Users", "onboard", user(fmt.Sprintf("titled-%v", anyAttr), true))
 	}
 }
+
+// TestListMeta: a list page renders meta (version, created, lastModified)
+// by default and when the client names it, as GET by id does, and leaves
+// it out when the client names other attributes only (the page's entries
+// are then read without it).
+func TestListMeta(t *testing.T) {
+	e := startEnv(t)
+	c := "connector"
+	id := e.firstID("/Users", `userName eq "alice"`, c)
+	version := e.must(200, "GET", "/Users/"+id, c, nil).header.Get("ETag")
+	for _, query := range []string{"", "&attributes=userName,meta", "&attributes=meta.version,userName", "&excludedAttributes=title"} {
+		r := e.must(200, "GET", "/Users?filter="+q(`userName eq "alice"`)+query, c, nil)
+		if str(r.body, "Resources[0].meta.version") != version || !strings.Contains(query, "meta.version") && str(r.body, "Resources[0].meta.resourceType") != "User" {
+			t.Errorf("%q: meta %s, want version %s", query, str(r.body, "Resources[0].meta"), version)
+		}
+		if !strings.Contains(query, "meta.version") && (str(r.body, "Resources[0].meta.created") == "" || str(r.body, "Resources[0].meta.lastModified") == "") {
+			t.Errorf("%q: meta without timestamps: %s", query, str(r.body, "Resources[0].meta"))
+		}
+	}
+	for _, query := range []string{"&attributes=userName", "&excludedAttributes=meta"} {
+		r := e.must(200, "GET", "/Users?count=5"+query, c, nil)
+		if _, has := r.body["Resources"].([]any)[0].(map[string]any)["meta"]; has || str(r.body, "Resources[0].id") == "" {
+			t.Errorf("%q: %s", query, r.raw[:min(len(r.raw), 300)])
+		}
+	}
+}
