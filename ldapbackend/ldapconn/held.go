@@ -3,6 +3,7 @@ package ldapconn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -29,18 +30,26 @@ type HeldConn interface {
 
 // Hold dials a connection that is not the pool's and does not count
 // against pool_size; the caller bounds how many it holds. The pool closes
-// those still open when it closes.
+// those still open when it closes. While the pool is backing off after
+// failed dials (the directory is down), Hold fails at once, as Do does.
 func (p *Pool) Hold(ctx context.Context) (HeldConn, error) {
 	p.mu.Lock()
-	closed := p.closed
+	closed, down, lastErr := p.closed, p.failures > 0 && time.Now().Before(p.retryAt), p.lastErr
 	p.mu.Unlock()
-	if closed {
+	switch {
+	case closed:
 		return nil, Unavailable(ErrPoolClosed)
+	case down:
+		return nil, Unavailable(fmt.Errorf("reconnecting: %w", lastErr))
 	}
 	c, err := p.dial(ctx)
 	if err != nil {
+		if ctx.Err() == nil {
+			p.dialFailed(err)
+		}
 		return nil, Unavailable(err)
 	}
+	p.dialSucceeded()
 	h := &held{p: p, c: c}
 	p.held.Store(h, struct{}{})
 	p.mu.Lock()

@@ -294,6 +294,11 @@ func TestPoolStartsWhileDown(t *testing.T) {
 	if err := p.Do(t.Context(), readAlice); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Do while down = %v", err)
 	}
+	// While the pool backs off, Hold fails at once too, without dialing.
+	failures := p.Stats().DialFailures
+	if _, err := p.Hold(t.Context()); !errors.Is(err, ErrUnavailable) || p.Stats().DialFailures != failures {
+		t.Fatalf("Hold while down = %v, dial failures %d then %d", err, failures, p.Stats().DialFailures)
+	}
 	if err := s.Resume(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -302,6 +307,11 @@ func TestPoolStartsWhileDown(t *testing.T) {
 	if err := p.Do(t.Context(), readAlice); err != nil {
 		t.Fatal(err)
 	}
+	h, err := p.Hold(t.Context())
+	if err != nil {
+		t.Fatalf("Hold once the directory is back: %v", err)
+	}
+	h.Close()
 }
 
 func TestPoolNoGoroutineLeak(t *testing.T) {
