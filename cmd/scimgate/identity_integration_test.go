@@ -193,6 +193,7 @@ func TestIdentityDeprovision(t *testing.T) {
 		{"renamed", "remy", "dn: uid=%[1]s,ou=People,dc=example,dc=com\nchangetype: modrdn\nnewrdn: uid=%[1]s-renamed\ndeleteoldrdn: 1\n", false, "remy-renamed"},
 		{"moved out of ou=People", "mo", "dn: uid=%[1]s,ou=People,dc=example,dc=com\nchangetype: modrdn\nnewrdn: uid=%[1]s\ndeleteoldrdn: 1\nnewsuperior: ou=Former,dc=example,dc=com\n", false, ""},
 		{"deactivated", "dee", "dn: uid=%[1]s,ou=People,dc=example,dc=com\nchangetype: modify\nreplace: scimAccountActive\nscimAccountActive: FALSE\n", true, ""},
+		{"locked by an administrator (ppolicy)", "lou", "dn: uid=%[1]s,ou=People,dc=example,dc=com\nchangetype: modify\nreplace: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n", true, ""},
 	}
 	for _, mode := range []string{"required", "optional"} {
 		t.Run(mode, func(t *testing.T) {

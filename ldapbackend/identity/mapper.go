@@ -82,7 +82,8 @@ func (c *Config) SubjectAttributes() ([]string, error) {
 var ErrNoIdentity = errors.New("the token's subject matches no single directory entry")
 
 // ErrInactiveIdentity means the subject matches one entry, deactivated:
-// SCIM active is false, or the entry is locked (389 DS's nsAccountLock).
+// SCIM active is false, or the entry is locked (389 DS's nsAccountLock,
+// or an OpenLDAP administrator's ppolicy lock).
 // Such a subject must not act at all, not even as the service account.
 var ErrInactiveIdentity = errors.New("the token's subject is a deactivated directory user")
 
@@ -112,7 +113,15 @@ func ActiveAttr(m *scimldap.TypeMapping) string {
 }
 
 // lockAttr is 389 DS's account lock; OpenLDAP ignores a request for it.
-const lockAttr = "nsAccountLock"
+// ppolicyLockAttr is OpenLDAP's (the ppolicy overlay's), whose value
+// permanentLock marks an account an administrator locked; other values
+// are lockouts after failed binds, which end by themselves and say
+// nothing of the account's standing.
+const (
+	lockAttr        = "nsAccountLock"
+	ppolicyLockAttr = "pwdAccountLockedTime"
+	permanentLock   = "000001010000Z"
+)
 
 // Mapper maps a claim value to exactly one active entry's DN, with
 // a short cache (misses included, so an unknown subject cannot hammer the
@@ -192,7 +201,7 @@ func (m *Mapper) Map(ctx context.Context, value string) (string, error) {
 
 // lookup asks the directory for the entry value maps to.
 func (m *Mapper) lookup(ctx context.Context, value string) (string, error) {
-	attrs := []string{lockAttr}
+	attrs := []string{lockAttr, ppolicyLockAttr}
 	if m.opt.ActiveAttr != "" {
 		attrs = append(attrs, m.opt.ActiveAttr)
 	}
@@ -228,7 +237,8 @@ func (m *Mapper) lookup(ctx context.Context, value string) (string, error) {
 }
 
 // inactive reports whether e is deactivated: its active attribute holds
-// FALSE, or its nsAccountLock TRUE. Several values count against it if any
+// FALSE, its nsAccountLock TRUE, or its pwdAccountLockedTime the
+// administrator's permanent lock. Several values count against it if any
 // one does.
 func (m *Mapper) inactive(e *ldap.Entry) bool {
 	if m.opt.ActiveAttr != "" {
@@ -240,6 +250,11 @@ func (m *Mapper) inactive(e *ldap.Entry) bool {
 	}
 	for _, v := range e.GetEqualFoldAttributeValues(lockAttr) {
 		if strings.EqualFold(strings.TrimSpace(v), "TRUE") {
+			return true
+		}
+	}
+	for _, v := range e.GetEqualFoldAttributeValues(ppolicyLockAttr) {
+		if strings.TrimSpace(v) == permanentLock {
 			return true
 		}
 	}

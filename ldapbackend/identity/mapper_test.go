@@ -136,8 +136,9 @@ func TestIdentityDefaults(t *testing.T) {
 	}
 }
 
-// TestIdentityInactive: FALSE (any case) in the active attribute or TRUE
-// in nsAccountLock is inactive; a missing value is active.
+// TestIdentityInactive: FALSE (any case) in the active attribute, TRUE in
+// nsAccountLock or ppolicy's administrative lock is inactive; a missing
+// value, or a lockout after failed binds, is active.
 func TestIdentityInactive(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -154,6 +155,8 @@ func TestIdentityInactive(t *testing.T) {
 		{"nsAccountLock true", "scimAccountActive", map[string][]string{"nsAccountLock": {"true"}}, true},
 		{"nsAccountLock false", "scimAccountActive", map[string][]string{"nsAccountLock": {"false"}}, false},
 		{"nsAccountLock without active attribute", "", map[string][]string{"nsaccountlock": {"TRUE"}}, true},
+		{"ppolicy administrative lock", "scimAccountActive", map[string][]string{"pwdAccountLockedTime": {"000001010000Z"}}, true},
+		{"ppolicy lockout after failed binds", "scimAccountActive", map[string][]string{"pwdAccountLockedTime": {"20261207120000Z"}}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
