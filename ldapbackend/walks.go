@@ -15,12 +15,13 @@ import (
 // sssvlv, 389 DS), and the next page is served from it, where the last
 // ended, without searching or sorting again (list_paged.go). The first
 // page of a walk costs one sort of every match; each page after it costs
-// what its own entries cost, at any depth and any size of the directory. A walk is kept on a
-// connection of its own (ldapconn.Holder), found again by the listing
-// (its key: type, complete filter with the caller's access compiled in,
-// order) and where the client goes on (the next startIndex, or the last
-// id of a cursor), and closed when idle for walkIdle, when the gateway
-// writes, or to make room (at most max).
+// what its own entries cost, at any depth and any size of the directory.
+// A walk is kept on a connection of its own (ldapconn.Holder), found again
+// by the listing (its key: type, complete filter with the caller's access
+// compiled in, order), the size of its pages, and where the client goes
+// on (the next startIndex, or the last id of a cursor); it is closed when
+// idle for walkIdle, when the gateway writes, or to make room (at most
+// max; see begin).
 //
 // What a walk returns: the entries that matched when it began, in that
 // order, each read and decided as it is when its page is served; an entry
