@@ -231,21 +231,11 @@ func (p *pusher) target(c *Compiled) (*pnode, *NotPushable) {
 func filterNode(f ldapfilter.Filter) (*pnode, string) {
 	var kids []ldapfilter.Filter
 	op := pAndOp
-	switch v := f.(type) {
-	case *ldapfilter.And:
-		kids = v.Filters
+	switch v := ldapfilter.Unptr(f).(type) {
 	case ldapfilter.And:
 		kids = v.Filters
-	case *ldapfilter.Or:
-		kids, op = v.Filters, pOrOp
 	case ldapfilter.Or:
 		kids, op = v.Filters, pOrOp
-	case *ldapfilter.Not:
-		n, why := filterNode(v.Filter)
-		if why != "" {
-			return nil, why
-		}
-		return pNot(n), ""
 	case ldapfilter.Not:
 		n, why := filterNode(v.Filter)
 		if why != "" {
@@ -289,17 +279,11 @@ func itemBlocker(f ldapfilter.Filter) string {
 // filterBlocker is itemBlocker for the first item of a filter that has one.
 func filterBlocker(f ldapfilter.Filter) string {
 	var kids []ldapfilter.Filter
-	switch v := f.(type) {
-	case *ldapfilter.And:
-		kids = v.Filters
+	switch v := ldapfilter.Unptr(f).(type) {
 	case ldapfilter.And:
-		kids = v.Filters
-	case *ldapfilter.Or:
 		kids = v.Filters
 	case ldapfilter.Or:
 		kids = v.Filters
-	case *ldapfilter.Not:
-		return filterBlocker(v.Filter)
 	case ldapfilter.Not:
 		return filterBlocker(v.Filter)
 	default:
@@ -326,11 +310,9 @@ var supertypes = map[string]bool{"name": true, "distinguishedname": true}
 // directory folds userid into uid, the engine does not).
 func directoryMayDiffer(f ldapfilter.Filter) string {
 	var attr, value string
-	switch v := f.(type) {
-	case *ldapfilter.Approx, ldapfilter.Approx:
+	switch v := ldapfilter.Unptr(f).(type) {
+	case ldapfilter.Approx:
 		return fmt.Sprintf("its targetfilter item %s is an approximate match, whose rule differs between directories", f)
-	case *ldapfilter.Equality:
-		attr, value = v.Attr, v.Value
 	case ldapfilter.Equality:
 		attr, value = v.Attr, v.Value
 	default:

@@ -62,9 +62,9 @@ func (Present) filter()        {}
 func (Substrings) filter()     {}
 func (Extensible) filter()     {}
 
-// unptr turns a pointer to a node into the node so that type switches need
+// Unptr turns a pointer to a node into the node so that type switches need
 // only the value cases; a nil pointer becomes a nil Filter.
-func unptr(f Filter) Filter {
+func Unptr(f Filter) Filter {
 	switch v := f.(type) {
 	case *And:
 		if v != nil {
@@ -131,7 +131,7 @@ func Attributes(f Filter) []string {
 		out = append(out, a)
 	}
 	walk = func(f Filter) {
-		switch v := unptr(f).(type) {
+		switch v := Unptr(f).(type) {
 		case And:
 			for _, c := range v.Filters {
 				walk(c)

@@ -141,7 +141,7 @@ type cnode struct {
 }
 
 func compileNode(f Filter) cnode {
-	switch v := unptr(f).(type) {
+	switch v := Unptr(f).(type) {
 	case And:
 		n := cnode{op: opAnd, kids: make([]cnode, len(v.Filters))}
 		for i, c := range v.Filters {

@@ -39,7 +39,7 @@ func (f Extensible) String() string { return string(appendFilter(nil, f)) }
 // rules as written, ":dn:" in lower case, values escaped by appendValue. A
 // nil operand prints as nothing.
 func appendFilter(b []byte, f Filter) []byte {
-	switch v := unptr(f).(type) {
+	switch v := Unptr(f).(type) {
 	case And:
 		b = append(b, "(&"...)
 		for _, c := range v.Filters {
