@@ -175,17 +175,27 @@ type target struct {
 	text   string // the path as the client sent it, for messages
 }
 
-func (p *patcher) apply(op PatchOp) error {
+// opKind is op's operation, lowercased: add, replace or remove (any case;
+// another is 400 invalidSyntax); a remove without a path is 400 noTarget.
+func opKind(op PatchOp) (string, error) {
 	kind := strings.ToLower(strings.TrimSpace(op.Op))
 	switch kind {
 	case "add", "replace", "remove":
 	default:
-		return InvalidSyntax("unknown PATCH op %q: expected add, replace or remove", op.Op)
+		return "", InvalidSyntax("unknown PATCH op %q: expected add, replace or remove", op.Op)
+	}
+	if op.Path == nil && kind == "remove" {
+		return "", NoTarget("remove needs a path")
+	}
+	return kind, nil
+}
+
+func (p *patcher) apply(op PatchOp) error {
+	kind, err := opKind(op)
+	if err != nil {
+		return err
 	}
 	if op.Path == nil {
-		if kind == "remove" {
-			return NoTarget("remove needs a path")
-		}
 		return p.pathless(kind, op.Value)
 	}
 	tgt, err := resolvePatchPath(p.t, op.Path)

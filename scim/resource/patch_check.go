@@ -3,7 +3,6 @@ package resource
 import (
 	"maps"
 	"slices"
-	"strings"
 )
 
 // CheckPatch checks what can be checked of PATCH operations without the
@@ -24,16 +23,11 @@ func CheckPatch(ops []PatchOp, t *Type) error {
 }
 
 func checkOp(t *Type, op PatchOp) error {
-	kind := strings.ToLower(strings.TrimSpace(op.Op))
-	switch kind {
-	case "add", "replace", "remove":
-	default:
-		return InvalidSyntax("unknown PATCH op %q: expected add, replace or remove", op.Op)
+	kind, err := opKind(op)
+	if err != nil {
+		return err
 	}
 	if op.Path == nil {
-		if kind == "remove" {
-			return NoTarget("remove needs a path")
-		}
 		return checkPathless(t, kind, op.Value)
 	}
 	tgt, err := resolvePatchPath(t, op.Path)
