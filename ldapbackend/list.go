@@ -144,15 +144,15 @@ func (b *Backend) newListPlan(rc *reqCtx, ts *typeState, q *resource.ListQuery) 
 		first = append(first, p.sortAttr)
 	}
 	p.pass1 = planAttrs(rc.set, first)
-	p.fp = rc.plan(ts, q.Projection)
-	if !resource.WantsAttr(q.Projection, "meta") {
+	if resource.WantsAttr(q.Projection, "meta") {
+		p.fp = rc.plan(ts, q.Projection)
+	} else {
 		// The client named attributes without meta: the page's entries
 		// are read without the version and timestamps (an ACI that reads
 		// one still gets it: planAttrs).
-		p.fp = rc.newPlan(slices.DeleteFunc(slices.Clone(p.fp.attrs), func(a string) bool {
-			return slices.ContainsFunc([]string{b.opt.VersionAttr, "createTimestamp", "modifyTimestamp", b.opt.WriteToken}, func(m string) bool {
-				return m != "" && strings.EqualFold(a, m)
-			})
+		meta := []string{b.opt.VersionAttr, "createTimestamp", "modifyTimestamp", b.opt.WriteToken}
+		p.fp = rc.newPlan(slices.DeleteFunc(slices.Clone(b.fetchAttrs(ts, q.Projection)), func(a string) bool {
+			return slices.ContainsFunc(meta, func(m string) bool { return m != "" && strings.EqualFold(a, m) })
 		}))
 	}
 	return p, nil

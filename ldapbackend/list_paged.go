@@ -3,11 +3,13 @@ package ldapbackend
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/ldapbackend/acisource"
 )
 
 // cutPaged serves a page of a walk: a sorted Simple Paged Results search
@@ -107,13 +109,21 @@ func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string,
 		}
 	}
 
-	if p.count == 0 { // a count alone (389: the VLV count serves it on OpenLDAP)
+	// matches counts what the directory matches now, reading their DNs.
+	matches := func() (int, error) {
 		all, err := b.searchRaw(rc.ctx, ts.searchRequest(filter, 0, []string{"1.1"}, nil))
+		if err != nil {
+			return 0, err
+		}
+		return len(all.Entries), nil
+	}
+	if p.count == 0 { // a count alone (389: the VLV count serves it on OpenLDAP)
+		n, err := matches()
 		if err != nil {
 			return nil, 0, errNotCut
 		}
 		p.how = "count"
-		return nil, len(all.Entries), nil
+		return nil, n, nil
 	}
 	if skip := start - 1 - before; skip%count != 0 || skip > b.opt.Lookthrough || skip/count > maxSkipPages {
 		// Pages of count do not reach start, or only after reading too
@@ -140,11 +150,11 @@ func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string,
 		// The count: what the directory matches now. The walk's list is
 		// sorted just after, so an entry added in between may be in the
 		// list and not in the count.
-		all, err := b.searchRaw(rc.ctx, ts.searchRequest(filter, 0, []string{"1.1"}, nil))
+		n, err := matches()
 		if err != nil {
 			return fail(err)
 		}
-		w.total = before + len(all.Entries)
+		w.total = before + n
 	}
 	w.next = start
 	p.how = "sorted"
@@ -183,4 +193,47 @@ func afterID(idAttr, id string) ldapfilter.Filter {
 	return &ldapfilter.And{Filters: []ldapfilter.Filter{
 		&ldapfilter.GreaterOrEqual{Attr: idAttr, Value: id},
 		&ldapfilter.Not{Filter: &ldapfilter.Equality{Attr: idAttr, Value: id}}}}
+}
+
+// recheck drops from a walk's page the entries that no longer match the
+// listing's filter, the caller's access compiled in: the walk's list holds
+// what matched when it began, and the directory serves each entry of it
+// as it is now. Each entry left is still decided afresh (renderUniform).
+func (p *listPlan) recheck(res *ldap.SearchResult) {
+	f := ldapfilter.Compile(p.recheckFilter())
+	res.Entries = slices.DeleteFunc(res.Entries, func(le *ldap.Entry) bool {
+		return f.Match(acisource.Adapt(le, p.cutRead)) == ldapfilter.False
+	})
+}
+
+// recheckFilter is the listing's filter with the caller's access
+// compiled in (pushdown), if it was.
+func (p *listPlan) recheckFilter() ldapfilter.Filter {
+	return &ldapfilter.And{Filters: append([]ldapfilter.Filter{p.tree}, p.access...)}
+}
+
+// walkKey names the listing a walk goes through: the type, the complete
+// filter with the caller's access compiled in but without a cursor's
+// condition, and the order.
+func (p *listPlan) walkKey() listKey {
+	parts := append([]ldapfilter.Filter{p.base}, p.access...)
+	return listKey{typ: p.ts.t.ID, filter: (&ldapfilter.And{Filters: parts}).String(), sort: p.sortAttr, desc: p.q.SortDescending}
+}
+
+// advance moves a walk past the page res served; keep reports whether
+// the walk may go on (there are more matches after the page). It keeps
+// the page's last id, which a cursor names and from which a walk that
+// could not go on is resumed.
+func (k *walk) advance(p *listPlan, res *ldap.SearchResult, total int) (keep bool) {
+	k.next += max(p.count, 1)
+	if n := len(res.Entries); n > 0 {
+		k.lastID = res.Entries[n-1].GetAttributeValue(p.ts.m.IDAttr)
+	} else if p.q.ByCursor {
+		k.lastID = p.q.After
+	}
+	k.index = 0
+	if !p.q.ByCursor {
+		k.index = p.start + max(p.count, 1)
+	}
+	return k.next <= total
 }

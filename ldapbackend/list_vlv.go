@@ -194,49 +194,6 @@ func (p *listPlan) cut(keys []*ldap.SortKey, filter string, w *walk) (*ldap.Sear
 	return res, v.Count, nil
 }
 
-// recheck drops from a walk's page the entries that no longer match the
-// listing's filter, the caller's access compiled in: the walk's list holds
-// what matched when it began, and the directory serves each entry of it
-// as it is now. Each entry left is still decided afresh (renderUniform).
-func (p *listPlan) recheck(res *ldap.SearchResult) {
-	f := ldapfilter.Compile(p.recheckFilter())
-	res.Entries = slices.DeleteFunc(res.Entries, func(le *ldap.Entry) bool {
-		return f.Match(acisource.Adapt(le, p.cutRead)) == ldapfilter.False
-	})
-}
-
-// recheckFilter is the listing's filter with the caller's access
-// compiled in (pushdown), if it was.
-func (p *listPlan) recheckFilter() ldapfilter.Filter {
-	return &ldapfilter.And{Filters: append([]ldapfilter.Filter{p.tree}, p.access...)}
-}
-
-// walkKey names the listing a walk goes through: the type, the complete
-// filter with the caller's access compiled in but without a cursor's
-// condition, and the order.
-func (p *listPlan) walkKey() listKey {
-	parts := append([]ldapfilter.Filter{p.base}, p.access...)
-	return listKey{typ: p.ts.t.ID, filter: (&ldapfilter.And{Filters: parts}).String(), sort: p.sortAttr, desc: p.q.SortDescending}
-}
-
-// advance moves a walk past the page res served; keep reports whether
-// the walk may go on (there are more matches after the page). It keeps
-// the page's last id, which a cursor names and from which a walk that
-// could not go on is resumed.
-func (k *walk) advance(p *listPlan, res *ldap.SearchResult, total int) (keep bool) {
-	k.next += max(p.count, 1)
-	if n := len(res.Entries); n > 0 {
-		k.lastID = res.Entries[n-1].GetAttributeValue(p.ts.m.IDAttr)
-	} else if p.q.ByCursor {
-		k.lastID = p.q.After
-	}
-	k.index = 0
-	if !p.q.ByCursor {
-		k.index = p.start + max(p.count, 1)
-	}
-	return k.next <= total
-}
-
 // uniformAccess reports whether the caller's access to the type's entries
 // is the same for all of them (aci.Set.Uniform), for reading them and for
 // searching every attribute of the client's filter, and if so whether it

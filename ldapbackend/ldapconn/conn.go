@@ -2,6 +2,7 @@ package ldapconn
 
 import (
 	"context"
+	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -82,6 +83,38 @@ func hasControl(list []ldap.Control, oid string) bool {
 		}
 	}
 	return false
+}
+
+// HasAttributeType reports whether the directory's schema (the subschema
+// subentry its root DSE names) defines the attribute type name.
+func (p *Pool) HasAttributeType(ctx context.Context, name string) (bool, error) {
+	found := false
+	err := p.Do(ctx, func(c *ldap.Conn) error {
+		root, err := c.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+			"(objectClass=*)", []string{"subschemaSubentry"}, nil))
+		if err != nil {
+			return err
+		}
+		sub := "cn=schema"
+		if len(root.Entries) == 1 && root.Entries[0].GetAttributeValue("subschemaSubentry") != "" {
+			sub = root.Entries[0].GetAttributeValue("subschemaSubentry")
+		}
+		res, err := c.Search(ldap.NewSearchRequest(sub, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+			"(objectClass=*)", []string{"attributeTypes"}, nil))
+		if err != nil {
+			return err
+		}
+		want := strings.ToLower("NAME '" + name + "'")
+		for _, e := range res.Entries {
+			for _, v := range e.GetAttributeValues("attributeTypes") {
+				if strings.Contains(strings.ToLower(v), want) {
+					found = true
+				}
+			}
+		}
+		return nil
+	})
+	return found, err
 }
 
 var _ PagedSearcher = (*Pool)(nil)
