@@ -255,6 +255,29 @@ func hasFoldPrefix(s string, prefixes []string) bool {
 	return false
 }
 
+// served reports whether a body's key is one of t's schemas to define:
+// an unqualified name, or one under the URN of t's core schema or of one
+// of its extensions.
+func (t *Type) served(key string) bool {
+	if !strings.Contains(key, ":") {
+		return true
+	}
+	for _, id := range append([]string{t.Schema.ID}, t.extensionIDs()...) {
+		if id != "" && (strings.EqualFold(key, id) || hasFoldPrefix(key, []string{id + ":"})) {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Type) extensionIDs() []string {
+	out := make([]string, len(t.Extensions))
+	for i, e := range t.Extensions {
+		out[i] = e.Schema.ID
+	}
+	return out
+}
+
 func (t *Type) hasExtension(urn string) bool {
 	for _, e := range t.Extensions {
 		if strings.EqualFold(e.Schema.ID, urn) {

@@ -52,8 +52,13 @@ func Normalize(attrs map[string]any, t *Type, forCreate bool) (map[string]any, e
 //     dropped; otherwise (PUT) the attribute is kept with an explicit nil
 //     value, and an extension given as null is kept as a nil map, so that
 //     the backend can tell "clear this" from "not mine to touch";
-//   - names no schema of t defines are ignored (Entra sends attributes of
-//     schemas we do not serve), with their values unread;
+//   - names under a schema t does not serve ("urn:...:CustomExtension:x")
+//     are ignored, with their values unread (Entra sends attributes of
+//     schemas we do not serve); any other name that no schema of t
+//     defines, attribute or sub-attribute, is 400 invalidValue: t's
+//     schemas say what is stored, and a value nothing stores is refused
+//     rather than dropped;
+//   - at most one value of a multi-valued attribute is primary;
 //   - required attributes (schema Required, and Required extensions) must
 //     have a value, on create and on replace, else 400 invalidValue.
 //
@@ -87,6 +92,9 @@ func (n *normalizer) topLevel(key string, v any) error {
 	}
 	ref, ok := resolveKey(n.t, key, false)
 	if !ok {
+		if n.t.served(key) {
+			return unstored(key)
+		}
 		n.ignored = append(n.ignored, key)
 		return nil
 	}
@@ -119,8 +127,7 @@ func (n *normalizer) wholeSchema(key, urn string, v any) error {
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		ref, ok := resolveKeyIn(n.t, urn, k)
 		if !ok {
-			n.ignored = append(n.ignored, key+":"+k)
-			continue
+			return unstored(qualify(urn, k))
 		}
 		if err := n.put(ref, qualify(urn, k), m[k]); err != nil {
 			return err
@@ -140,7 +147,7 @@ func (n *normalizer) put(ref keyRef, key string, v any) error {
 		if ref.sub != nil {
 			def, path = *ref.sub, path+"."+ref.sub.Name()
 		}
-		_, err := coerceAttr(def, v, path, nil)
+		_, err := coerceAttr(def, v, path, false)
 		return err
 	}
 	c := n.out
@@ -154,7 +161,7 @@ func (n *normalizer) put(ref keyRef, key string, v any) error {
 	}
 	name := ref.attr.Name()
 	if ref.sub != nil {
-		val, err := coerceAttr(*ref.sub, v, name+"."+ref.sub.Name(), &n.ignored)
+		val, err := coerceAttr(*ref.sub, v, name+"."+ref.sub.Name(), true)
 		if err != nil {
 			return err
 		}
@@ -176,7 +183,7 @@ func (n *normalizer) put(ref keyRef, key string, v any) error {
 		m[ref.sub.Name()] = val
 		return nil
 	}
-	val, err := coerceAttr(ref.attr, v, name, &n.ignored)
+	val, err := coerceAttr(ref.attr, v, name, true)
 	if err != nil {
 		return err
 	}
@@ -358,9 +365,10 @@ func lookupKey(m map[string]any, name string) (key string, v any, ok bool) {
 
 // coerceAttr converts a client value for def to its canonical JSON shape;
 // nil means "no value". Unknown sub-attributes of complex values are
-// recorded in ignored (when not nil) and dropped; readOnly ones are
+// 400 invalidValue when strict and dropped otherwise (what a readOnly
+// attribute holds is only checked); readOnly ones are
 // checked and dropped.
-func coerceAttr(def schema.CoreAttribute, v any, path string, ignored *[]string) (any, error) {
+func coerceAttr(def schema.CoreAttribute, v any, path string, strict bool) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -369,7 +377,7 @@ func coerceAttr(def schema.CoreAttribute, v any, path string, ignored *[]string)
 		if err != nil || v == nil {
 			return nil, err
 		}
-		return coerceSingle(def, v, path, ignored)
+		return coerceSingle(def, v, path, strict)
 	}
 	items, ok := v.([]any)
 	if !ok {
@@ -387,7 +395,7 @@ func coerceAttr(def schema.CoreAttribute, v any, path string, ignored *[]string)
 	}
 	out := make([]any, 0, len(items))
 	for _, it := range items {
-		c, err := coerceItem(def, it, path, ignored)
+		c, err := coerceItem(def, it, path, strict)
 		if err != nil {
 			return nil, err
 		}
@@ -398,16 +406,50 @@ func coerceAttr(def schema.CoreAttribute, v any, path string, ignored *[]string)
 	if len(out) == 0 {
 		return nil, nil
 	}
+	if err := onePrimary(def, out, path); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// onePrimary refuses a list in which more than one value is primary: "The
+// primary attribute value true MUST appear no more than once" (RFC 7643
+// §2.4). PATCH, which adds to values already there, moves primary instead
+// (fixPrimary).
+func onePrimary(def schema.CoreAttribute, list []any, path string) error {
+	if _, ok := def.SubAttributes().ContainsAttribute("primary"); !ok {
+		return nil
+	}
+	n := 0
+	for _, v := range list {
+		if m, ok := v.(map[string]any); ok && m["primary"] == true {
+			n++
+		}
+	}
+	if n > 1 {
+		return InvalidValue("attribute %q: %d values are primary; at most one may be (RFC 7643 §2.4)", path, n)
+	}
+	return nil
+}
+
+// unstored is the error for a name that a served schema does not define:
+// this server would not store its value, and says so rather than drop it.
+func unstored(name string) *Error {
+	return InvalidValue("attribute %q is not stored by this server (see /Schemas)", name)
+}
+
+// unstoredPath is unstored for a PATCH, where the name is a path.
+func unstoredPath(path string) *Error {
+	return InvalidPath("attribute %q is not stored by this server (see /Schemas)", path)
 }
 
 // coerceItem converts one value of the multi-valued attribute def: an
 // object for a complex attribute (a bare string is not taken for its
 // "value": "emails": "a@b.c" says neither the type nor whether it is
 // primary), a scalar of def's type otherwise.
-func coerceItem(def schema.CoreAttribute, v any, path string, ignored *[]string) (any, error) {
+func coerceItem(def schema.CoreAttribute, v any, path string, strict bool) (any, error) {
 	if v == nil || def.AttributeType() != "complex" {
-		return coerceSingle(def, v, path, ignored)
+		return coerceSingle(def, v, path, strict)
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -416,7 +458,7 @@ func coerceItem(def schema.CoreAttribute, v any, path string, ignored *[]string)
 	if len(m) == 0 {
 		return nil, InvalidValue("attribute %q: {} is not a value", path)
 	}
-	return coerceSingle(def, m, path, ignored)
+	return coerceSingle(def, m, path, strict)
 }
 
 // unwrapSingle accepts a list of one value for a single-valued attribute,
@@ -442,7 +484,7 @@ func unwrapSingle(def schema.CoreAttribute, v any, path string) (any, error) {
 }
 
 // coerceSingle converts one value (not a list) for def.
-func coerceSingle(def schema.CoreAttribute, v any, path string, ignored *[]string) (any, error) {
+func coerceSingle(def schema.CoreAttribute, v any, path string, strict bool) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -465,12 +507,12 @@ func coerceSingle(def schema.CoreAttribute, v any, path string, ignored *[]strin
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		sub, ok := def.SubAttributes().ContainsAttribute(k)
 		if !ok {
-			if ignored != nil {
-				*ignored = append(*ignored, path+"."+k)
+			if strict {
+				return nil, unstored(path + "." + k)
 			}
 			continue
 		}
-		c, err := coerceAttr(sub, m[k], path+"."+sub.Name(), ignored)
+		c, err := coerceAttr(sub, m[k], path+"."+sub.Name(), strict)
 		if err != nil {
 			return nil, err
 		}

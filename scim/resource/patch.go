@@ -27,8 +27,9 @@ import (
 //   - a value without path whose keys are paths ("name.givenName",
 //     "urn:...:User:employeeNumber"), nested extension objects
 //     ({"urn:...:User": {...}}) and an "id", "schemas" or "meta" key,
-//     which are ignored; keys no schema defines are ignored too, as in
-//     Normalize, while an unknown attribute in a path is 400 invalidPath;
+//     which are ignored; keys under a schema t does not serve are ignored
+//     too, as in Normalize, while any other unknown name, as a key or in
+//     a path, is 400 invalidPath;
 //   - an unqualified path naming an attribute of exactly one extension
 //     ("manager"); a bare id, {"value": id} or [{"value": id}] for a
 //     complex attribute with a "value" sub-attribute (Entra's manager);
@@ -222,6 +223,9 @@ func (p *patcher) pathless(kind string, v any) error {
 			}
 			ref, ok := resolveKey(p.t, k, true)
 			if !ok {
+				if p.t.served(k) {
+					return unstoredPath(k)
+				}
 				continue
 			}
 			tgt := target{urn: ref.urn, whole: ref.whole, attr: ref.attr, sub: ref.sub, text: k}
@@ -246,7 +250,7 @@ func resolvePatchPath(t *Type, path *filter.Path) (target, error) {
 		ref, ok = resolveKey(t, ap.AttributeName, true)
 	}
 	if !ok {
-		return target{}, InvalidPath("unknown attribute in path %q", text)
+		return target{}, unstoredPath(text)
 	}
 	tgt := target{urn: ref.urn, whole: ref.whole, attr: ref.attr, filter: path.ValueExpression, text: text}
 	if ref.whole {
@@ -268,7 +272,7 @@ func resolvePatchPath(t *Type, path *filter.Path) (target, error) {
 		}
 		sub, ok := tgt.attr.SubAttributes().ContainsAttribute(*subName)
 		if !ok {
-			return target{}, InvalidPath("unknown sub-attribute %q of %q (path %q)", *subName, tgt.attr.Name(), text)
+			return target{}, InvalidPath("%q has no sub-attribute %q stored by this server (path %q; see /Schemas)", tgt.attr.Name(), *subName, text)
 		}
 		tgt.sub = &sub
 	}
@@ -410,7 +414,7 @@ func (p *patcher) addOrReplace(kind string, tgt target, v any) error {
 	a := tgt.attr
 	_, cur := p.lookup(tgt)
 	if tgt.sub != nil {
-		val, err := coerceAttr(*tgt.sub, v, tgt.text, nil)
+		val, err := coerceAttr(*tgt.sub, v, tgt.text, true)
 		if err != nil {
 			return err
 		}
@@ -455,7 +459,7 @@ func (p *patcher) addOrReplace(kind string, tgt target, v any) error {
 		}
 		v = raw
 	}
-	val, err := coerceAttr(a, v, tgt.text, nil)
+	val, err := coerceAttr(a, v, tgt.text, true)
 	if err != nil {
 		return err
 	}
@@ -508,7 +512,7 @@ func (p *patcher) remove(tgt target, v any) error {
 		return nil
 	}
 	if a.MultiValued() && !isEmptyValue(v) {
-		drop, err := coerceAttr(a, v, tgt.text, nil)
+		drop, err := coerceAttr(a, v, tgt.text, true)
 		if err != nil {
 			return err
 		}
@@ -570,7 +574,7 @@ func (p *patcher) applyFiltered(kind string, tgt target, v any) error {
 			}
 		}
 	case tgt.sub != nil:
-		val, err := coerceAttr(*tgt.sub, v, tgt.text, nil)
+		val, err := coerceAttr(*tgt.sub, v, tgt.text, true)
 		if err != nil {
 			return err
 		}
@@ -594,7 +598,7 @@ func (p *patcher) applyFiltered(kind string, tgt target, v any) error {
 				}
 				nv, err = mergeComplex(a, list[i], m, tgt.text)
 			} else {
-				nv, err = coerceSingle(a, v, tgt.text, nil)
+				nv, err = coerceSingle(a, v, tgt.text, true)
 			}
 			if err != nil {
 				return err
@@ -638,7 +642,7 @@ func seedFromFilter(e filter.Expression, def schema.CoreAttribute) (any, bool) {
 			if err != nil {
 				return false
 			}
-			v, err := coerceAttr(sub, x.CompareValue, sub.Name(), nil)
+			v, err := coerceAttr(sub, x.CompareValue, sub.Name(), false)
 			if err != nil || v == nil {
 				return false
 			}

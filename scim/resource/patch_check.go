@@ -54,6 +54,9 @@ func checkPathless(t *Type, kind string, v any) error {
 			}
 			ref, ok := resolveKey(t, k, true)
 			if !ok {
+				if t.served(k) {
+					return unstoredPath(k)
+				}
 				continue
 			}
 			tgt := target{urn: ref.urn, whole: ref.whole, attr: ref.attr, sub: ref.sub, text: k}
@@ -81,13 +84,13 @@ func checkTarget(t *Type, kind string, tgt target, v any) error {
 	}
 	if kind == "remove" {
 		if tgt.sub == nil && a.MultiValued() && !isEmptyValue(v) {
-			_, err := coerceAttr(a, v, tgt.text, nil)
+			_, err := coerceAttr(a, v, tgt.text, true)
 			return err
 		}
 		return nil
 	}
 	if tgt.sub != nil {
-		_, err := coerceAttr(*tgt.sub, v, tgt.text, nil)
+		_, err := coerceAttr(*tgt.sub, v, tgt.text, true)
 		return err
 	}
 	if !a.MultiValued() && a.AttributeType() == "complex" {
@@ -101,7 +104,7 @@ func checkTarget(t *Type, kind string, tgt target, v any) error {
 		}
 		v = raw
 	}
-	_, err := coerceAttr(a, v, tgt.text, nil)
+	_, err := coerceAttr(a, v, tgt.text, true)
 	return err
 }
 
@@ -140,12 +143,12 @@ func checkFiltered(kind string, tgt target, v any) error {
 	case kind == "remove":
 		return nil
 	case tgt.sub != nil:
-		_, err := coerceAttr(*tgt.sub, v, tgt.text, nil)
+		_, err := coerceAttr(*tgt.sub, v, tgt.text, true)
 		return err
 	case isEmptyValue(v):
 		return nil
 	case !a.HasSubAttributes():
-		_, err := coerceSingle(a, v, tgt.text, nil)
+		_, err := coerceSingle(a, v, tgt.text, true)
 		return err
 	}
 	m, err := complexPatchValue(v, tgt.text)

@@ -29,10 +29,13 @@ func mergeComplex(def schema.CoreAttribute, cur any, raw map[string]any, path st
 	})
 	for _, k := range keys {
 		sub, ok := def.SubAttributes().ContainsAttribute(k)
-		if !ok || sub.Mutability() == "readOnly" {
+		if !ok {
+			return nil, unstored(path + "." + k)
+		}
+		if sub.Mutability() == "readOnly" {
 			continue
 		}
-		val, err := coerceAttr(sub, raw[k], path+"."+sub.Name(), nil)
+		val, err := coerceAttr(sub, raw[k], path+"."+sub.Name(), true)
 		if err != nil {
 			return nil, err
 		}
