@@ -28,8 +28,8 @@ func (e *testEnv) reviewWaitStatus(want int, path, tok, why string) {
 	}
 }
 
-// reviewContractor makes bob a contractor (employeeType, which the mapping
-// does not map) directly in the directory.
+// reviewContractor makes bob a contractor (employeeType, SCIM userType)
+// directly in the directory.
 const reviewContractor = `dn: uid=bob,ou=People,dc=example,dc=com
 changetype: modify
 replace: employeeType
@@ -37,9 +37,12 @@ employeeType: contractor
 `
 
 // TestACIAttributeByOID: a targetfilter deny that names employeeType by
-// its OID hides the contractor from the reporting token exactly as the
-// same deny naming employeeType does, although the directory returns the
-// values under employeeType. A user without employeeType stays visible.
+// its OID hides the contractor from the reporting token as the same deny
+// naming employeeType does, although the directory returns the values
+// under employeeType, which the mapping also reads (userType): the entry
+// holds no value under the OID, so the deny is decided closed. That
+// hides a user without employeeType too (aci lint warns of the OID);
+// named by its name, the deny leaves that user visible.
 func TestACIAttributeByOID(t *testing.T) {
 	e := startEnv(t)
 	if err := e.ldap.LDAPModify(t.Context(), reviewContractor); err != nil {
@@ -53,7 +56,11 @@ func TestACIAttributeByOID(t *testing.T) {
 			deny := `(targetfilter="(` + name + `=contractor)")(targetattr="*")(version 3.0; acl "reporting does not see contractors"; deny (read,search,compare) oauthscope="scim:read" and not oauthscope="scim:write";)`
 			e.modifyACI(peopleDN, "add: aci\naci: "+deny)
 			e.reviewWaitStatus(404, "/Users/"+bob, "reporting", "the contractor under a deny naming "+name)
-			e.must(200, "GET", "/Users/"+alice, "reporting", nil)
+			other := 200
+			if name != "employeeType" {
+				other = 404
+			}
+			e.must(other, "GET", "/Users/"+alice, "reporting", nil)
 			e.modifyACI(peopleDN, "delete: aci\naci: "+deny)
 			e.reviewWaitStatus(200, "/Users/"+bob, "reporting", "the contractor once the deny is gone")
 		})

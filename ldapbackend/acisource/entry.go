@@ -116,10 +116,13 @@ func (e *Entry) Holds(attr string) bool {
 	if e.lacks[a] || !e.read.holds(a) {
 		return false
 	}
-	if !e.read.names[a] && isOID(a) {
-		// Read by "*" or "+" only: the directory names it by its schema
-		// name, which the engine cannot know; held only if it came back
-		// under the OID itself (an attribute the schema gives no name).
+	if isOID(a) {
+		// The directory returns an attribute under its schema name, which
+		// the engine cannot know (the aliases it knows are resolved
+		// already): an OID is held only if it came back under the OID
+		// itself (an attribute the schema gives no name). Asked for by
+		// name or not: when another name asked for (by a mapping) is the
+		// same attribute, the directory's answer carries no sign of it.
 		_, ok := e.attrs[a]
 		return ok
 	}

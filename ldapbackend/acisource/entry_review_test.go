@@ -46,10 +46,21 @@ func TestAdaptHolds(t *testing.T) {
 		notHeld:   []string{"friendlyCountryName"},
 		warned:    []string{"co"},
 	}, {
-		name:      "OID asked, attribute absent: nothing unexpected, held",
+		name:      "OID asked, attribute absent: not held (the directory never answers under it)",
 		requested: []string{"objectClass", "2.16.840.1.113730.3.1.4"},
 		returned:  []*attr{{Name: "objectClass", Values: []string{"person"}}},
-		held:      []string{"2.16.840.1.113730.3.1.4"},
+		notHeld:   []string{"2.16.840.1.113730.3.1.4"},
+	}, {
+		name:      "OID asked, its name asked too (by a mapping) and returned: not held",
+		requested: []string{"objectClass", "employeeType", "2.16.840.1.113730.3.1.4"},
+		returned:  []*attr{{Name: "objectClass", Values: []string{"person"}}, {Name: "employeeType", Values: []string{"contractor"}}},
+		held:      []string{"employeeType"},
+		notHeld:   []string{"2.16.840.1.113730.3.1.4"},
+	}, {
+		name:      "OID returned under the OID (no name in the schema): held",
+		requested: []string{"objectClass", "1.2.3.4"},
+		returned:  []*attr{{Name: "objectClass", Values: []string{"person"}}, {Name: "1.2.3.4", Values: []string{"x"}}},
+		held:      []string{"1.2.3.4"},
 	}, {
 		name:      "operational attribute under +: expected",
 		requested: []string{"objectClass", "+"},
