@@ -167,7 +167,6 @@ type typeState struct {
 	filter            ldapfilter.Filter // selects the type's entries (typeFilter); shared, never changed
 	read              []readAttr        // the readable mappings, in mapping order
 	nCanon            int               // distinct readAttr.canon values
-	nKey              int               // distinct readAttr.key values
 }
 
 // readAttr is what rendering an entry needs of one readable mapping,
@@ -177,16 +176,33 @@ type readAttr struct {
 	top       string // the attribute a projection names (topPath)
 	canon     string // the LDAP attribute as the ACI engine keys it
 	canonIdx  int    // index of canon among the type's distinct ones
-	keyIdx    int    // index of "urn|attr" among the type's distinct ones
 	multi     bool   // the SCIM attribute is multi-valued
 	name, sub string // schema spellings of the attribute and sub-attribute
+	// beside says a json mapping of the same attribute is rendered
+	// first, which this mapping reconciles with (scimldap.Reconcile).
+	beside bool
+	first  bool // ts.firstMapping(a)
 }
 
 // readPlan works out the typeState's readAttrs.
 func (ts *typeState) readPlan() {
 	canon := map[string]int{}
-	keys := map[string]int{}
+	hasJSON := map[string]bool{}
+	// json mappings go first: the others of the same attribute reconcile
+	// with what they rendered.
+	order := make([]*scimldap.AttrMapping, 0, len(ts.m.Attrs))
 	for _, a := range ts.m.Attrs {
+		if a.Kind == scimldap.KindJSON && !a.WriteOnly {
+			order = append(order, a)
+			hasJSON[strings.ToLower(a.URN)+"|"+a.Attr] = true
+		}
+	}
+	for _, a := range ts.m.Attrs {
+		if a.Kind != scimldap.KindJSON {
+			order = append(order, a)
+		}
+	}
+	for _, a := range order {
 		if a.WriteOnly {
 			continue
 		}
@@ -194,18 +210,16 @@ func (ts *typeState) readPlan() {
 			name: scimldap.AttrName(a, ts.names), sub: scimldap.SubName(a, ts.names)}
 		key := strings.ToLower(a.URN) + "|" + a.Attr
 		ra.multi = ts.multi[key]
+		ra.beside = a.Kind != scimldap.KindJSON && hasJSON[key] && a.Kind != scimldap.KindReference
+		ra.first = ts.firstMapping(a)
 		var ok bool
 		if ra.canonIdx, ok = canon[ra.canon]; !ok {
 			ra.canonIdx = len(canon)
 			canon[ra.canon] = ra.canonIdx
 		}
-		if ra.keyIdx, ok = keys[key]; !ok {
-			ra.keyIdx = len(keys)
-			keys[key] = ra.keyIdx
-		}
 		ts.read = append(ts.read, ra)
 	}
-	ts.nCanon, ts.nKey = len(canon), len(keys)
+	ts.nCanon = len(canon)
 }
 
 // New builds a backend. Every mapping must already be compiled.

@@ -72,7 +72,15 @@ func newMemEnv(t *testing.T, tune func(*Options)) *memEnv {
 	}
 	cfg := ldapconn.LDAPConfig{Suffix: "dc=example,dc=com"}
 	cfg.Defaults()
-	env := &memEnv{dir: dir, users: scim.UserType(), group: scim.GroupType()}
+	servedUsers, err := users.Serve(scim.UserType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	servedGroups, err := groups.Serve(scim.GroupType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &memEnv{dir: dir, users: servedUsers, group: servedGroups}
 	opt := Options{
 		Conn: dir, ACIs: staticACIs{set: set}, Directory: acisource.NewDirectory(dir, cfg, zerolog.Nop()),
 		Types:     []TypeBinding{{Type: env.users, Mapping: users}, {Type: env.group, Mapping: groups}},

@@ -23,6 +23,9 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 	}
 	defer rc.flush()
 	ctx = rc.ctx
+	if err := ts.m.Unclaimed(attrs); err != nil {
+		return nil, err
+	}
 	vals := map[string][]string{}
 	for _, a := range ts.m.Attrs {
 		if a.ReadOnly {

@@ -425,7 +425,7 @@ func (ts *typeState) sortAttr(sortBy string) (string, scimldap.Kind, error) {
 		return "modifyTimestamp", scimldap.KindDateTime, nil
 	}
 	for _, a := range ts.m.Attrs {
-		if strings.ToLower(a.URN) != urn || a.Attr != attr || a.WriteOnly || a.Kind == scimldap.KindReference {
+		if strings.ToLower(a.URN) != urn || a.Attr != attr || a.WriteOnly || a.Kind == scimldap.KindReference || a.Kind == scimldap.KindJSON {
 			continue
 		}
 		if sub == "" || a.Sub == sub {

@@ -25,12 +25,10 @@ func (b *Backend) toResourceOf(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.
 	if t, err := scimldap.ParseGeneralizedTime(le.GetAttributeValue("modifyTimestamp")); err == nil && rc.canRead(e, "modifytimestamp") {
 		r.Meta.LastModified = t
 	}
-	// Whether each LDAP attribute is readable (decided once per attribute)
-	// and whether each SCIM attribute got a value yet, by the plan's indexes.
-	var readableBuf, firstBuf [32]int8
-	readable, firstOf := readableBuf[:0], firstBuf[:0]
-	readable = append(readable, make([]int8, ts.nCanon)...)
-	firstOf = append(firstOf, make([]int8, ts.nKey)...)
+	// Whether each LDAP attribute is readable, decided once per attribute,
+	// by the plan's indexes.
+	var readableBuf [32]int8
+	readable := append(readableBuf[:0], make([]int8, ts.nCanon)...)
 	for i := range ts.read {
 		ra := &ts.read[i]
 		a := ra.a
@@ -44,6 +42,13 @@ func (b *Backend) toResourceOf(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.
 			}
 		}
 		if readable[ra.canonIdx] < 0 {
+			if ra.beside {
+				// Take out what the json copy holds of an attribute the
+				// caller may not read.
+				if c := scimldap.Container(r.Attrs, a, false); c != nil {
+					scimldap.Reconcile(c, a, ra.name, ra.sub, nil, ra.first)
+				}
+			}
 			continue
 		}
 		vals := le.GetAttributeValues(a.LDAP)
@@ -75,10 +80,13 @@ func (b *Backend) toResourceOf(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.
 		if len(out) == 0 && a.Kind == scimldap.KindBoolean && a.DefaultTrue {
 			out = []any{true}
 		}
-		scimldap.SetSCIMValues(r.Attrs, ra.a, ra.name, ra.sub, ra.multi, out, firstOf[ra.keyIdx] == 0)
-		if len(out) > 0 {
-			firstOf[ra.keyIdx] = 1
+		if ra.beside {
+			if c := scimldap.Container(r.Attrs, a, len(out) > 0); c != nil {
+				scimldap.Reconcile(c, a, ra.name, ra.sub, out, ra.first)
+			}
+			continue
 		}
+		scimldap.SetSCIMValues(r.Attrs, ra.a, ra.name, ra.sub, ra.multi, out)
 	}
 	return r, nil
 }

@@ -3,6 +3,7 @@ package ldapbackend
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -18,10 +19,23 @@ import (
 func (b *Backend) ldapFromSCIM(ctx context.Context, a *scimldap.AttrMapping, vals []any) ([]string, error) {
 	if a.Kind != scimldap.KindReference {
 		out := make([]string, 0, len(vals))
+		var folded []string
 		for _, v := range vals {
 			s, err := scimldap.FromSCIMValue(a, v)
 			if err != nil {
 				return nil, err
+			}
+			if a.Kind == scimldap.KindJSON {
+				if slices.Contains(out, s) {
+					continue // the same element twice is one value
+				}
+				// The directory compares these values ignoring case and
+				// runs of spaces: two that differ only so are one to it.
+				f := scimldap.FoldSpaceCase(s)
+				if slices.Contains(folded, f) {
+					return nil, resource.InvalidValue("two values of %s differ only in case or spacing, which the directory takes for one value", a.SCIM)
+				}
+				folded = append(folded, f)
 			}
 			out = append(out, s)
 		}
@@ -51,10 +65,10 @@ func (b *Backend) ldapFromSCIM(ctx context.Context, a *scimldap.AttrMapping, val
 }
 
 // firstMapping reports whether a is the first mapping of its SCIM
-// attribute: elements without a type land there.
+// attribute besides a json one: elements without a type land there.
 func (ts *typeState) firstMapping(a *scimldap.AttrMapping) bool {
 	for _, x := range ts.m.Attrs {
-		if x.URN == a.URN && x.Attr == a.Attr {
+		if x.URN == a.URN && x.Attr == a.Attr && x.Kind != scimldap.KindJSON {
 			return x == a
 		}
 	}
@@ -200,6 +214,9 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 	if err != nil {
 		return nil, err
 	}
+	if err := ts.m.Unclaimed(next); err != nil {
+		return nil, err
+	}
 	mods := ldap.NewModifyRequest(le.DN, proxied(ctx, nil))
 	newRDN := ""
 	newNames := map[string]string{} // the naming values that change (uniqueNames)
@@ -241,6 +258,9 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			continue
 		}
 		if !rc.mayWriteValues(e, a.LDAP, add, del) {
+			if a.Kind == scimldap.KindJSON && ts.m.SameBesideClaims(a, oldS, newS) {
+				continue // changed where the caller may write (mail): scimldap.Reconcile
+			}
 			return nil, resource.Forbidden("not allowed to change %s", a.SCIM)
 		}
 		if n := ts.uniqueName(a.LDAP); n != "" && len(newL) == 1 {

@@ -151,7 +151,10 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	}
 	go store.Run(ctx)
 
-	bindings := cfg.bindings()
+	bindings, err := cfg.bindings()
+	if err != nil {
+		return err
+	}
 	resourceTypes := types(bindings)
 	var mapper *identity.Mapper
 	var onWrite func()

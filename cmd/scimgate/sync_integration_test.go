@@ -34,7 +34,11 @@ func TestSyncTypesConfig(t *testing.T) {
 		t.Fatalf("default mappings: %v", errs)
 	}
 	byID := map[string]ldapbackend.TypeBinding{}
-	for _, b := range c.bindings() {
+	bs, err := c.bindings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
 		byID[b.Type.ID] = b
 	}
 	for id, base := range map[string]string{"SyncProfile": "ou=SyncProfiles,dc=example,dc=com", "Connector": "ou=Connectors,dc=example,dc=com"} {

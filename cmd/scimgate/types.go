@@ -37,15 +37,21 @@ func (c *Config) typeConfigs() []typeConfig {
 	return out
 }
 
-// bindings returns every SCIM resource type the server exposes with its
-// compiled directory mapping. validate has already reported mapping errors.
-func (c *Config) bindings() []ldapbackend.TypeBinding {
+// bindings returns every SCIM resource type the server exposes, as its
+// mapping serves it (scimldap.TypeMapping.Serve: the schemas say what is
+// stored), with its compiled directory mapping. validate has already
+// reported mapping errors.
+func (c *Config) bindings() ([]ldapbackend.TypeBinding, error) {
 	var out []ldapbackend.TypeBinding
 	for _, t := range c.typeConfigs() {
 		t.m.Compile(t.urn)
-		out = append(out, ldapbackend.TypeBinding{Type: t.typ, Mapping: t.m})
+		served, err := t.m.Serve(t.typ)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", t.section, err)
+		}
+		out = append(out, ldapbackend.TypeBinding{Type: served, Mapping: t.m})
 	}
-	return out
+	return out, nil
 }
 
 // validateTypes compiles every mapping and reports each problem with the
@@ -94,6 +100,9 @@ func inSchema(t *resource.Type, a *scimldap.AttrMapping) error {
 	for _, attr := range sch.Attributes {
 		if !strings.EqualFold(attr.Name(), a.Attr) {
 			continue
+		}
+		if a.Kind == scimldap.KindJSON && (!attr.MultiValued() || !attr.HasSubAttributes()) {
+			return fmt.Errorf("scim %q: kind json stores a multi-valued complex attribute, which %s is not", a.SCIM, attr.Name())
 		}
 		if a.Sub == "" {
 			return nil

@@ -251,13 +251,15 @@ func hashSSHA512(password string) string {
 }
 
 // backendIndexes are the indexes backendLDIF adds: attribute and type.
-var backendIndexes = [][2]string{{"scimgateAci", "pres"}, {"entryUUID", "eq"}}
+var backendIndexes = [][2]string{{"scimgateAci", "pres"}, {"entryUUID", "eq"}, {"scimExternalId", "eq"}, {"scimEmails", "sub"}, {"scimPhoneNumbers", "sub"}}
 
 // backendLDIF is what Start adds online to a new instance: the userRoot backend for the
 // suffix, its mapping-tree entry, and the indexes scimgate's searches need beyond 389's
 // defaults: presence of scimgateAci (the ACI store reads (scimgateAci=*) under the suffix:
 // unindexed, 389's default look-through limit of 5,000 makes that search fail in a larger
-// directory) and equality of entryUUID (every lookup by SCIM id).
+// directory), equality of entryUUID (every lookup by SCIM id) and of scimExternalId
+// (Entra's externalId eq), and substrings of scimEmails and scimPhoneNumbers (a filter on
+// emails.value reads the JSON copy beside mail).
 func backendLDIF(suffix string) string {
 	backend := "cn=" + BackendName + ",cn=ldbm database,cn=plugins,cn=config"
 	out := "dn: " + backend + "\n" +

@@ -75,6 +75,8 @@ func ToSCIMValue(a *AttrMapping, v string) (any, bool) {
 			return nil, false
 		}
 		return t.UTC().Format(time.RFC3339), true
+	case KindJSON:
+		return decodeElement(v)
 	}
 	return v, true
 }
@@ -115,6 +117,8 @@ func FromSCIMValue(a *AttrMapping, v any) (string, error) {
 			return "", resource.InvalidValue("%s must be an RFC 3339 date-time", a.SCIM)
 		}
 		return t.UTC().Format("20060102150405Z"), nil
+	case KindJSON:
+		return jsonElement(a, v)
 	}
 	switch s := v.(type) {
 	case string:
@@ -224,8 +228,9 @@ func SCIMValues(attrs map[string]any, a *AttrMapping, firstOfAttr bool) (vals []
 // SetSCIMValues writes one mapping's values into attrs, the inverse of
 // SCIMValues: name and sub are the schema's spellings of the attribute and
 // sub-attribute (AttrName, SubName), multi whether the attribute is
-// multi-valued, primary whether these are the attribute's first values.
-func SetSCIMValues(attrs map[string]any, a *AttrMapping, name, sub string, multi bool, vals []any, primary bool) {
+// multi-valued. Nothing is made up: an element is primary only where a
+// json mapping stores that it is.
+func SetSCIMValues(attrs map[string]any, a *AttrMapping, name, sub string, multi bool, vals []any) {
 	if len(vals) == 0 {
 		return
 	}
@@ -248,13 +253,10 @@ func SetSCIMValues(attrs map[string]any, a *AttrMapping, name, sub string, multi
 		return
 	}
 	list, _ := c[name].([]any)
-	for i, v := range vals {
+	for _, v := range vals {
 		el := map[string]any{sub: v}
 		if a.TypeEq != "" {
 			el["type"] = a.TypeEq
-		}
-		if primary && i == 0 && len(list) == 0 && a.TypeEq != "" {
-			el["primary"] = true
 		}
 		list = append(list, el)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -316,7 +317,7 @@ func (tr *filterTranslator) lookup(ap filter.AttributePath) ([]*AttrMapping, err
 
 // isSimpleMapping reports whether maps are those of a simple attribute.
 func isSimpleMapping(maps []*AttrMapping) bool {
-	return len(maps) == 1 && maps[0].Sub == "" && maps[0].TypeEq == ""
+	return len(maps) == 1 && maps[0].Sub == "" && maps[0].TypeEq == "" && maps[0].Kind != KindJSON
 }
 
 // mappingSub is the sub-attribute a mapping of a complex attribute
@@ -334,6 +335,28 @@ func mappingSub(a *AttrMapping) string {
 // selector, and the filter matches when it matches the value one group
 // stores.
 func (tr *filterTranslator) groups(maps []*AttrMapping, vf filter.Expression, text string) (fpart, error) {
+	if i := slices.IndexFunc(maps, func(a *AttrMapping) bool { return a.Kind == KindJSON }); i >= 0 {
+		pj, err := tr.jsonFilter(maps[i], vf, text)
+		if err != nil {
+			return fpart{}, err
+		}
+		rest := slices.Delete(slices.Clone(maps), i, i+1)
+		if len(rest) == 0 {
+			return pj, nil
+		}
+		// The other mappings answer for entries written by other LDAP
+		// clients, with no json copy; what they cannot express, the json
+		// copy still answers for the entries the gateway wrote.
+		po, err := tr.groups(rest, vf, text)
+		var re *resource.Error
+		if errors.As(err, &re) && re.ScimType == resource.ScimInvalidFilter {
+			return pj, nil
+		}
+		if err != nil {
+			return fpart{}, err
+		}
+		return fOr(pj, po), nil
+	}
 	typed := false
 	var order []string
 	byType := map[string][]*AttrMapping{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	filter "github.com/scim2/filter-parser/v2"
 
 	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/scim"
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
@@ -43,9 +45,17 @@ func (f *fakeRefs) DNsForIDs(_ context.Context, refTypes []string, ids []string)
 	return out, nil
 }
 
+// compiled compiles m and binds it to its type's schemas (Serve), as the
+// server does.
 func compiled(t testing.TB, m *TypeMapping, urn string) *TypeMapping {
 	if errs := m.Compile(urn); len(errs) > 0 {
 		t.Fatalf("Compile: %v", errs)
+	}
+	typ := map[string]*resource.Type{CoreUserURN: scim.UserType(), CoreGroupURN: scim.GroupType()}[urn]
+	if typ != nil {
+		if _, err := m.Serve(typ); err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
 	}
 	return m
 }
@@ -89,23 +99,22 @@ func TestTranslateFilter(t *testing.T) {
 		{false, `active pr`, `(objectClass=*)`, ""},
 		{false, `userName eq "x" and active eq true`, `(&(uid=x)(!(scimAccountActive=FALSE)))`, "uid,scimaccountactive"},
 		// Multi-valued complex attributes.
-		{false, `emails[type eq "work"].value eq "x@y"`, `(mail=x@y)`, "mail"},
-		{false, `emails[type eq "work" and value eq "x@y"]`, `(mail=x@y)`, "mail"},
-		{false, `emails[type eq "home"]`, nothing, ""},
-		{false, `emails[type eq "home"].value eq "x"`, nothing, ""},
-		{false, `emails[type eq "WORK"]`, `(mail=*)`, "mail"},
-		{false, `emails[type ne "work"]`, nothing, ""},
-		{false, `emails.value eq "x@y"`, `(mail=x@y)`, "mail"},
-		{false, `emails eq "x@y"`, `(mail=x@y)`, "mail"},
-		{false, `emails co "@example.com"`, `(mail=*@example.com*)`, "mail"},
-		{false, `emails pr`, `(mail=*)`, "mail"},
-		{false, `emails.type eq "work"`, `(mail=*)`, "mail"},
-		{false, `emails[value ne "x"]`, `(&(mail=*)(!(mail=x)))`, "mail"},
-		{false, `phoneNumbers.value eq "123"`, `(|(telephoneNumber=123)(mobile=123))`, "telephonenumber,mobile"},
-		{false, `phoneNumbers[type eq "mobile"].value sw "+1"`, `(mobile=+1*)`, "mobile"},
-		{false, `phoneNumbers pr`, `(|(telephoneNumber=*)(mobile=*))`, "telephonenumber,mobile"},
-		{false, `phoneNumbers[type eq "work" or type eq "mobile"]`, `(|(telephoneNumber=*)(mobile=*))`, "telephonenumber,mobile"},
-		{false, `phoneNumbers[not (type eq "work")]`, `(mobile=*)`, "mobile"},
+		{false, `emails[type eq "work"].value eq "x@y"`, `(|(scimEmails=*"type":"work"*"value":"x@y"*)(mail=x@y))`, "scimemails,mail"},
+		{false, `emails[value eq "x@y" and type eq "work"]`, `(|(scimEmails=*"type":"work"*"value":"x@y"*)(mail=x@y))`, "scimemails,mail"},
+		{false, `emails[type eq "home"]`, `(scimEmails=*"type":"home"*)`, "scimemails"},
+		{false, `emails.value eq "x@y"`, `(|(scimEmails=*"value":"x@y"*)(mail=x@y))`, "scimemails,mail"},
+		{false, `emails co "@example.com"`, `(|(scimEmails=*"value":"*@example.com*)(mail=*@example.com*))`, "scimemails,mail"},
+		{false, `emails ew ".com"`, `(|(scimEmails=*"value":"*.com"})(mail=*.com))`, "scimemails,mail"},
+		{false, `emails pr`, `(|(scimEmails=*)(mail=*))`, "scimemails,mail"},
+		{false, `emails[primary eq true]`, `(scimEmails=*"primary":true*)`, "scimemails"},
+		{false, `emails[display sw "B" and primary eq false]`, `(scimEmails=*"display":"B*"primary":false*)`, "scimemails"},
+		{false, `emails[type eq "a" or type eq "b"]`, `(|(scimEmails=*"type":"a"*)(scimEmails=*"type":"b"*))`, "scimemails"},
+		{false, `emails[value eq "a\"*)(uid=*"]`, `(|(scimEmails=*"value":"a\5c"\2a\29\28uid=\2a"*)(mail=a"\2a\29\28uid=\2a))`, "scimemails,mail"},
+		{false, `ims[type eq "xmpp"].value eq "bj"`, `(scimIms=*"type":"xmpp"*"value":"bj"*)`, "scimims"},
+		{false, `ims[type eq "xmpp" and value eq "bj"]`, `(scimIms=*"type":"xmpp"*"value":"bj"*)`, "scimims"},
+		{false, `addresses[type eq "work" and locality eq "Oslo"]`, `(|(scimAddresses=*"locality":"Oslo"*"type":"work"*)(l=Oslo))`, "scimaddresses,l"},
+		{false, `addresses.type ew "rk"`, `(|(scimAddresses=*"type":"*rk"})(street=*)(l=*)(st=*)(postalCode=*))`, "scimaddresses,street,l,st,postalcode"},
+		{false, `nickName eq "bj"`, `(scimNickName=bj)`, "scimnickname"},
 		// Extensions.
 		{false, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "x"`, `(departmentNumber=x)`, "departmentnumber"},
 		{false, `department eq "x"`, `(departmentNumber=x)`, "departmentnumber"},
@@ -172,6 +181,55 @@ func TestTranslateFilter(t *testing.T) {
 	}
 }
 
+// TestTranslateFilterTyped covers mappings of a complex attribute by type
+// selector alone, without a json mapping beside them.
+func TestTranslateFilterTyped(t *testing.T) {
+	m := DefaultUserMapping("ou=People,dc=example,dc=com")
+	m.Attrs = slices.DeleteFunc(m.Attrs, func(a *AttrMapping) bool { return a.KindName == "json" })
+	users := compiled(t, m, CoreUserURN)
+	const nothing = "(!(objectClass=*))"
+	tests := []struct {
+		in    string
+		want  string
+		attrs string // comma-separated
+	}{
+		{`emails[type eq "work"].value eq "x@y"`, `(mail=x@y)`, "mail"},
+		{`emails[type eq "work" and value eq "x@y"]`, `(mail=x@y)`, "mail"},
+		{`emails[type eq "home"]`, nothing, ""},
+		{`emails[type eq "home"].value eq "x"`, nothing, ""},
+		{`emails[type eq "WORK"]`, `(mail=*)`, "mail"},
+		{`emails[type ne "work"]`, nothing, ""},
+		{`emails.value eq "x@y"`, `(mail=x@y)`, "mail"},
+		{`emails eq "x@y"`, `(mail=x@y)`, "mail"},
+		{`emails co "@example.com"`, `(mail=*@example.com*)`, "mail"},
+		{`emails pr`, `(mail=*)`, "mail"},
+		{`emails.type eq "work"`, `(mail=*)`, "mail"},
+		{`emails[value ne "x"]`, `(&(mail=*)(!(mail=x)))`, "mail"},
+		{`phoneNumbers.value eq "123"`, `(|(telephoneNumber=123)(mobile=123))`, "telephonenumber,mobile"},
+		{`phoneNumbers[type eq "mobile"].value sw "+1"`, `(mobile=+1*)`, "mobile"},
+		{`phoneNumbers pr`, `(|(telephoneNumber=*)(mobile=*))`, "telephonenumber,mobile"},
+		{`phoneNumbers[type eq "work" or type eq "mobile"]`, `(|(telephoneNumber=*)(mobile=*))`, "telephonenumber,mobile"},
+		{`phoneNumbers[not (type eq "work")]`, `(mobile=*)`, "mobile"},
+	}
+	for _, tt := range tests {
+		f, err := resource.ParseFilter(tt.in)
+		if err != nil {
+			t.Fatalf("ParseFilter(%q): %v", tt.in, err)
+		}
+		got, err := TranslateFilter(context.Background(), f, users, &fakeRefs{})
+		if err != nil {
+			t.Errorf("%s: %v", tt.in, err)
+			continue
+		}
+		if s := got.Filter.String(); s != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.in, s, tt.want)
+		}
+		if a := strings.Join(got.Attributes, ","); a != tt.attrs {
+			t.Errorf("%s: attributes %q, want %q", tt.in, a, tt.attrs)
+		}
+	}
+}
+
 // parseWithControls parses a filter whose string values may hold control
 // characters as \u escapes, which the SCIM parser rejects: escaping them
 // in the LDAP filter is tested on an expression built as if it had not.
@@ -207,7 +265,14 @@ func TestTranslateFilterErrors(t *testing.T) {
 		{`nope eq "x"`, `unknown attribute "nope"`},
 		{`name.nope eq "x"`, `unknown attribute "name.nope"`},
 		{`userName.x eq "x"`, `unknown attribute "userName.x"`},
-		{`nickName eq "x"`, `unknown attribute "nickName"`},
+		{`nickName.x eq "x"`, `unknown attribute "nickName.x"`},
+		{`emails[value gt "x"]`, `can be filtered with eq, sw and pr only`},
+		{`emails[display co "x"]`, `can be filtered with eq, sw and pr only`},
+		{`photos[value eq "https://x"]`, `is case-exact`},
+		{`emails[not (type eq "work")]`, `not cannot be used`},
+		{`emails[type eq "a" and (value eq "x" or value eq "y")]`, `or can join`},
+		{`emails[value eq "x" and value sw "y"]`, `is tested twice`},
+		{`emails[primary eq "true"]`, `is a boolean`},
 		{`urn:x:y:department eq "x"`, `unknown attribute "urn:x:y:department"`},
 		{`password eq "x"`, `attribute "password" cannot be used in a filter`},
 		{`password pr`, `attribute "password" cannot be used in a filter`},
@@ -315,7 +380,7 @@ func TestTranslateFilterAttributesDistinct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"uid", "mail"}; !reflect.DeepEqual(got.Attributes, want) {
+	if want := []string{"uid", "scimemails", "mail"}; !reflect.DeepEqual(got.Attributes, want) {
 		t.Errorf("attributes %q, want %q", got.Attributes, want)
 	}
 }

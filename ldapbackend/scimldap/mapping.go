@@ -20,6 +20,13 @@ const (
 	KindDateTime              // generalizedTime ↔ RFC 3339 string
 	KindReference             // DN ↔ the id of another resource (members, manager, groups)
 	KindPassword              // write-only secret (userPassword)
+	// KindJSON stores each element of a multi-valued complex attribute
+	// whole, as one JSON object a value, so that every sub-attribute
+	// (type, primary, display...) round-trips. Mappings of the same
+	// attribute's sub-values to other LDAP attributes (mail for
+	// emails[type eq "work"].value) stay authoritative for the elements
+	// they claim: see scimldap.Reconcile.
+	KindJSON
 )
 
 // AttrMapping maps one SCIM attribute or sub-attribute onto one LDAP
@@ -30,7 +37,7 @@ type AttrMapping struct {
 	SCIM      string   `yaml:"scim"`
 	LDAP      string   `yaml:"ldap"`
 	Kind      Kind     `yaml:"-"`
-	KindName  string   `yaml:"kind"`      // string (default), boolean, integer, datetime, reference, password
+	KindName  string   `yaml:"kind"`      // string (default), boolean, integer, datetime, reference, password, json
 	RefTypes  []string `yaml:"ref_types"` // for reference: the resource types a value may name (User, Group)
 	ReadOnly  bool     `yaml:"read_only"`
 	WriteOnly bool     `yaml:"write_only"`
@@ -42,6 +49,10 @@ type AttrMapping struct {
 	Attr   string `yaml:"-"` // top-level attribute name, lowercased ("emails")
 	Sub    string `yaml:"-"` // sub-attribute, lowercased ("value"); "" for a simple attribute
 	TypeEq string `yaml:"-"` // the [type eq "x"] selector of a multi-valued complex attribute, lowercased
+
+	// subs, for a json mapping, are the sub-attributes it stores, by
+	// lowercased name (set by Serve, read by the filter translation).
+	subs map[string]jsonSub
 }
 
 // TypeMapping maps one SCIM resource type onto the directory.
@@ -75,7 +86,13 @@ const (
 )
 
 // DefaultUserMapping maps User onto inetOrgPerson with the enterprise
-// extension, under base.
+// extension, under base: the whole of both schemas (RFC 7643 §4.1, §4.3).
+// What inetOrgPerson has a home for goes there; the rest goes to
+// scimAccount's attributes (testdata/schema), each multi-valued complex
+// attribute whole, one JSON object a value. The typed values LDAP
+// clients look for (work email in mail, work address in street, l, st,
+// postalCode) are kept there too, and those attributes stay
+// authoritative for them.
 func DefaultUserMapping(base string) *TypeMapping {
 	return &TypeMapping{
 		Name: "User", BaseDN: base, RDNAttr: "uid", IDAttr: "entryUUID",
@@ -86,18 +103,40 @@ func DefaultUserMapping(base string) *TypeMapping {
 			{SCIM: "name.formatted", LDAP: "cn"},
 			{SCIM: "name.givenName", LDAP: "givenName"},
 			{SCIM: "name.familyName", LDAP: "sn"},
+			{SCIM: "name.middleName", LDAP: "scimMiddleName"},
+			{SCIM: "name.honorificPrefix", LDAP: "scimHonorificPrefix"},
+			{SCIM: "name.honorificSuffix", LDAP: "scimHonorificSuffix"},
 			{SCIM: "displayName", LDAP: "displayName"},
+			{SCIM: "nickName", LDAP: "scimNickName"},
+			{SCIM: "profileUrl", LDAP: "labeledURI"},
 			{SCIM: "title", LDAP: "title"},
+			{SCIM: "userType", LDAP: "employeeType"},
 			{SCIM: "preferredLanguage", LDAP: "preferredLanguage"},
+			{SCIM: "locale", LDAP: "scimLocale"},
+			{SCIM: "timezone", LDAP: "scimTimezone"},
+			{SCIM: "emails", LDAP: "scimEmails", KindName: "json"},
 			{SCIM: `emails[type eq "work"].value`, LDAP: "mail"},
+			{SCIM: "phoneNumbers", LDAP: "scimPhoneNumbers", KindName: "json"},
 			{SCIM: `phoneNumbers[type eq "work"].value`, LDAP: "telephoneNumber"},
 			{SCIM: `phoneNumbers[type eq "mobile"].value`, LDAP: "mobile"},
+			{SCIM: "ims", LDAP: "scimIms", KindName: "json"},
+			{SCIM: "photos", LDAP: "scimPhotos", KindName: "json"},
+			{SCIM: "addresses", LDAP: "scimAddresses", KindName: "json"},
+			{SCIM: `addresses[type eq "work"].streetAddress`, LDAP: "street"},
+			{SCIM: `addresses[type eq "work"].locality`, LDAP: "l"},
+			{SCIM: `addresses[type eq "work"].region`, LDAP: "st"},
+			{SCIM: `addresses[type eq "work"].postalCode`, LDAP: "postalCode"},
+			{SCIM: "entitlements", LDAP: "scimEntitlements", KindName: "json"},
+			{SCIM: "roles", LDAP: "scimRoles", KindName: "json"},
+			{SCIM: "x509Certificates", LDAP: "scimX509Certificates", KindName: "json"},
 			{SCIM: "active", LDAP: "scimAccountActive", KindName: "boolean", DefaultTrue: true},
 			{SCIM: "password", LDAP: "userPassword", KindName: "password", WriteOnly: true},
 			{SCIM: "groups.value", LDAP: "memberOf", KindName: "reference", RefTypes: []string{"Group"}, ReadOnly: true},
 			{SCIM: EnterpriseUserURN + ":employeeNumber", LDAP: "employeeNumber"},
-			{SCIM: EnterpriseUserURN + ":department", LDAP: "departmentNumber"},
+			{SCIM: EnterpriseUserURN + ":costCenter", LDAP: "scimCostCenter"},
 			{SCIM: EnterpriseUserURN + ":organization", LDAP: "o"},
+			{SCIM: EnterpriseUserURN + ":division", LDAP: "scimDivision"},
+			{SCIM: EnterpriseUserURN + ":department", LDAP: "departmentNumber"},
 			{SCIM: EnterpriseUserURN + ":manager.value", LDAP: "manager", KindName: "reference", RefTypes: []string{"User"}},
 		},
 		CreateDefaults: map[string][]string{"cn": {"name.formatted", "displayName", "userName"}, "sn": {"name.familyName", "userName"}},
@@ -158,12 +197,17 @@ func (m *TypeMapping) Compile(coreURN string) []error {
 			}
 		case "password":
 			a.Kind, a.WriteOnly = KindPassword, true
+		case "json":
+			a.Kind = KindJSON
 		default:
 			bad("%s: unknown kind %q", where, a.KindName)
 		}
 		if err := a.parse(coreURN); err != nil {
 			bad("%s: %v", where, err)
 			continue
+		}
+		if a.Kind == KindJSON && (a.Sub != "" || a.TypeEq != "") {
+			bad("%s: kind json maps a whole multi-valued complex attribute (\"emails\"), not %q", where, a.SCIM)
 		}
 		key := a.Key()
 		if seen[key] {

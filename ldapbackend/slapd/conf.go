@@ -20,6 +20,7 @@ var indexes = []string{
 	"entryUUID,entryCSN eq",
 	"aci pres",
 	"scimExternalId eq,pres",
+	"scimEmails,scimPhoneNumbers pres,sub",
 	"scimAccountActive,scimSyncEnabled,scimConnectorEnabled eq",
 	"scimConnectorType,scimConnectorState eq",
 	"scimSyncProfileRef eq",
