@@ -65,10 +65,11 @@ func (b *Backend) ldapFromSCIM(ctx context.Context, a *scimldap.AttrMapping, val
 }
 
 // firstMapping reports whether a is the first mapping of its SCIM
-// attribute besides a json one: elements without a type land there.
+// attribute besides a json one and the read_only ones: elements without
+// a type land there, on writes and so on reads.
 func (ts *typeState) firstMapping(a *scimldap.AttrMapping) bool {
 	for _, x := range ts.m.Attrs {
-		if x.URN == a.URN && x.Attr == a.Attr && x.Kind != scimldap.KindJSON {
+		if x.URN == a.URN && x.Attr == a.Attr && x.Kind != scimldap.KindJSON && !x.ReadOnly {
 			return x == a
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -153,8 +152,8 @@ func Reconcile(c map[string]any, a *AttrMapping, name, sub string, vals []any, f
 		if !strings.EqualFold(sub, "value") {
 			for _, e := range out {
 				if el, ok := e.(map[string]any); ok && Claims(a, el, first) {
-					if _, has, _ := lookupSub(el, sub); has == nil {
-						el[sub], placed = v, true
+					if k, has, _ := lookupSub(el, sub); has == nil {
+						el[k], placed = v, true
 						break
 					}
 				}
@@ -408,12 +407,15 @@ func (m *TypeMapping) SameBesideClaims(a *AttrMapping, old, new []any) bool {
 			siblings = append(siblings, x)
 		}
 	}
-	strip := func(list []any) []any {
-		out := make([]any, 0, len(list))
+	// The elements as JSON, sorted: the values of a multi-valued
+	// attribute have no order.
+	strip := func(list []any) []string {
+		out := make([]string, 0, len(list))
 		for _, e := range list {
 			el, ok := e.(map[string]any)
 			if !ok {
-				out = append(out, e)
+				s, _ := encodeJSON(e)
+				out = append(out, s)
 				continue
 			}
 			c := make(map[string]any, len(el))
@@ -426,9 +428,11 @@ func (m *TypeMapping) SameBesideClaims(a *AttrMapping, old, new []any) bool {
 					delete(c, k)
 				}
 			}
-			out = append(out, c)
+			s, _ := encodeJSON(c)
+			out = append(out, s)
 		}
+		slices.Sort(out)
 		return out
 	}
-	return len(siblings) > 0 && reflect.DeepEqual(strip(old), strip(new))
+	return len(siblings) > 0 && slices.Equal(strip(old), strip(new))
 }
