@@ -101,7 +101,7 @@ func identityMapping(m *identity.Mapper, required bool) func(context.Context, *o
 // reads SCIM active where the User mapping keeps it, and keeps mappings
 // while the store's change marker holds, if that marker follows the
 // search base.
-func newIdentityMapper(cfg *Config, pool *ldapconn.Pool, store *acisource.ACIStore, bindings []ldapbackend.TypeBinding) (*identity.Mapper, error) {
+func newIdentityMapper(cfg *Config, pool *ldapconn.Cluster, store *acisource.ACIStore, bindings []ldapbackend.TypeBinding) (*identity.Mapper, error) {
 	opt := identity.Options{}
 	for _, b := range bindings {
 		if b.Mapping.Name == "User" {
@@ -134,7 +134,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return fmt.Errorf("oauth: %v", err)
 	}
-	pool, err := ldapconn.NewPool(ctx, cfg.LDAP, log.With().Str("component", "ldap").Logger())
+	pool, err := ldapconn.NewCluster(ctx, cfg.LDAP, log.With().Str("component", "ldap").Logger())
 	if err != nil {
 		return fmt.Errorf("ldap: %v", err)
 	}
@@ -144,6 +144,15 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		func() float64 { return float64(pool.Stats().Idle) },
 		func() float64 { return float64(pool.Stats().InUse) },
 	)
+	m.Gauge("scimgate_ldap_servers_up", "Directory servers that answered their last check (ldap.servers).", func() float64 {
+		n := 0
+		for _, s := range pool.ServerStates() {
+			if s.Up {
+				n++
+			}
+		}
+		return float64(n)
+	})
 	dir := acisource.NewDirectory(pool, cfg.LDAP, log)
 	store := acisource.NewACIStore(pool, cfg.LDAP, log.With().Str("component", "aci").Logger())
 	if err := store.Load(ctx); err != nil {
@@ -303,7 +312,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 // control: scimVersion, if the directory's schema has it (the project's
 // 99scimgate.ldif); "" with a warning if it does not. A directory that cannot
 // be asked now is taken to have the project's schema.
-func writeTokenOn389(ctx context.Context, pool *ldapconn.Pool, log zerolog.Logger) string {
+func writeTokenOn389(ctx context.Context, pool *ldapconn.Cluster, log zerolog.Logger) string {
 	const attr = "scimVersion"
 	ok, err := pool.HasAttributeType(ctx, attr)
 	switch {

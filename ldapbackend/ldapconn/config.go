@@ -19,6 +19,7 @@ const (
 	DefaultDialTimeout     = 5 * time.Second
 	DefaultOpTimeout       = 10 * time.Second
 	DefaultHealthInterval  = 15 * time.Second
+	DefaultCheckInterval   = time.Second
 	DefaultRefreshInterval = time.Second
 	DefaultCacheTTL        = 5 * time.Second
 	DefaultCacheSize       = 10000
@@ -28,8 +29,17 @@ const (
 // bind to the directory, how big the connection pool is, and where ACIs
 // come from. Call Defaults, then Validate.
 type LDAPConfig struct {
-	// URL of the directory: ldap://host[:port] or ldaps://host[:port]. Required.
+	// URL of the directory: ldap://host[:port] or ldaps://host[:port]. Required
+	// unless Servers is set: it is the one-server form of Servers.
 	URL string `yaml:"url"`
+	// Servers lists several servers of one replicated directory (OpenLDAP
+	// multi-provider, 389 DS multi-supplier), in order of preference: the
+	// gateway writes to the first healthy provider and reads from any
+	// healthy server that has what this gateway wrote (see Cluster).
+	Servers []ServerConfig `yaml:"servers"`
+	// CheckInterval is how often each of Servers is checked (a read of the
+	// suffix's contextCSN, bounded by the same interval); default 1s.
+	CheckInterval time.Duration `yaml:"check_interval"`
 	// BindDN is the service account the gateway binds as; "" binds anonymously.
 	BindDN string `yaml:"bind_dn"`
 	// BindPassword is the service account's password. Prefer BindPasswordFile.
@@ -91,6 +101,20 @@ type LDAPConfig struct {
 	VersionAttribute string `yaml:"version_attribute"`
 }
 
+// ServerConfig is one of LDAPConfig.Servers.
+type ServerConfig struct {
+	// URL of the server, as LDAPConfig.URL.
+	URL string `yaml:"url"`
+	// Role is provider (default: it takes writes) or replica (read-only).
+	Role string `yaml:"role"`
+}
+
+// The server roles.
+const (
+	RoleProvider = "provider"
+	RoleReplica  = "replica"
+)
+
 // Is389 reports whether the directory is 389 Directory Server.
 func (c *LDAPConfig) Is389() bool { return c.Directory == "389" }
 
@@ -119,6 +143,14 @@ func (c *LDAPConfig) Defaults() {
 	}
 	if c.Directory == "" {
 		c.Directory = "openldap"
+	}
+	if c.CheckInterval == 0 {
+		c.CheckInterval = DefaultCheckInterval
+	}
+	for i := range c.Servers {
+		if c.Servers[i].Role == "" {
+			c.Servers[i].Role = RoleProvider
+		}
 	}
 	if c.ACIAttribute == "" {
 		c.ACIAttribute = "aci"
@@ -151,25 +183,32 @@ func (c *LDAPConfig) Validate(prefix string) []error {
 		bad("directory", "must be openldap or 389, not %q", c.Directory)
 	}
 
-	if c.URL == "" {
-		bad("url", "required")
-	} else if u, err := url.Parse(c.URL); err != nil {
-		bad("url", "%v", err)
-	} else {
-		switch strings.ToLower(u.Scheme) {
-		case "ldap":
-		case "ldaps":
-			if c.StartTLS {
-				bad("start_tls", "not with an ldaps:// URL, which is TLS already")
+	switch {
+	case c.URL == "" && len(c.Servers) == 0:
+		bad("url", "required (or servers)")
+	case c.URL != "" && len(c.Servers) > 0:
+		bad("servers", "set url (one server) or servers, not both")
+	case c.URL != "":
+		c.checkURL("url", c.URL, bad)
+	default:
+		providers := 0
+		for i, s := range c.Servers {
+			field := fmt.Sprintf("servers[%d]", i)
+			if s.URL == "" {
+				bad(field+".url", "required")
+			} else {
+				c.checkURL(field+".url", s.URL, bad)
 			}
-		default:
-			bad("url", "scheme must be ldap or ldaps, not %q", u.Scheme)
+			switch s.Role {
+			case "", RoleProvider:
+				providers++
+			case RoleReplica:
+			default:
+				bad(field+".role", "must be provider or replica, not %q", s.Role)
+			}
 		}
-		if u.Host == "" {
-			bad("url", "no host")
-		}
-		if u.Path != "" && u.Path != "/" {
-			bad("url", "must not have a path (%q): the base DN is ldap.suffix", u.Path)
+		if providers == 0 {
+			bad("servers", "no provider: the gateway needs a server it can write to")
 		}
 	}
 
@@ -208,6 +247,7 @@ func (c *LDAPConfig) Validate(prefix string) []error {
 		{"dial_timeout", c.DialTimeout},
 		{"op_timeout", c.OpTimeout},
 		{"health_interval", c.HealthInterval},
+		{"check_interval", c.CheckInterval},
 		{"refresh_interval", c.RefreshInterval},
 		{"cache_ttl", c.CacheTTL},
 	} {
@@ -235,6 +275,38 @@ func (c *LDAPConfig) Validate(prefix string) []error {
 		}
 	}
 	return errs
+}
+
+// checkURL reports what is wrong with a server URL.
+func (c *LDAPConfig) checkURL(field, raw string, bad func(field, format string, args ...any)) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		bad(field, "%v", err)
+		return
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "ldap":
+	case "ldaps":
+		if c.StartTLS {
+			bad("start_tls", "not with an ldaps:// URL, which is TLS already")
+		}
+	default:
+		bad(field, "scheme must be ldap or ldaps, not %q", u.Scheme)
+	}
+	if u.Host == "" {
+		bad(field, "no host")
+	}
+	if u.Path != "" && u.Path != "/" {
+		bad(field, "must not have a path (%q): the base DN is ldap.suffix", u.Path)
+	}
+}
+
+// ServerList returns Servers, or URL as the one server.
+func (c *LDAPConfig) ServerList() []ServerConfig {
+	if len(c.Servers) > 0 {
+		return c.Servers
+	}
+	return []ServerConfig{{URL: c.URL, Role: RoleProvider}}
 }
 
 func path(prefix, field string) string {

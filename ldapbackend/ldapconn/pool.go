@@ -40,6 +40,22 @@ func (e *unavailableError) Error() string        { return "directory unavailable
 func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
 func (e *unavailableError) Unwrap() error        { return e.cause }
 
+// notSentError marks a failure that happened before the operation was
+// sent: the pool had no connection to give. Such an operation may be sent
+// to another server (Cluster); one that failed after it was sent may have
+// been applied.
+type notSentError struct{ error }
+
+func (e notSentError) Unwrap() error { return e.error }
+
+// NotSent reports whether err says the operation never reached the
+// directory.
+func NotSent(err error) bool {
+	var ns notSentError
+	return errors.As(err, &ns)
+}
+
+// Unavailable marks cause as ErrUnavailable.
 func Unavailable(cause error) error {
 	if errors.Is(cause, ErrUnavailable) {
 		return cause
@@ -137,13 +153,13 @@ func NewPool(ctx context.Context, cfg LDAPConfig, log zerolog.Logger) (*Pool, er
 // connection, matches ErrUnavailable. fn must not keep the connection.
 func (p *Pool) Do(ctx context.Context, fn func(*ldap.Conn) error) error {
 	if err := p.acquire(ctx); err != nil {
-		return err
+		return notSentError{err}
 	}
 	defer func() { <-p.slots }()
 
 	c, err := p.get(ctx)
 	if err != nil {
-		return err
+		return notSentError{err}
 	}
 	// The operation's deadline (the request's, or OpTimeout if sooner)
 	// closes the connection under it, which ends the operation at once.
