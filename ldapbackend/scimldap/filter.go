@@ -344,6 +344,14 @@ func (tr *filterTranslator) groups(maps []*AttrMapping, vf filter.Expression, te
 		if len(rest) == 0 {
 			return pj, nil
 		}
+		// The json copy also holds what the other mappings store (the work
+		// email, beside mail): a filter on it tests those attributes too,
+		// and needs the search right on them as well as on the copy.
+		for _, a := range rest {
+			if !a.WriteOnly {
+				pj = withAttr(pj, a.LDAP)
+			}
+		}
 		// The other mappings answer for entries written by other LDAP
 		// clients, with no json copy; what they cannot express, the json
 		// copy still answers for the entries the gateway wrote.
