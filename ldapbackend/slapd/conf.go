@@ -78,6 +78,9 @@ func renderConf(o Options, dir string) string {
 		// The scheme ppolicy hashes with, and the Password Modify operation's.
 		w("password-hash %s", o.PasswordHash)
 	}
+	if o.ServerID != 0 {
+		w("serverID %d", o.ServerID)
+	}
 	w("sizelimit unlimited")
 	// Lets the service account use the Proxied Authorization control for the identities its
 	// authzTo values name (see testdata/demo/directory.ldif).
@@ -123,13 +126,25 @@ func renderConf(o Options, dir string) string {
 	for _, a := range o.Access {
 		w("%s", a)
 	}
+	if len(o.Peers) > 0 {
+		w("")
+		writeSyncrepl(w, o)
+	}
 	// Overlays stack: the last configured runs first. syncprov sits lowest so that it sees the
 	// writes the other overlays make; ppolicy next to the top, so that every overlay below
 	// sees a hashed password; sssvlv on top to take the sort and paging controls.
 	if o.has(OverlaySyncProv) {
 		w("")
 		w("overlay syncprov")
-		w("syncprov-checkpoint 100 10")
+		if len(o.Peers) > 0 {
+			// Saves the contextCSN after every write. slapd reads it back at start and, with
+			// mdb, never checks it against the entries: after a SIGKILL, a provider would
+			// otherwise tell its peers it had nothing newer than its last checkpoint, and a
+			// write it made since but had not yet sent would never reach them.
+			w("syncprov-checkpoint 1 10")
+		} else {
+			w("syncprov-checkpoint 100 10")
+		}
 		w("syncprov-sessionlog 1000")
 	}
 	if o.has(OverlayAccessLog) {
@@ -175,4 +190,32 @@ func renderConf(o Options, dir string) string {
 		w("sssvlv-maxkeys 5")
 	}
 	return b.String()
+}
+
+// Timing of the syncrepl consumers that pull from the peers, in seconds. A stopped or killed
+// peer refuses connections at once and a restarted one is found within syncreplRetry; the
+// timeouts bound a peer that accepts connections but does not answer, the keepalive
+// (idle:probes:interval) one that vanished from the network. slapd also waits
+// syncreplTimeout at shutdown while a consumer is connected to a live peer.
+const (
+	syncreplRetry          = 1
+	syncreplNetworkTimeout = 1
+	syncreplTimeout        = 1
+	syncreplKeepalive      = "10:3:2"
+)
+
+// writeSyncrepl writes one syncrepl consumer per peer and turns multiprovider on. Every
+// consumer binds as the rootdn, which reads every entry and operational attribute whatever
+// the access rules say. The default attrs (all user and operational attributes) and
+// schemachecking=off (slapd's default, as for slapadd) replicate entries as they are.
+func writeSyncrepl(w func(string, ...any), o Options) {
+	for i, peer := range o.Peers {
+		w("syncrepl rid=%03d", i+1)
+		w("\tprovider=%s", quoteConf(peer))
+		w("\tbindmethod=simple binddn=%s credentials=%s", quoteConf(o.AdminDN), quoteConf(o.AdminPassword))
+		w("\tsearchbase=%s type=refreshAndPersist", quoteConf(o.Suffix))
+		w("\tretry=\"%d +\" network-timeout=%d timeout=%d keepalive=%s",
+			syncreplRetry, syncreplNetworkTimeout, syncreplTimeout, syncreplKeepalive)
+	}
+	w("multiprovider on")
 }

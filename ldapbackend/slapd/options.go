@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +30,10 @@ const (
 	// sort/VLV/paged-results searches slapd keeps open, in all and per connection. slapd's own
 	// default of 5 is far too low for a gateway that multiplexes clients over a pool.
 	DefaultSortLimit = 64
+	// MaxServerID is the largest Options.ServerID slapd accepts.
+	MaxServerID = 4095
+	// maxPeers is the most Options.Peers a server can have: syncrepl rids have three digits.
+	maxPeers = 999
 )
 
 // Overlay names a slapd overlay that Start can configure.
@@ -100,7 +106,9 @@ type Options struct {
 	Suffix string
 	// AdminDN and AdminPassword are slapd's rootdn and rootpw. Defaults: cn=admin,<Suffix>
 	// and a random password. The gateway must not use them: slapd's rootdn bypasses every
-	// access rule and the gateway binds as ServiceDN.
+	// access rule and the gateway binds as ServiceDN. Replication binds to the peers as
+	// AdminDN with AdminPassword: with Peers, both must be the same on every provider, and
+	// AdminPassword must be given.
 	AdminDN, AdminPassword string
 	// ServiceDN is the account the gateway binds as, named in slapd's access rules (see
 	// DefaultAccess). Default cn=scimgate,ou=Services,<Suffix>, as in testdata/demo.
@@ -110,7 +118,29 @@ type Options struct {
 	Access []string
 	// SeedLDIF lists LDIF files loaded in order with slapadd before slapd starts. Entries
 	// only (no changetype). Relative paths are resolved against the current directory.
+	// Values of entryUUID, entryCSN and the other operational attributes that a file holds
+	// are kept, as in a file written by Server.SaveLDIF; slapadd adds the missing ones.
 	SeedLDIF []string
+	// ServerID identifies this server in a multi-provider replica set (1 to MaxServerID),
+	// written as slapd's serverID: it is part of every change sequence number (entryCSN) the
+	// server makes, so every provider of a set needs its own. 0 means none, for a server that
+	// does not replicate.
+	ServerID int
+	// Peers lists the ldap:// URLs of the other providers of a multi-provider replica set
+	// (N-way multi-master): for each, slapd runs a syncrepl consumer in refreshAndPersist
+	// mode that binds as AdminDN and retries every second while the peer is down, and
+	// multiprovider is turned on, so that a write on any provider reaches every other. Peers
+	// needs ServerID and an explicit AdminPassword, and adds OverlaySyncProv to Overlays if
+	// it is missing. Only one provider of a set may be seeded from SeedLDIF; the others start
+	// from its SaveLDIF, so that entryUUIDs (SCIM ids) agree. StartProviders does all this.
+	//
+	// With Peers, syncprov saves the contextCSN after every write (not every 100): slapd
+	// trusts the saved value at start, so a provider killed with SIGKILL would otherwise
+	// come back claiming less than it has, and a write it had not yet sent would never
+	// reach its peers. A provider connected to a live peer takes about a second to stop or
+	// halt: slapd waits for its consumer's request timeout. Providers.Stop stops a set all
+	// at once.
+	Peers []string
 	// Overlays lists the overlays to configure. nil means DefaultOverlays(); an empty
 	// non-nil slice means none.
 	Overlays []Overlay
@@ -132,8 +162,9 @@ type Options struct {
 	SystemSchemaDir string
 	// ModuleDir holds slapd's loadable modules; default DefaultModuleDir.
 	ModuleDir string
-	// Slapd and Slapadd are the programs to run; default found in PATH, then /usr/sbin.
-	Slapd, Slapadd string
+	// Slapd, Slapadd and Slapcat are the programs to run; default found in PATH, then
+	// /usr/sbin. Slapcat is needed by SaveLDIF only.
+	Slapd, Slapadd, Slapcat string
 	// Logger receives slapd's and slapadd's output (slapd runs with -d 32768, which prints
 	// only what is always logged, such as fatal start-up errors). Optional.
 	Logger io.Writer
@@ -157,6 +188,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.AdminDN == "" {
 		o.AdminDN = "cn=admin," + o.Suffix
 	}
+	errs = append(errs, o.checkReplication()...)
 	if o.AdminPassword == "" {
 		o.AdminPassword = randomPassword()
 	}
@@ -173,6 +205,11 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Overlays == nil {
 		o.Overlays = DefaultOverlays()
+	}
+	if len(o.Peers) > 0 && !o.has(OverlaySyncProv) {
+		// The peers' consumers read this server through syncprov. A copy: the caller's
+		// slice must not change.
+		o.Overlays = append(slices.Clip(o.Overlays), OverlaySyncProv)
 	}
 	seen := map[Overlay]bool{}
 	for _, ov := range o.Overlays {
@@ -236,7 +273,45 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Slapadd == "" {
 		o.Slapadd = FindProgram("slapadd")
 	}
+	if o.Slapcat == "" {
+		o.Slapcat = FindProgram("slapcat")
+	}
 	return o, errors.Join(errs...)
+}
+
+// checkReplication reports every problem with ServerID and Peers, before defaults are set.
+func (o Options) checkReplication() []error {
+	var errs []error
+	if o.ServerID < 0 || o.ServerID > MaxServerID {
+		errs = append(errs, fmt.Errorf("server ID %d is not between 1 and %d (or 0 for none)", o.ServerID, MaxServerID))
+	}
+	if len(o.Peers) == 0 {
+		return errs
+	}
+	if o.ServerID == 0 {
+		errs = append(errs, errors.New("peers need a server ID"))
+	}
+	if o.AdminPassword == "" {
+		errs = append(errs, errors.New("peers need an admin password, the same on every provider"))
+	}
+	if len(o.Peers) > maxPeers {
+		errs = append(errs, fmt.Errorf("%d peers: at most %d", len(o.Peers), maxPeers))
+	}
+	seen := map[string]bool{}
+	for _, p := range o.Peers {
+		u, err := url.Parse(p)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("peer %q: %w", p, err))
+		case (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "":
+			errs = append(errs, fmt.Errorf("peer %q: want ldap://host:port or ldaps://host:port", p))
+		}
+		if seen[p] {
+			errs = append(errs, fmt.Errorf("peer %q listed twice", p))
+		}
+		seen[p] = true
+	}
+	return errs
 }
 
 func (o Options) has(ov Overlay) bool {

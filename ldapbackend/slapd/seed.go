@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -98,7 +99,7 @@ func withMemberOf(seeds []seedFile) [][]byte {
 // slapadd loads the seeds into the database configured by conf, one slapadd run per file, in
 // order. -q skips consistency checks (the database is new and the load is all or nothing),
 // -w writes the syncrepl context CSN so that syncprov starts from the loaded state.
-// slapadd itself adds entryUUID, entryCSN and the timestamps.
+// slapadd itself adds entryUUID, entryCSN and the timestamps where the seeds have none.
 func slapadd(ctx context.Context, o Options, dir, conf string, seeds []seedFile) error {
 	var rewritten [][]byte
 	if o.has(OverlayMemberOf) {
@@ -114,7 +115,13 @@ func slapadd(ctx context.Context, o Options, dir, conf string, seeds []seedFile)
 			note = " (line numbers count the memberOf lines added to it)"
 		}
 		var out bytes.Buffer
-		cmd := exec.CommandContext(ctx, o.Slapadd, "-q", "-w", "-f", conf, "-b", o.Suffix, "-l", file)
+		args := []string{"-q", "-w", "-f", conf, "-b", o.Suffix, "-l", file}
+		if o.ServerID != 0 {
+			// The server ID of the entryCSNs slapadd makes (slapd.conf's serverID does not
+			// count for it): 0 would be a writer that no provider of the set is.
+			args = append(args, "-S", strconv.Itoa(o.ServerID))
+		}
+		cmd := exec.CommandContext(ctx, o.Slapadd, args...)
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if o.Logger != nil {
 			cmd.Stdout = io.MultiWriter(&out, o.Logger)

@@ -265,8 +265,34 @@ func (s *Server) Halt() error {
 	return err
 }
 
-// Resume starts a halted slapd again on the same address with the same data and waits until
-// it answers, like Start. It does nothing if slapd is running.
+// Kill ends slapd with SIGKILL, as a crash would, and waits until it has exited. Like Halt it
+// keeps the working directory, data and address, so that Resume starts it again. The
+// database loses no write that was answered (see Options.Peers for what replication needs
+// on top). It reports an exit that happened before it was asked, and does nothing while
+// halted.
+func (s *Server) Kill() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return errors.New("slapd: server stopped")
+	}
+	p := s.proc
+	if p == nil {
+		return nil
+	}
+	s.proc = nil
+	if !p.Running() {
+		return fmt.Errorf("slapd: had exited (%v):\n%s", p.Err(), strings.TrimSpace(p.Output()))
+	}
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		return fmt.Errorf("slapd: kill: %w", err)
+	}
+	<-p.Done()
+	return nil
+}
+
+// Resume starts a halted or killed slapd again on the same address with the same data and
+// waits until it answers, like Start. It does nothing if slapd is running.
 func (s *Server) Resume(ctx context.Context) error {
 	s.mu.Lock()
 	if s.stopped {

@@ -18,3 +18,14 @@ func StartT(t testing.TB, o Options) *Server {
 		return Start(t.Context(), o)
 	})
 }
+
+// StartProvidersT is slapdtest.StartProvidersT for this package's own tests.
+func StartProvidersT(t testing.TB, o Options, n int) Providers {
+	t.Helper()
+	return childproctest.StartT(t, TestServer, func(logger io.Writer) (Providers, error) {
+		if o.Logger == nil {
+			o.Logger = logger
+		}
+		return StartProviders(t.Context(), o, n)
+	})
+}

@@ -24,3 +24,16 @@ func StartT(t testing.TB, o slapd.Options) *slapd.Server {
 		return slapd.Start(t.Context(), o)
 	})
 }
+
+// StartProvidersT starts n servers that replicate every write to each other (see
+// slapd.StartProviders) for a test, and stops them in t.Cleanup. It fails the test, never
+// skips it, like StartT.
+func StartProvidersT(t testing.TB, o slapd.Options, n int) slapd.Providers {
+	t.Helper()
+	return childproctest.StartT(t, slapd.TestServer, func(logger io.Writer) (slapd.Providers, error) {
+		if o.Logger == nil {
+			o.Logger = logger
+		}
+		return slapd.StartProviders(t.Context(), o, n)
+	})
+}
