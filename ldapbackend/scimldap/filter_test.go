@@ -103,7 +103,9 @@ func TestTranslateFilter(t *testing.T) {
 		{false, `emails[value eq "x@y" and type eq "work"]`, `(|(scimEmails=*"type":"work"*"value":"x@y"*)(mail=x@y))`, "scimemails,mail"},
 		{false, `emails[type eq "home"]`, `(scimEmails=*"type":"home"*)`, "scimemails,mail"},
 		{false, `emails.value eq "x@y"`, `(|(scimEmails=*"value":"x@y"*)(mail=x@y))`, "scimemails,mail"},
-		{false, `emails co "@example.com"`, `(|(scimEmails=*"value":"*@example.com*)(mail=*@example.com*))`, "scimemails,mail"},
+		{false, `emails co "@example.com"`, `(|(scimEmails=*"value":"*@example.com*"})(mail=*@example.com*))`, "scimemails,mail"},
+		{false, `emails.value co "}"`, `(|(scimEmails=*"value":"*}*"})(mail=*}*))`, "scimemails,mail"},
+		{false, `addresses.type co "o"`, `(|(scimAddresses=*"type":"*o*"})(street=*)(l=*)(st=*)(postalCode=*))`, "scimaddresses,street,l,st,postalcode"},
 		{false, `emails ew ".com"`, `(|(scimEmails=*"value":"*.com"})(mail=*.com))`, "scimemails,mail"},
 		{false, `emails pr`, `(|(scimEmails=*)(mail=*))`, "scimemails,mail"},
 		{false, `emails[primary eq true]`, `(scimEmails=*"primary":true*)`, "scimemails,mail"},
@@ -418,4 +420,52 @@ func FuzzTranslateFilter(f *testing.F) {
 			}
 		}
 	})
+}
+
+// valuesEntry is an entry for ldapfilter.Match: lowercased attribute
+// names to values.
+type valuesEntry map[string][]string
+
+func (e valuesEntry) DN() string                  { return "uid=x,ou=People,dc=example,dc=com" }
+func (e valuesEntry) Values(attr string) []string { return e[attr] }
+
+// TestJSONFilterMatches: a filter on a json mapping, matched against the
+// canonical JSON of one element, matches exactly when the element does.
+func TestJSONFilterMatches(t *testing.T) {
+	users := compiled(t, DefaultUserMapping("ou=People,dc=example,dc=com"), CoreUserURN)
+	tests := []struct {
+		filter string
+		elem   string // one element of emails
+		want   bool
+	}{
+		{`emails.value co "}"`, `{"type":"home","value":"a@x"}`, false},
+		{`emails.value co "}"`, `{"type":"home","value":"a}b@x"}`, true},
+		{`emails.value co "\""`, `{"type":"home","value":"a@x"}`, false},
+		{`emails.value co "\""`, `{"type":"home","value":"a\"b@x"}`, true},
+		{`emails.value co "@x"`, `{"type":"home","value":"a@x"}`, true},
+		{`emails.value co "home"`, `{"type":"home","value":"a@x"}`, false},
+		{`emails.value co ""`, `{"type":"home","value":"a@x"}`, true},
+		{`emails.value ew "}"`, `{"type":"home","value":"a@x"}`, false},
+		{`emails.value ew "@X"`, `{"type":"home","value":"a@x"}`, true},
+		{`emails.value sw "a"`, `{"type":"home","value":"a@x"}`, true},
+	}
+	for _, tt := range tests {
+		f, err := resource.ParseFilter(tt.filter)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.filter, err)
+		}
+		got, err := TranslateFilter(context.Background(), f, users, &fakeRefs{})
+		if err != nil {
+			t.Errorf("%s: %v", tt.filter, err)
+			continue
+		}
+		el, err := jsonElement(users.Attrs[0], decodeJSON(t, tt.elem))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := valuesEntry{"scimemails": {el}}
+		if m := ldapfilter.Match(got.Filter, e) == ldapfilter.True; m != tt.want {
+			t.Errorf("%s (%s) on %s: match %v, want %v", tt.filter, got.Filter, el, m, tt.want)
+		}
+	}
 }

@@ -268,7 +268,8 @@ func describeJSON(a *AttrMapping) string {
 // ends it), sw (a string value without its closing quote) and pr, joined
 // by and; or joins such filters. The sub-attribute whose key sorts last
 // ("value", where there is one) also serves co and ew: nothing but its
-// own string follows it in the element. (A needle can still meet the
+// own string follows it in the element, so the element's closing `"}`
+// ends the filter and a needle must lie before it. (A needle can still meet the
 // letters of an escape, n in "\n", in a value holding a character JSON
 // escapes.) What this cannot express exactly (co and ew elsewhere, ne,
 // ordering, not, and over or, and a case-exact sub-attribute, since the
@@ -349,8 +350,10 @@ func (tr *filterTranslator) jsonFilter(a *AttrMapping, vf filter.Expression, tex
 			case filter.SW:
 				s = key + `:"` + enc
 			case filter.CO:
+				// The needle lies inside the value's string: without the
+				// final quote and brace, "}" would meet the element's end.
 				pieces = append(pieces, piece{sub.Name, key + `:"`})
-				s = enc
+				final, s = `"}`, enc
 			case filter.EW:
 				pieces = append(pieces, piece{sub.Name, key + `:"`})
 				final, s = enc+`"}`, ""
