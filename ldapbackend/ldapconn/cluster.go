@@ -44,8 +44,9 @@ type Cluster struct {
 	servers []*server
 	next    atomic.Uint32 // round-robin position among readable servers
 
-	mu   sync.Mutex
-	mark writeMark // what this gateway wrote last
+	mu     sync.Mutex
+	mark   writeMark        // what this gateway wrote last
+	fenced map[string]fence // normalized DN -> a write of it whose outcome is unknown
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -59,6 +60,12 @@ type server struct {
 	pool     *Pool
 	up       atomic.Bool
 	csn      atomic.Pointer[map[string]string] // contextCSN by server id, as last read
+	answered atomic.Int64                      // when it last answered a check (unix nanoseconds)
+}
+
+// answeredSince reports whether s answered a check that began after t.
+func (s *server) answeredSince(t time.Time) bool {
+	return s.answered.Load() > t.UnixNano()
 }
 
 // contextCSN reads s's contextCSN values by server id; ok is false when s
@@ -84,6 +91,22 @@ func (c *Cluster) contextCSN(ctx context.Context, s *server) (csn map[string]str
 	}
 	return csn, nil
 }
+
+// fence is a write sent to a server that then did not answer: the
+// server may still apply it when it answers again (a hung server reads
+// the request it was sent when it resumes), with a change number later
+// than any write of the entry made elsewhere meanwhile, which replication
+// would then lose. Until the server answers again, or fenceMax has
+// passed, the entry takes no other write.
+type fence struct {
+	s     *server
+	since time.Time
+}
+
+// fenceMax bounds how long a write whose outcome is unknown holds its
+// entry: a server that stays silent longer is taken for dead, and what a
+// dead server applied keeps its earlier change number.
+const fenceMax = 2 * time.Minute
 
 // writeMark is where this gateway last wrote and how far that server had
 // got then: its contextCSN, read after the write (nil until read). Another
@@ -170,6 +193,7 @@ func (c *Cluster) checkAll(ctx context.Context) {
 
 // check reads one server's contextCSN and records whether it answered.
 func (c *Cluster) check(ctx context.Context, s *server) {
+	began := time.Now()
 	csn, err := c.contextCSN(ctx, s)
 	if err != nil && (errors.Is(err, ErrUnavailable) || IsConnError(err)) {
 		if s.up.Swap(false) {
@@ -181,6 +205,7 @@ func (c *Cluster) check(ctx context.Context, s *server) {
 		csn = map[string]string{}
 	}
 	s.csn.Store(&csn)
+	s.answered.Store(began.UnixNano())
 	if !s.up.Swap(true) {
 		c.log.Info().Str("server", s.url).Msg("directory server up")
 	}
@@ -227,21 +252,79 @@ func (c *Cluster) wrote(s *server) {
 	}()
 }
 
-// writer returns the providers to write to, the preferred first: the
-// healthy ones in configured order, then the others (whose pools fail at
-// once while they are down, or find them back).
+// writers returns the providers to write to, the preferred first: the
+// healthy ones that have this gateway's last write, in configured order
+// (a provider back from an outage takes writes again once it has caught
+// up: before, it lacks the entries created meanwhile), then the other
+// healthy ones, then those down (whose pools fail at once while they are
+// down, or find them back).
 func (c *Cluster) writers() []*server {
-	var up, down []*server
+	c.mu.Lock()
+	m := c.mark
+	c.mu.Unlock()
+	var ok, behind, down []*server
 	for _, s := range c.servers {
 		switch {
 		case !s.provider:
-		case s.up.Load():
-			up = append(up, s)
-		default:
+		case !s.up.Load():
 			down = append(down, s)
+		case c.has(s, m):
+			ok = append(ok, s)
+		default:
+			behind = append(behind, s)
 		}
 	}
-	return append(up, down...)
+	return append(append(ok, behind...), down...)
+}
+
+// fencedBy returns the server holding a write of one of dns whose outcome
+// is unknown, while it has not answered since; nil when none does.
+func (c *Cluster) fencedBy(dns ...string) *server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, dn := range dns {
+		f, ok := c.fenced[normDN(dn)]
+		if !ok {
+			continue
+		}
+		if time.Since(f.since) > fenceMax || f.s.answeredSince(f.since) {
+			delete(c.fenced, normDN(dn))
+			continue
+		}
+		return f.s
+	}
+	return nil
+}
+
+// fence holds dns after a write of them sent to s went unanswered.
+func (c *Cluster) fence(s *server, dns ...string) {
+	if len(c.servers) == 1 {
+		return // nowhere else to write: no later write can overtake it
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fenced == nil {
+		c.fenced = map[string]fence{}
+	}
+	for _, dn := range dns {
+		c.fenced[normDN(dn)] = fence{s: s, since: time.Now()}
+	}
+}
+
+// normDN is a DN as the fences key it.
+func normDN(dn string) string {
+	if d, err := ldap.ParseDN(dn); err == nil {
+		parts := make([]string, len(d.RDNs))
+		for i, r := range d.RDNs {
+			attrs := make([]string, len(r.Attributes))
+			for j, a := range r.Attributes {
+				attrs[j] = strings.ToLower(a.Type) + "=" + strings.ToLower(a.Value)
+			}
+			parts[i] = strings.Join(attrs, "+")
+		}
+		return strings.Join(parts, ",")
+	}
+	return strings.ToLower(dn)
 }
 
 // readers returns the servers to read from, the chosen one first.
@@ -332,14 +415,22 @@ func (c *Cluster) read(ctx context.Context, fn func(*server) error) error {
 	return err
 }
 
-// write runs a write on the first writer, then on the next while none was
-// sent: a write sent may have been applied, and is not sent twice.
-func (c *Cluster) write(fn func(*server) error) error {
+// write runs a write of the entries dns on the first writer, then on the
+// next while none was sent: a write sent may have been applied, and is not
+// sent twice. While an earlier write of one of them is pending on a server
+// that does not answer (fence), it fails with ErrUnavailable.
+func (c *Cluster) write(fn func(*server) error, dns ...string) error {
+	if s := c.fencedBy(dns...); s != nil {
+		return Unavailable(errors.New("an earlier write of this entry went to " + s.url + ", which has not answered since: it may still apply it"))
+	}
 	var err error
 	for _, s := range c.writers() {
 		err = fn(s)
 		if !c.failed(s, err) {
 			c.wrote(s) // also a refused or lost write: it may have written something
+			if err != nil && errors.Is(err, ErrUnavailable) {
+				c.fence(s, dns...)
+			}
 			return err
 		}
 	}
@@ -383,22 +474,28 @@ func (c *Cluster) Hold(ctx context.Context) (HeldConn, error) {
 
 // Add implements Conn.
 func (c *Cluster) Add(ctx context.Context, req *ldap.AddRequest) error {
-	return c.write(func(s *server) error { return s.pool.Add(ctx, req) })
+	return c.write(func(s *server) error { return s.pool.Add(ctx, req) }, req.DN)
 }
 
 // Modify implements Conn.
 func (c *Cluster) Modify(ctx context.Context, req *ldap.ModifyRequest) error {
-	return c.write(func(s *server) error { return s.pool.Modify(ctx, req) })
+	return c.write(func(s *server) error { return s.pool.Modify(ctx, req) }, req.DN)
 }
 
 // ModifyDN implements Conn.
 func (c *Cluster) ModifyDN(ctx context.Context, req *ldap.ModifyDNRequest) error {
-	return c.write(func(s *server) error { return s.pool.ModifyDN(ctx, req) })
+	newDN := req.NewRDN
+	if i := strings.IndexByte(req.DN, ','); i >= 0 && req.NewSuperior == "" {
+		newDN += req.DN[i:]
+	} else if req.NewSuperior != "" {
+		newDN += "," + req.NewSuperior
+	}
+	return c.write(func(s *server) error { return s.pool.ModifyDN(ctx, req) }, req.DN, newDN)
 }
 
 // Del implements Conn.
 func (c *Cluster) Del(ctx context.Context, req *ldap.DelRequest) error {
-	return c.write(func(s *server) error { return s.pool.Del(ctx, req) })
+	return c.write(func(s *server) error { return s.pool.Del(ctx, req) }, req.DN)
 }
 
 // Ready reports whether a server the gateway would read from answers.

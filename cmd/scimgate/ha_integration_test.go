@@ -1,0 +1,239 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
+	"github.com/scimgate/scimgate/ldapbackend/slapd"
+	"github.com/scimgate/scimgate/ldapbackend/slapd/slapdtest"
+)
+
+// haGateways starts two gateways in front of a two-provider slapd replica
+// set, both with the servers in the same order (so that both write to the
+// same provider and the directory's DN uniqueness holds among them).
+func haGateways(t *testing.T) (slapd.Providers, [2]*testEnv) {
+	t.Helper()
+	ps := slapdtest.StartProvidersT(t, slapd.Options{SeedLDIF: []string{demoLDIF}}, 2)
+	if err := ps.WaitInSync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var gws [2]*testEnv
+	for i := range gws {
+		gws[i] = startGateway(t, "", ps[0].Suffix, func(c *Config) {
+			c.LDAP.URL = ""
+			c.LDAP.Servers = []ldapconn.ServerConfig{{URL: ps[0].URL}, {URL: ps[1].URL}}
+			c.LDAP.CheckInterval = 250 * time.Millisecond
+			c.LDAP.OpTimeout = 2 * time.Second
+			c.Log.Level = "info"
+		})
+	}
+	return ps, gws
+}
+
+// haOutcome is what one request of the load answered, and when.
+type haOutcome struct {
+	at     time.Duration
+	status int
+	what   string
+}
+
+// haUser is a user the load created: its name and, once acknowledged, its
+// id and the last displayName a PATCH of it was answered 2xx for.
+type haUser struct {
+	name, id, display string
+}
+
+// TestHAFailover: 16 clients create, change and read users through two
+// gateways while the provider both write to is killed (SIGKILL) and
+// started again, then while it hangs (SIGSTOP) and resumes. No request
+// answers 500; errors (503) last a few seconds around each fault; every
+// write answered 2xx is on both providers afterwards, the same on each;
+// and each gateway reads every acknowledged write.
+func TestHAFailover(t *testing.T) {
+	ps, gws := haGateways(t)
+	for _, fault := range []struct {
+		name         string
+		break_, mend func() error
+	}{
+		{"SIGKILL", ps[0].Kill, func() error { return ps[0].Resume(t.Context()) }},
+		{"SIGSTOP", ps[0].Freeze, ps[0].Thaw},
+	} {
+		t.Run(fault.name, func(t *testing.T) {
+			haLoad(t, ps, gws, fault.break_, fault.mend)
+		})
+	}
+}
+
+func haLoad(t *testing.T, ps slapd.Providers, gws [2]*testEnv, break_, mend func() error) {
+	const clients = 16
+	const (
+		breakAt = 1500 * time.Millisecond
+		mendAt  = 4 * time.Second
+		stopAt  = 6500 * time.Millisecond
+	)
+	var (
+		mu       sync.Mutex
+		outcomes []haOutcome
+		users    []*haUser
+		n        atomic.Int64
+	)
+	start := time.Now()
+	record := func(status int, what string) {
+		mu.Lock()
+		outcomes = append(outcomes, haOutcome{time.Since(start), status, what})
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gw, other := gws[c%2], gws[(c+1)%2]
+			for time.Since(start) < stopAt {
+				u := &haUser{name: fmt.Sprintf("ha-%s-%d", t.Name()[len("TestHAFailover/"):], n.Add(1))}
+				mu.Lock()
+				users = append(users, u)
+				mu.Unlock()
+				r := gw.do("POST", "/Users", "connector", map[string]any{
+					"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+					"userName": u.name, "displayName": "v0",
+					"emails": []any{map[string]any{"value": u.name + "@example.com", "type": "work", "primary": true}},
+				})
+				record(r.status, "POST "+u.name)
+				if r.status != 201 {
+					continue
+				}
+				mu.Lock()
+				u.id, u.display = str(r.body, "id"), "v0"
+				mu.Unlock()
+				for v := 1; v <= 2; v++ {
+					d := fmt.Sprintf("v%d", v)
+					r := gw.do("PATCH", "/Users/"+u.id, "connector", patchOp("replace", "displayName", d))
+					record(r.status, "PATCH "+u.name)
+					if r.status/100 == 2 {
+						mu.Lock()
+						u.display = d
+						mu.Unlock()
+					}
+				}
+				r = other.do("GET", "/Users?filter="+url.QueryEscape(`userName eq "`+u.name+`"`), "connector", nil)
+				record(r.status, "GET via the other gateway")
+			}
+		}()
+	}
+	time.Sleep(breakAt)
+	if err := break_(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(mendAt - breakAt)
+	if err := mend(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+
+	// No 500; errors only around the fault, each 503, for a few seconds at
+	// most after the fault and after the recovery.
+	var bad []string
+	var firstErr, lastErr time.Duration = -1, -1
+	ok := 0
+	for _, o := range outcomes {
+		switch {
+		case o.status/100 == 2:
+			ok++
+		case o.status == 503:
+			if firstErr < 0 {
+				firstErr = o.at
+			}
+			lastErr = o.at
+			if o.at < breakAt || o.at > mendAt+3*time.Second {
+				bad = append(bad, fmt.Sprintf("%s: 503 at %s, away from the fault (%s to %s)", o.what, o.at, breakAt, mendAt))
+			}
+		default:
+			bad = append(bad, fmt.Sprintf("%s: %d at %s", o.what, o.status, o.at))
+		}
+	}
+	t.Logf("%d requests, %d answered 2xx; 503s from %s to %s (fault at %s, recovery at %s)", len(outcomes), ok, firstErr, lastErr, breakAt, mendAt)
+	if ok < len(outcomes)/2 {
+		bad = append(bad, fmt.Sprintf("only %d of %d requests answered 2xx", ok, len(outcomes)))
+	}
+	for _, b := range bad[:min(len(bad), 20)] {
+		t.Error(b)
+	}
+
+	// Both providers end up with every acknowledged write, the same on
+	// each; a create answered 503 is there whole or not at all.
+	if err := ps.WaitInSync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	entries := [2]map[string]*ldap.Entry{}
+	for i, s := range ps {
+		entries[i] = haEntries(t, s)
+	}
+	for _, u := range users {
+		a, b := entries[0][u.name], entries[1][u.name]
+		if (a == nil) != (b == nil) {
+			t.Errorf("%s: on provider 1 %v, on provider 2 %v", u.name, a != nil, b != nil)
+			continue
+		}
+		if u.id == "" {
+			if a != nil && (a.GetAttributeValue("scimEmails") == "" || a.GetAttributeValue("mail") == "") {
+				t.Errorf("%s: a create answered with an error left a partial entry", u.name)
+			}
+			continue
+		}
+		if a == nil {
+			t.Errorf("%s: created (201) but on neither provider", u.name)
+			continue
+		}
+		for i, e := range []*ldap.Entry{a, b} {
+			if got := e.GetAttributeValue("displayName"); got < u.display { // a 503'd PATCH may have applied
+				t.Errorf("%s on provider %d: displayName %q, acknowledged %q", u.name, i+1, got, u.display)
+			}
+			if e.GetAttributeValue("entryUUID") != u.id {
+				t.Errorf("%s on provider %d: entryUUID %s, id %s", u.name, i+1, e.GetAttributeValue("entryUUID"), u.id)
+			}
+		}
+		if a.GetAttributeValue("displayName") != b.GetAttributeValue("displayName") {
+			t.Errorf("%s: the providers disagree: %q and %q", u.name, a.GetAttributeValue("displayName"), b.GetAttributeValue("displayName"))
+		}
+	}
+	// Each gateway reads every acknowledged write.
+	for _, gw := range gws {
+		for _, u := range users {
+			if u.id == "" {
+				continue
+			}
+			r := gw.do("GET", "/Users/"+u.id, "connector", nil)
+			if r.status != 200 || str(r.body, "displayName") < u.display {
+				t.Errorf("GET %s: %d %s, acknowledged displayName %q", u.name, r.status, str(r.body, "displayName"), u.display)
+			}
+		}
+	}
+}
+
+// haEntries reads the users the load created from s, by userName.
+func haEntries(t *testing.T, s *slapd.Server) map[string]*ldap.Entry {
+	t.Helper()
+	c, err := s.Bind(t.Context(), s.AdminDN, s.AdminPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	res, err := c.SearchWithPaging(ldap.NewSearchRequest("ou=People,"+s.Suffix, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
+		"(uid=ha-*)", []string{"uid", "displayName", "mail", "scimEmails", "entryUUID"}, nil), 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*ldap.Entry{}
+	for _, e := range res.Entries {
+		out[e.GetAttributeValue("uid")] = e
+	}
+	return out
+}
