@@ -39,6 +39,9 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 		if err != nil {
 			return nil, err
 		}
+		if ts.besideJSON(a) {
+			lv = uniqueFold(lv)
+		}
 		if len(lv) > 0 {
 			vals[a.LDAP] = append(vals[a.LDAP], lv...)
 		}

@@ -76,6 +76,36 @@ func (ts *typeState) firstMapping(a *scimldap.AttrMapping) bool {
 	return false
 }
 
+// besideJSON reports whether a is a typed mapping of an attribute that
+// also has a json mapping: several elements may then carry one value of
+// a's LDAP attribute (two work addresses in one town), which the
+// directory holds once (uniqueFold).
+func (ts *typeState) besideJSON(a *scimldap.AttrMapping) bool {
+	if a.Kind == scimldap.KindJSON || a.Kind == scimldap.KindReference {
+		return false
+	}
+	for _, x := range ts.m.Attrs {
+		if x.Kind == scimldap.KindJSON && x.URN == a.URN && x.Attr == a.Attr {
+			return true
+		}
+	}
+	return false
+}
+
+// uniqueFold keeps the first of values that the directory takes for one
+// (scimldap.FoldSpaceCase): it refuses a value twice in one attribute.
+func uniqueFold(values []string) []string {
+	seen := make(map[string]bool, len(values))
+	out := values[:0:0]
+	for _, v := range values {
+		if f := scimldap.FoldSpaceCase(v); !seen[f] {
+			seen[f] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // mappingFor finds the mapping of a SCIM path (as written in config).
 func (ts *typeState) mappingFor(path string) *scimldap.AttrMapping {
 	for _, a := range ts.m.Attrs {
@@ -237,6 +267,9 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		newL, err := b.ldapFromSCIM(ctx, a, newS)
 		if err != nil {
 			return nil, err
+		}
+		if ts.besideJSON(a) {
+			newL = uniqueFold(newL)
 		}
 		if len(newL) == 0 {
 			// A required attribute with a default (cn, sn) is derived again

@@ -73,8 +73,10 @@ func Claims(a *AttrMapping, el map[string]any, first bool) bool {
 // Reconcile is SetSCIMValues for a mapping whose attribute also has a
 // json mapping, rendered before it into c[name]. a's LDAP attribute is
 // authoritative for the elements a claims: a claimed element keeps its
-// sub-attribute, with a's spelling, when a holds that value. A value a
-// no longer holds (changed by another LDAP client or by a caller allowed
+// sub-attribute, with a's spelling, when a holds that value (compared
+// as the directory compares, FoldSpaceCase; one value serves every
+// element that carries it: two work addresses in one town share one
+// value of l). A value a no longer holds (changed by another LDAP client or by a caller allowed
 // to write a's attribute only, or unreadable to the caller: vals is then
 // empty) gives way, in order, to a value of a that no element carries,
 // so the element keeps its other sub-attributes; with none left to take
@@ -84,16 +86,14 @@ func Claims(a *AttrMapping, el map[string]any, first bool) bool {
 // lacks the sub-attribute, or else becomes an element of its own.
 func Reconcile(c map[string]any, a *AttrMapping, name, sub string, vals []any, first bool) {
 	list, _ := c[name].([]any)
+	// left holds the values no element carries: nil where one does.
 	left := slices.Clone(vals)
 	take := func(v any) (any, bool) {
 		for pass := 0; pass < 2; pass++ {
-			for i, w := range left {
-				if w == nil {
-					continue
-				}
+			for i, w := range vals {
 				ws, wok := w.(string)
 				vs, vok := v.(string)
-				if w == v || pass == 1 && wok && vok && strings.EqualFold(ws, vs) {
+				if w == v || pass == 1 && wok && vok && FoldSpaceCase(ws) == FoldSpaceCase(vs) {
 					left[i] = nil
 					return w, true
 				}
