@@ -1,6 +1,7 @@
 package ldapbackend
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -111,5 +112,108 @@ func TestJSONWriteSharedTypedValue(t *testing.T) {
 				t.Errorf("addresses read back:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 		})
+	}
+}
+
+// schemaChecks makes the directory refuse, as slapd does, a modify that
+// leaves an entry holding an attribute of scimgate's schema without the
+// auxiliary class that allows it (65, objectClassViolation); the
+// attributes are told apart by name, which is enough for these tests.
+func schemaChecks(dir interface{ Entry(string) *ldap.Entry }) func(string, any) error {
+	return func(op string, req any) error {
+		m, ok := req.(*ldap.ModifyRequest)
+		if op != "modify" || !ok {
+			return nil
+		}
+		e := dir.Entry(m.DN)
+		if e == nil {
+			return nil
+		}
+		classes := e.GetAttributeValues("objectClass")
+		for _, c := range m.Changes {
+			if strings.EqualFold(c.Modification.Type, "objectClass") && c.Operation == ldap.AddAttribute {
+				classes = append(classes, c.Modification.Vals...)
+			}
+		}
+		for _, c := range m.Changes {
+			attr := c.Modification.Type
+			if c.Operation == ldap.DeleteAttribute || len(c.Modification.Vals) == 0 || !strings.HasPrefix(strings.ToLower(attr), "scim") {
+				continue
+			}
+			need := "scimAccount"
+			if strings.EqualFold(attr, "scimExternalId") || strings.EqualFold(attr, "scimVersion") {
+				need = "scimResource"
+			}
+			if !containsFold(classes, need) {
+				return ldap.NewError(ldap.LDAPResultObjectClassViolation, fmt.Errorf("attribute '%s' not allowed", attr))
+			}
+		}
+		return nil
+	}
+}
+
+// TestJSONWriteAddsAuxClass: an entry another tool made without
+// scimgate's auxiliary classes gains those of the mapping in the write
+// that stores their attributes; a caller who may not change objectClass
+// still writes what needs no class.
+func TestJSONWriteAddsAuxClass(t *testing.T) {
+	const legacyDN = "uid=legacy," + peopleDN
+	noClassWrites := withGlobalACIs(t, `(targetattr="objectClass")(version 3.0; acl "classes are fixed"; deny (write) userdn="ldap:///anyone";)`)
+	cases := []struct {
+		name        string
+		tune        func(*Options)
+		dn          string
+		path        string
+		value       any
+		status      int
+		wantClasses []string // added to the entry's
+		wantAttr    string   // an attribute that must then have a value
+	}{
+		{"emails on a bare inetOrgPerson", nil, legacyDN, "emails",
+			[]any{map[string]any{"type": "home", "value": "h@x"}}, 0, []string{"scimResource", "scimAccount"}, "scimEmails"},
+		{"externalId on a bare inetOrgPerson", nil, legacyDN, "externalId", "hr-9", 0, []string{"scimResource", "scimAccount"}, "scimExternalId"},
+		{"title on an entry with the classes", nil, aliceDN, "title", "Chief", 0, nil, "title"},
+		{"title, classes fixed", noClassWrites, legacyDN, "title", "Chief", 0, nil, "title"},
+		{"emails, classes fixed: the directory refuses", noClassWrites, legacyDN, "emails",
+			[]any{map[string]any{"type": "home", "value": "h@x"}}, 400, nil, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newMemEnv(t, tc.tune)
+			add := ldap.NewAddRequest(legacyDN, nil)
+			add.Attribute("objectClass", []string{"inetOrgPerson", "organizationalPerson", "person", "top"})
+			add.Attribute("uid", []string{"legacy"})
+			add.Attribute("cn", []string{"Legacy User"})
+			add.Attribute("sn", []string{"User"})
+			add.Attribute("mail", []string{"legacy@example.com"})
+			if err := env.dir.Add(context.Background(), add); err != nil {
+				t.Fatal(err)
+			}
+			before := env.dir.Entry(tc.dn).GetAttributeValues("objectClass")
+			env.dir.Fail = schemaChecks(env.dir)
+			op := mustPath(t, tc.path)
+			op.Op, op.Value = "add", tc.value
+			_, err := env.b.Patch(as("scim:read", "scim:write"), env.users, env.id(t, tc.dn), []resource.PatchOp{*op}, resource.Conditions{}, resource.Projection{})
+			if status(err) != tc.status {
+				t.Fatalf("status %d (%v), want %d", status(err), err, tc.status)
+			}
+			e := env.dir.Entry(tc.dn)
+			if got, want := e.GetAttributeValues("objectClass"), append(before, tc.wantClasses...); !slices.Equal(got, want) {
+				t.Errorf("objectClass = %q, want %q", got, want)
+			}
+			if tc.wantAttr != "" && len(e.GetAttributeValues(tc.wantAttr)) == 0 {
+				t.Errorf("%s not written", tc.wantAttr)
+			}
+		})
+	}
+	// A new entry has every class of the mapping from the start.
+	env := newMemEnv(t, nil)
+	env.dir.Fail = schemaChecks(env.dir)
+	if _, err := env.b.Create(as("scim:read", "scim:write"), env.users, map[string]any{"userName": "dora",
+		"emails": []any{map[string]any{"type": "home", "value": "d@x"}}}, resource.Projection{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.dir.Entry("uid=dora," + peopleDN).GetAttributeValues("objectClass"); !containsFold(got, "scimAccount") || !containsFold(got, "scimResource") {
+		t.Errorf("created with objectClass %q, want scimResource and scimAccount among them", got)
 	}
 }

@@ -321,6 +321,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			}
 		}
 	}
+	rc.withAuxClasses(ts, le, e, mods)
 	// Without the Assertion control, the write token guards the write.
 	var token *tokenExchange
 	if len(mods.Changes) > 0 || newRDN != "" && !strings.EqualFold(newRDN, le.GetAttributeValue(ts.m.RDNAttr)) {
@@ -376,6 +377,39 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		}
 	}
 	return b.reread(rc, ts, dn, id, p)
+}
+
+// auxClasses are the auxiliary classes of scimgate's schema
+// (testdata/schema): they allow attributes and require none, so adding
+// one never makes an entry invalid.
+var auxClasses = []string{"scimResource", "scimAccount"}
+
+// withAuxClasses adds to mods, when it stores values, each of auxClasses
+// that the mapping's object classes name and the entry lacks: an entry
+// made by another tool (an inetOrgPerson alone) could not hold the
+// attributes they allow (scimEmails, scimExternalId), and the directory
+// would refuse the whole modify (objectClassViolation). It goes first,
+// in the same modify. A caller who may not add the class to objectClass
+// writes without it, as before; the directory refuses what then needs it.
+func (rc *reqCtx) withAuxClasses(ts *typeState, le *ldap.Entry, e aci.Entry, mods *ldap.ModifyRequest) {
+	stores := slices.ContainsFunc(mods.Changes, func(c ldap.Change) bool {
+		return c.Operation != ldap.DeleteAttribute && len(c.Modification.Vals) > 0
+	})
+	if !stores {
+		return
+	}
+	have := le.GetAttributeValues("objectClass")
+	var add []string
+	for _, c := range ts.m.ObjectClasses {
+		if containsFold(auxClasses, c) && !containsFold(have, c) && !containsFold(add, c) {
+			add = append(add, c)
+		}
+	}
+	if len(add) == 0 || !rc.mayWriteValues(e, "objectClass", add, nil) {
+		return
+	}
+	oc := ldap.Change{Operation: ldap.AddAttribute, Modification: ldap.PartialAttribute{Type: "objectClass", Vals: add}}
+	mods.Changes = append([]ldap.Change{oc}, mods.Changes...)
 }
 
 // mayWriteValues reports whether the subject may delete each of del from
