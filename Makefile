@@ -1,7 +1,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test bench fuzz deps deps-run run run-389
+.PHONY: all build test bench fuzz deps deps-run run run-389 run-ha
 
 all: build
 
@@ -49,3 +49,8 @@ run: deps-run build
 # also says ACI_ATTR=scimgateAci, where scimgate's ACIs live there.
 run-389: deps build
 	bin/scimgate demo -directory 389
+
+# Two slapd providers replicating both ways (ports 3389 and 3390) and two gateways
+# (8080 and 8081), each with both servers; tokens.env adds SCIM_URL_2 and LDAP_URL_2.
+run-ha: deps-run build
+	bin/scimgate demo -ha

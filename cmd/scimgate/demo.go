@@ -31,6 +31,10 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	ldapPort := fs.String("ldap-port", envOr("SCIMGATE_LDAP_PORT", "3389"), "LDAP port on 127.0.0.1 (env SCIMGATE_LDAP_PORT)")
 	metricsPort := fs.String("metrics-port", envOr("SCIMGATE_METRICS_PORT", "9090"), "metrics port on 127.0.0.1 (env SCIMGATE_METRICS_PORT)")
 	directory := fs.String("directory", "openldap", "the directory to run: openldap (slapd) or 389 (389 Directory Server)")
+	ha := fs.Bool("ha", false, "two slapd providers replicating both ways and two gateways in front of them (make run-ha)")
+	httpPort2 := fs.String("port-2", envOr("SCIMGATE_PORT_2", "8081"), "with -ha: the second gateway's SCIM port (env SCIMGATE_PORT_2)")
+	ldapPort2 := fs.String("ldap-port-2", envOr("SCIMGATE_LDAP_PORT_2", "3390"), "with -ha: the second provider's LDAP port (env SCIMGATE_LDAP_PORT_2)")
+	metricsPort2 := fs.String("metrics-port-2", envOr("SCIMGATE_METRICS_PORT_2", "9091"), "with -ha: the second gateway's metrics port (env SCIMGATE_METRICS_PORT_2)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -38,9 +42,20 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "scimgate demo: -directory %q: openldap or 389\n", *directory)
 		return 2
 	}
+	if *ha && *directory != "openldap" {
+		fmt.Fprintln(stderr, "scimgate demo: -ha runs OpenLDAP providers only")
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := runDemo(ctx, *cfgPath, *runDir, *directory, *httpPort, *ldapPort, *metricsPort, stdout, stderr); err != nil {
+	run := func() error {
+		if *ha {
+			return runDemoHA(ctx, *cfgPath, *runDir, [2]string{*httpPort, *httpPort2}, [2]string{*ldapPort, *ldapPort2},
+				[2]string{*metricsPort, *metricsPort2}, stdout, stderr)
+		}
+		return runDemo(ctx, *cfgPath, *runDir, *directory, *httpPort, *ldapPort, *metricsPort, stdout, stderr)
+	}
+	if err := run(); err != nil {
 		fmt.Fprintf(stderr, "scimgate demo: %v\n", err)
 		return 1
 	}
@@ -137,30 +152,9 @@ func runDemo(ctx context.Context, cfgPath, runDir, directory, httpPort, ldapPort
 	if errs := cfg.validate(); len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	key, err := oauth.LoadSigningKey(defaultDemoKey)
+	env, err := demoTokens(cfg, srv.url, srv.suffix, srv.adminDN, srv.adminPassword)
 	if err != nil {
 		return err
-	}
-	sign := func(sub, scopes string) (string, error) {
-		return oauth.SignDevToken(key, oauth.DevClaims{Subject: sub, ClientID: sub, Scopes: strings.Fields(scopes), TTL: 12 * time.Hour})
-	}
-	connector, err := sign("sync-connector", allDemoScopes)
-	if err != nil {
-		return err
-	}
-	reporting, _ := sign("reporting", "scim:read")
-	none, _ := sign("no-scopes", "")
-	env := []string{
-		"SCIM_URL=" + cfg.BaseURL,
-		"TOKEN_CONNECTOR=" + connector,
-		"TOKEN_REPORTING=" + reporting,
-		"TOKEN_NONE=" + none,
-		"LDAP_URL=" + srv.url,
-		"LDAP_BASE=" + srv.suffix,
-		"LDAP_ADMIN_DN=" + srv.adminDN,
-		"LDAP_ADMIN_PASSWORD=" + srv.adminPassword,
-		"METRICS_URL=http://" + cfg.MetricsListen + "/metrics",
-		"ACI_ATTR=" + cfg.LDAP.ACIAttribute,
 	}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -176,6 +170,36 @@ func runDemo(ctx context.Context, cfgPath, runDir, directory, httpPort, ldapPort
 	}
 	fmt.Fprint(stdout, demoBanner(tokensFile, env))
 	return <-done
+}
+
+// demoTokens signs the demo's tokens and lists them with the URLs and
+// the directory's admin credentials, as tokens.env has them.
+func demoTokens(cfg *Config, ldapURL, suffix, adminDN, adminPassword string) ([]string, error) {
+	key, err := oauth.LoadSigningKey(defaultDemoKey)
+	if err != nil {
+		return nil, err
+	}
+	sign := func(sub, scopes string) (string, error) {
+		return oauth.SignDevToken(key, oauth.DevClaims{Subject: sub, ClientID: sub, Scopes: strings.Fields(scopes), TTL: 12 * time.Hour})
+	}
+	connector, err := sign("sync-connector", allDemoScopes)
+	if err != nil {
+		return nil, err
+	}
+	reporting, _ := sign("reporting", "scim:read")
+	none, _ := sign("no-scopes", "")
+	return []string{
+		"SCIM_URL=" + cfg.BaseURL,
+		"TOKEN_CONNECTOR=" + connector,
+		"TOKEN_REPORTING=" + reporting,
+		"TOKEN_NONE=" + none,
+		"LDAP_URL=" + ldapURL,
+		"LDAP_BASE=" + suffix,
+		"LDAP_ADMIN_DN=" + adminDN,
+		"LDAP_ADMIN_PASSWORD=" + adminPassword,
+		"METRICS_URL=http://" + cfg.MetricsListen + "/metrics",
+		"ACI_ATTR=" + cfg.LDAP.ACIAttribute,
+	}, nil
 }
 
 const allDemoScopes = "scim:read scim:write sync:profile:read connector:read connector:write"

@@ -56,8 +56,15 @@ func buildScimgate(t testing.TB, root, dir string) string {
 // so that the system does not hand the same one out twice).
 func demoPorts(t testing.TB) map[string]string {
 	t.Helper()
+	ports := freePorts(t, 3)
+	return map[string]string{"SCIMGATE_PORT": ports[0], "SCIMGATE_LDAP_PORT": ports[1], "SCIMGATE_METRICS_PORT": ports[2]}
+}
+
+// freePorts returns n distinct loopback ports that were free a moment ago.
+func freePorts(t testing.TB, n int) []string {
+	t.Helper()
 	var ports []string
-	for range 3 {
+	for range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -66,7 +73,7 @@ func demoPorts(t testing.TB) map[string]string {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		ports = append(ports, port)
 	}
-	return map[string]string{"SCIMGATE_PORT": ports[0], "SCIMGATE_LDAP_PORT": ports[1], "SCIMGATE_METRICS_PORT": ports[2]}
+	return ports
 }
 
 // demoProc is a running `scimgate demo`.
@@ -231,6 +238,56 @@ func TestDemo(t *testing.T) {
 		scim.must(403, "POST", "/Users", "reporting", map[string]any{"schemas": []string{userURN}, "userName": "not-allowed"})
 		if n := num(scim.must(200, "GET", "/Users", "none", nil).body, "totalResults"); n != 0 {
 			t.Errorf("a token without scopes sees %d users on 389", n)
+		}
+		if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := d.exitCode(t, 30*time.Second); code != 0 {
+			t.Errorf("exit code %d after SIGTERM\nstderr:\n%s", code, tail(d.stderr.String(), 3000))
+		}
+	})
+
+	// make run-ha: two providers, two gateways; a write through one
+	// gateway reaches the other provider and is read through the other
+	// gateway, and a killed provider leaves both gateways working.
+	t.Run("ha", func(t *testing.T) {
+		runDir := t.TempDir()
+		p := freePorts(t, 6)
+		ports := map[string]string{"SCIMGATE_PORT": p[0], "SCIMGATE_LDAP_PORT": p[1], "SCIMGATE_METRICS_PORT": p[2],
+			"SCIMGATE_PORT_2": p[3], "SCIMGATE_LDAP_PORT_2": p[4], "SCIMGATE_METRICS_PORT_2": p[5]}
+		d := startDemo(t, bin, root, runDir, ports, "-ha")
+		tokensFile := filepath.Join(runDir, "tokens.env")
+		d.waitTokens(t, tokensFile, 60*time.Second)
+		data, err := os.ReadFile(tokensFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := parseShellEnv(t, string(data))
+		if env["SCIM_URL_2"] == "" || env["LDAP_URL_2"] != "ldap://127.0.0.1:"+ports["SCIMGATE_LDAP_PORT_2"] {
+			t.Fatalf("tokens.env: SCIM_URL_2 %q, LDAP_URL_2 %q", env["SCIM_URL_2"], env["LDAP_URL_2"])
+		}
+		tokens := map[string]string{"connector": env["TOKEN_CONNECTOR"]}
+		one := &testEnv{t: t, base: env["SCIM_URL"], tokens: tokens}
+		two := &testEnv{t: t, base: env["SCIM_URL_2"], tokens: tokens}
+		id := str(one.must(201, "POST", "/Users", "connector", map[string]any{"schemas": []string{userURN}, "userName": "ha-demo"}).body, "id")
+		waitFor(t, 5*time.Second, "the user through the second gateway", func() (bool, string) {
+			r := two.do("GET", "/Users/"+id, "connector", nil)
+			return r.status == 200, r.raw
+		})
+		// The first provider dies: both gateways go on, on the second.
+		pid, err := os.ReadFile(filepath.Join(runDir, "ldap-ha", "provider1", "slapd.pid"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		slapdPID, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
+		if err := syscall.Kill(slapdPID, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		for _, gw := range []*testEnv{one, two} {
+			waitFor(t, 5*time.Second, "a write with the first provider dead", func() (bool, string) {
+				r := gw.do("PATCH", "/Users/"+id, "connector", patchOp("replace", "displayName", "after the kill"))
+				return r.status == 200, r.raw
+			})
 		}
 		if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)

@@ -38,6 +38,16 @@ type Providers []*Server
 // ctx bounds the whole start-up; each server also has o.StartTimeout. On error nothing is
 // left running.
 func StartProviders(ctx context.Context, o Options, n int) (Providers, error) {
+	return startProvidersAt(ctx, o, n, nil)
+}
+
+// StartProvidersAt is StartProviders on the given host:port addresses, one
+// server each (the demo's fixed ports), tried once.
+func StartProvidersAt(ctx context.Context, o Options, addrs []string) (Providers, error) {
+	return startProvidersAt(ctx, o, len(addrs), addrs)
+}
+
+func startProvidersAt(ctx context.Context, o Options, n int, addrs []string) (Providers, error) {
 	switch {
 	case n < 2:
 		return nil, fmt.Errorf("slapd: StartProviders: %d servers, want at least 2", n)
@@ -64,19 +74,22 @@ func StartProviders(ctx context.Context, o Options, n int) (Providers, error) {
 	}
 	// A port found free can be taken before slapd binds it, and every server's configuration
 	// names the others' ports: on a clash, start all over with new ones.
+	if addrs != nil {
+		return startProviders(ctx, o, dirs, addrs)
+	}
 	for attempt := 0; ; attempt++ {
-		ps, err := startProviders(ctx, o, dirs)
+		addrs, err := freeAddrs(len(dirs))
+		if err != nil {
+			return nil, fmt.Errorf("slapd: StartProviders: %w", err)
+		}
+		ps, err := startProviders(ctx, o, dirs, addrs)
 		if err == nil || !errors.Is(err, ErrAddrInUse) || attempt == 2 {
 			return ps, err
 		}
 	}
 }
 
-func startProviders(ctx context.Context, o Options, dirs []string) (Providers, error) {
-	addrs, err := freeAddrs(len(dirs))
-	if err != nil {
-		return nil, fmt.Errorf("slapd: StartProviders: %w", err)
-	}
+func startProviders(ctx context.Context, o Options, dirs, addrs []string) (Providers, error) {
 	var ps Providers
 	fail := func(i int, err error) (Providers, error) {
 		ps.Stop() // what did start; its own report is err

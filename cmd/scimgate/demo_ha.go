@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
+	"github.com/scimgate/scimgate/ldapbackend/slapd"
+)
+
+// runDemoHA is `make run-ha`: two slapd providers in multi-provider
+// replication, seeded with the demo directory, and two gateways in front
+// of them, each configured with both servers (the first preferred), in
+// the foreground until interrupted. tokens.env is the one of `make run`
+// plus SCIM_URL_2 and LDAP_URL_2.
+func runDemoHA(ctx context.Context, cfgPath, runDir string, httpPorts, ldapPorts, metricsPorts [2]string, stdout, stderr io.Writer) error {
+	for i := range 2 {
+		n := ""
+		if i == 1 {
+			n = "_2"
+		}
+		for _, p := range []struct{ port, what, env string }{
+			{httpPorts[i], "SCIM", "SCIMGATE_PORT" + n},
+			{metricsPorts[i], "metrics", "SCIMGATE_METRICS_PORT" + n},
+			{ldapPorts[i], "LDAP", "SCIMGATE_LDAP_PORT" + n},
+		} {
+			if err := portFree(p.port, p.what, p.env); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return err
+	}
+	base, err := loadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(runDir, "ldap-ha")
+	fmt.Fprintf(stderr, "starting two slapd providers on 127.0.0.1:%s and 127.0.0.1:%s (data in %s)\n", ldapPorts[0], ldapPorts[1], dir)
+	ps, err := slapd.StartProvidersAt(ctx, slapd.Options{
+		Dir: dir, Fresh: true, Suffix: base.LDAP.Suffix, ServiceDN: base.ServiceDN,
+		SeedLDIF: []string{"testdata/demo/directory.ldif"},
+	}, []string{"127.0.0.1:" + ldapPorts[0], "127.0.0.1:" + ldapPorts[1]})
+	if err != nil {
+		return fmt.Errorf("slapd: %v", err)
+	}
+	defer func() {
+		if err := ps.Stop(); err != nil {
+			fmt.Fprintf(stderr, "stopping the directory: %v\n", err)
+		} else {
+			fmt.Fprintln(stderr, "directory stopped")
+		}
+	}()
+	var cfgs [2]*Config
+	for i := range cfgs {
+		cfg, err := loadConfig(cfgPath)
+		if err != nil {
+			return err
+		}
+		cfg.Listen = "127.0.0.1:" + httpPorts[i]
+		cfg.MetricsListen = "127.0.0.1:" + metricsPorts[i]
+		cfg.BaseURL = ""
+		cfg.LDAP.URL = ""
+		cfg.LDAP.Servers = []ldapconn.ServerConfig{{URL: ps[0].URL}, {URL: ps[1].URL}}
+		cfg.defaults()
+		if errs := cfg.validate(); len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		cfgs[i] = cfg
+	}
+	env, err := demoTokens(cfgs[0], ps[0].URL, ps[0].Suffix, ps[0].AdminDN, ps[0].AdminPassword)
+	if err != nil {
+		return err
+	}
+	env = append(env, "SCIM_URL_2="+cfgs[1].BaseURL, "LDAP_URL_2="+ps[1].URL, "METRICS_URL_2=http://"+cfgs[1].MetricsListen+"/metrics")
+	ctx, cancel := context.WithCancel(ctx) // one gateway failing stops the other
+	defer cancel()
+	done := make(chan error, 2)
+	for i, cfg := range cfgs {
+		ready := make(chan string, 1)
+		go func() { done <- serve(ctx, cfg, stderr, ready) }()
+		select {
+		case <-ready:
+		case err := <-done:
+			return fmt.Errorf("gateway %d: %v", i+1, err)
+		}
+	}
+	tokensFile := filepath.Join(runDir, "tokens.env")
+	if err := writeFileAtomic(tokensFile, []byte(shellLines(env)), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, demoBanner(tokensFile, env))
+	fmt.Fprintf(stdout, "The second gateway is $SCIM_URL_2; the second provider $LDAP_URL_2. Stop a provider\n"+
+		"(kill -STOP or -KILL the slapd whose pid is in %s/provider1/slapd.pid) and both gateways go on.\n", dir)
+	err = <-done
+	cancel()
+	if err2 := <-done; err == nil {
+		err = err2
+	}
+	return err
+}
