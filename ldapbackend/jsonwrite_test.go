@@ -2,6 +2,7 @@ package ldapbackend
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -216,4 +217,83 @@ func TestJSONWriteAddsAuxClass(t *testing.T) {
 	if got := env.dir.Entry("uid=dora," + peopleDN).GetAttributeValues("objectClass"); !containsFold(got, "scimAccount") || !containsFold(got, "scimResource") {
 		t.Errorf("created with objectClass %q, want scimResource and scimAccount among them", got)
 	}
+}
+
+// TestJSONWriteHidden: a caller who may change a json mapping's
+// attribute (scimEmails) only through a typed attribute beside it (mail)
+// changes no more than that attribute carries.
+func TestJSONWriteHidden(t *testing.T) {
+	const (
+		work      = `{"display":"Alice","primary":true,"type":"work","value":"alice@example.com"}`
+		home      = `{"type":"home","value":"alice@home.example"}`
+		fixedJSON = `(targetattr="scimEmails")(version 3.0; acl "json fixed"; deny (write) userdn="ldap:///anyone";)`
+	)
+	emails := func(list ...string) []any {
+		out := make([]any, 0, len(list))
+		for _, s := range list {
+			out = append(out, decodeJSONValue(t, s))
+		}
+		return out
+	}
+	cases := []struct {
+		name     string
+		aci      string
+		stored   []string // scimEmails; mail holds alice@example.com
+		mail     []string // mail, when not the demo's
+		path, op string
+		value    any
+		status   int
+		want     []string // scimEmails after
+		wantMail []string // mail after; nil: unchanged
+	}{
+		{"scimEmails fixed: the work value changes through mail", fixedJSON, []string{work, home}, nil,
+			`emails[type eq "work"].value`, "replace", "alice@new.example", 0,
+			[]string{work, home}, []string{"alice@new.example"}},
+		{"scimEmails fixed: primary moved between work emails is 403", fixedJSON,
+			[]string{`{"primary":true,"type":"work","value":"a@x"}`, `{"type":"work","value":"b@x"}`}, []string{"a@x", "b@x"},
+			"emails", "replace", emails(`{"primary":true,"type":"work","value":"b@x"}`, `{"type":"work","value":"a@x"}`), 403,
+			[]string{`{"primary":true,"type":"work","value":"a@x"}`, `{"type":"work","value":"b@x"}`}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newMemEnv(t, withGlobalACIs(t, tc.aci))
+			seed := ldap.NewModifyRequest(aliceDN, nil)
+			seed.Replace("scimEmails", tc.stored)
+			if tc.mail != nil {
+				seed.Replace("mail", tc.mail)
+			}
+			if err := env.dir.Modify(context.Background(), seed); err != nil {
+				t.Fatal(err)
+			}
+			mailBefore := env.dir.Entry(aliceDN).GetAttributeValues("mail")
+			op := mustPath(t, tc.path)
+			op.Op, op.Value = tc.op, tc.value
+			_, err := env.b.Patch(as("scim:read", "scim:write"), env.users, env.id(t, aliceDN), []resource.PatchOp{*op}, resource.Conditions{}, resource.Projection{})
+			if status(err) != tc.status {
+				t.Fatalf("status %d (%v), want %d", status(err), err, tc.status)
+			}
+			e := env.dir.Entry(aliceDN)
+			got := slices.Sorted(slices.Values(e.GetAttributeValues("scimEmails")))
+			if want := slices.Sorted(slices.Values(tc.want)); !slices.Equal(got, want) {
+				t.Errorf("scimEmails:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			wantMail := tc.wantMail
+			if wantMail == nil {
+				wantMail = mailBefore
+			}
+			if got := e.GetAttributeValues("mail"); !slices.Equal(got, wantMail) && len(got)+len(wantMail) > 0 {
+				t.Errorf("mail = %q, want %q", got, wantMail)
+			}
+		})
+	}
+}
+
+// decodeJSONValue decodes one JSON literal of a test table.
+func decodeJSONValue(t *testing.T, s string) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("%s: %v", s, err)
+	}
+	return v
 }

@@ -264,6 +264,11 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		if !a.WriteOnly && reflect.DeepEqual(oldS, newS) {
 			continue
 		}
+		var jw jsonWrite
+		if a.Kind == scimldap.KindJSON {
+			jw = b.jsonElements(ts, le, a, old.Attrs, next, newS)
+			newS = jw.elems
+		}
 		newL, err := b.ldapFromSCIM(ctx, a, newS)
 		if err != nil {
 			return nil, err
@@ -292,8 +297,10 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			continue
 		}
 		if !rc.mayWriteValues(e, a.LDAP, add, del) {
-			if a.Kind == scimldap.KindJSON && ts.m.SameBesideClaims(a, oldS, newS) {
-				continue // changed where the caller may write (mail): scimldap.Reconcile
+			if a.Kind == scimldap.KindJSON && scimldap.SameElements(newS, jw.settled) {
+				// Changed only where the caller may write (mail): a read
+				// shows the elements sent (scimldap.Reconcile).
+				continue
 			}
 			return nil, resource.Forbidden("not allowed to change %s", a.SCIM)
 		}
