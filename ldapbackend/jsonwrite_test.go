@@ -219,13 +219,16 @@ func TestJSONWriteAddsAuxClass(t *testing.T) {
 	}
 }
 
-// TestJSONWriteHidden: a caller who may change a json mapping's
-// attribute (scimEmails) only through a typed attribute beside it (mail)
+// TestJSONWriteHidden: a write of a json mapping's attribute
+// (scimEmails) keeps what the caller could not read of it, and a caller
+// who may change it only through a typed attribute beside it (mail)
 // changes no more than that attribute carries.
 func TestJSONWriteHidden(t *testing.T) {
 	const (
 		work      = `{"display":"Alice","primary":true,"type":"work","value":"alice@example.com"}`
 		home      = `{"type":"home","value":"alice@home.example"}`
+		hideMail  = `(targetattr="mail")(version 3.0; acl "mail hidden"; deny (read,search,compare) userdn="ldap:///anyone";)`
+		hideJSON  = `(targetattr="scimEmails")(version 3.0; acl "json hidden"; deny (read,search,compare) userdn="ldap:///anyone";)`
 		fixedJSON = `(targetattr="scimEmails")(version 3.0; acl "json fixed"; deny (write) userdn="ldap:///anyone";)`
 	)
 	emails := func(list ...string) []any {
@@ -246,6 +249,24 @@ func TestJSONWriteHidden(t *testing.T) {
 		want     []string // scimEmails after
 		wantMail []string // mail after; nil: unchanged
 	}{
+		{"mail hidden: an added email keeps the work one", hideMail, []string{work}, nil,
+			"emails", "add", emails(`{"type":"other","value":"o@x"}`), 0,
+			[]string{work, `{"type":"other","value":"o@x"}`}, nil},
+		{"mail hidden: emails replaced, the work one kept", hideMail, []string{work, home}, nil,
+			"emails", "replace", emails(`{"type":"other","value":"o@x"}`), 0,
+			[]string{work, `{"type":"other","value":"o@x"}`}, nil},
+		{"scimEmails hidden: the work value changed, the home email kept", hideJSON, []string{work, home}, nil,
+			`emails[type eq "work"].value`, "replace", "alice@new.example", 0,
+			[]string{`{"display":"Alice","primary":true,"type":"work","value":"alice@new.example"}`, home}, []string{"alice@new.example"}},
+		{"scimEmails hidden: the work email removed, the home email kept", hideJSON, []string{work, home}, nil,
+			`emails[type eq "work"]`, "remove", nil, 0,
+			[]string{home}, []string{}},
+		{"scimEmails hidden: an email mail does not hold is 403", hideJSON, []string{work, home}, nil,
+			"emails", "add", emails(`{"type":"other","value":"o@x"}`), 403,
+			[]string{work, home}, nil},
+		{"scimEmails hidden: primary is 403", hideJSON, []string{work, home}, nil,
+			"emails", "replace", emails(`{"type":"work","value":"alice@example.com","primary":true}`), 403,
+			[]string{work, home}, nil},
 		{"scimEmails fixed: the work value changes through mail", fixedJSON, []string{work, home}, nil,
 			`emails[type eq "work"].value`, "replace", "alice@new.example", 0,
 			[]string{work, home}, []string{"alice@new.example"}},

@@ -223,6 +223,9 @@ func (b *Backend) reread(rc *reqCtx, ts *typeState, dn, id string, p resource.Pr
 // rename when the naming attribute changes), after checking the write
 // right on every value added or removed.
 //
+// A json mapping's attribute is written whole, yet keeps what the caller
+// could not read of it (jsonElements).
+//
 // touched names the attributes a PATCH operates on: the caller needs write
 // on each even when the operation changes no value, so a caller without
 // the right learns nothing from a no-op.
@@ -266,7 +269,9 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 		}
 		var jw jsonWrite
 		if a.Kind == scimldap.KindJSON {
-			jw = b.jsonElements(ts, le, a, old.Attrs, next, newS)
+			if jw, err = b.jsonElements(rc, ts, le, e, a, old.Attrs, next, newS); err != nil {
+				return nil, err
+			}
 			newS = jw.elems
 		}
 		newL, err := b.ldapFromSCIM(ctx, a, newS)

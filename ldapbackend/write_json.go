@@ -2,11 +2,21 @@ package ldapbackend
 
 import (
 	"reflect"
+	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/scimgate/scimgate/aci"
 	"github.com/scimgate/scimgate/ldapbackend/scimldap"
+	"github.com/scimgate/scimgate/scim/resource"
 )
+
+// A json mapping's attribute (scimEmails) is written whole, but the
+// caller's view of it is filtered: a read leaves out what the typed
+// mappings beside it (mail) hide from the caller (scimldap.Reconcile),
+// and the whole attribute when the caller may not read it. jsonWrite
+// works out the elements to store so that the write keeps what the
+// caller could not see.
 
 // jsonWrite is what modify stores of a json mapping's attribute.
 type jsonWrite struct {
@@ -18,23 +28,47 @@ type jsonWrite struct {
 }
 
 // jsonElements works out the write of json mapping a, whose elements the
-// caller changed from its view (in old) to sent (in next).
-func (b *Backend) jsonElements(ts *typeState, le *ldap.Entry, a *scimldap.AttrMapping, old, next map[string]any, sent []any) jsonWrite {
+// caller changed from its view (in old) to sent (in next). Stored
+// elements the caller could not see are kept (scimldap.KeepUnseen). A
+// caller who may not read a's attribute at all changes it only through
+// the typed mappings beside it: what it sends must be what those alone
+// show (anything else is 403), and the stored elements are reconciled
+// with their new values.
+func (b *Backend) jsonElements(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.Entry, a *scimldap.AttrMapping, old, next map[string]any, sent []any) (jsonWrite, error) {
 	var stored []any
 	for _, v := range le.GetAttributeValues(a.LDAP) {
 		if el, ok := scimldap.ToSCIMValue(a, v); ok {
 			stored = append(stored, el)
 		}
 	}
-	var after []scimldap.Beside
+	var after, carried, hidden []scimldap.Beside
 	for i := range ts.read {
 		ra := &ts.read[i]
 		if !ra.beside || ra.a.URN != a.URN || ra.a.Attr != a.Attr {
 			continue
 		}
-		after = append(after, scimldap.Beside{Mapping: ra.a, Sub: ra.sub, First: ra.first, Vals: typedAfter(ts, le, ra, old, next)})
+		x := scimldap.Beside{Mapping: ra.a, Sub: ra.sub, First: ra.first}
+		x.Vals = typedAfter(ts, le, ra, old, next)
+		after = append(after, x)
+		x.Vals = typedValues(ra.a, next, ra.first)
+		carried = append(carried, x)
+		if !rc.canRead(e, ra.canon) {
+			hidden = append(hidden, x)
+		}
 	}
-	return jsonWrite{elems: sent, settled: scimldap.Reconciled(stored, after)}
+	w := jsonWrite{settled: scimldap.Reconciled(stored, after)}
+	if !rc.canRead(e, aci.CanonicalAttr(a.LDAP)) {
+		if !scimldap.SameElements(sent, scimldap.Reconciled(nil, carried)) {
+			return jsonWrite{}, resource.Forbidden("not allowed to read %s: it changes only through %s", a.SCIM, besideNames(carried))
+		}
+		w.elems = w.settled
+		return w, nil
+	}
+	w.elems = sent
+	if len(hidden) > 0 {
+		w.elems = scimldap.KeepUnseen(stored, sent, hidden, after)
+	}
+	return w, nil
 }
 
 // typedAfter returns the values that the LDAP attribute of ra's typed
@@ -76,4 +110,16 @@ func typedValues(a *scimldap.AttrMapping, attrs map[string]any, first bool) []an
 		}
 	}
 	return out
+}
+
+// besideNames names the typed mappings of a list, for messages.
+func besideNames(list []scimldap.Beside) string {
+	names := make([]string, 0, len(list))
+	for _, x := range list {
+		names = append(names, x.Mapping.SCIM)
+	}
+	if len(names) == 0 {
+		return "nothing this server maps"
+	}
+	return strings.Join(names, ", ")
 }

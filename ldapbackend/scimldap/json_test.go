@@ -372,6 +372,73 @@ func TestSameElements(t *testing.T) {
 	}
 }
 
+// TestKeepUnseen: what a caller sends of a json mapping's attribute gets
+// back what it could not see of the stored elements.
+func TestKeepUnseen(t *testing.T) {
+	full := compiled(t, DefaultUserMapping("ou=People,dc=example,dc=com"), CoreUserURN)
+	tests := []struct {
+		name         string
+		attr         string
+		hidden       []string // LDAP attributes the caller may not read
+		stored, sent string
+		want         string
+	}{
+		{"a hidden work email is kept whole", "emails", []string{"mail"},
+			`[{"value":"w@x","type":"work","primary":true,"display":"W"},{"value":"h@x","type":"home"}]`,
+			`[{"value":"h@x","type":"home"},{"value":"o@x","type":"other"}]`,
+			`[{"value":"h@x","type":"home"},{"value":"o@x","type":"other"},{"value":"w@x","type":"work","primary":true,"display":"W"}]`},
+		{"a hidden untyped email is the first mapping's", "emails", []string{"mail"},
+			`[{"value":"u@x"}]`, `[]`, `[{"value":"u@x"}]`},
+		{"a work element without value was seen", "emails", []string{"mail"},
+			`[{"display":"D","type":"work"}]`, `[]`, `[]`},
+		{"nothing hidden of another type", "emails", []string{"mail"},
+			`[{"value":"h@x","type":"home"}]`, `[]`, `[]`},
+		{"a hidden locality goes back into its address", "addresses", []string{"l"},
+			`[{"streetAddress":"1 Main","locality":"Oslo","country":"NO","type":"work"}]`,
+			`[{"streetAddress":"1 Main","country":"NO","type":"work","primary":true}]`,
+			`[{"streetAddress":"1 Main","locality":"Oslo","country":"NO","type":"work","primary":true}]`},
+		{"into the address whose street changed", "addresses", []string{"l"},
+			`[{"streetAddress":"1 Main","locality":"Oslo","type":"work"}]`,
+			`[{"streetAddress":"2 Side","type":"work"}]`,
+			`[{"streetAddress":"2 Side","locality":"Oslo","type":"work"}]`},
+		{"each locality into its own address", "addresses", []string{"l"},
+			`[{"streetAddress":"1 Main","locality":"Oslo","type":"work"},{"streetAddress":"2 Side","locality":"Bergen","type":"work"}]`,
+			`[{"streetAddress":"2 Side","type":"work"},{"streetAddress":"1 Main","type":"work"}]`,
+			`[{"streetAddress":"2 Side","locality":"Bergen","type":"work"},{"streetAddress":"1 Main","locality":"Oslo","type":"work"}]`},
+		{"else into the address a read would fill", "addresses", []string{"l"},
+			`[{"streetAddress":"1 Main","locality":"Oslo","country":"NO","type":"work"}]`,
+			`[{"streetAddress":"1 Home","type":"home"},{"streetAddress":"1 Main","country":"SE","type":"work"}]`,
+			`[{"streetAddress":"1 Home","type":"home"},{"streetAddress":"1 Main","locality":"Oslo","country":"SE","type":"work"}]`},
+		{"nowhere when no address lacks it", "addresses", []string{"l"},
+			`[{"streetAddress":"1 Main","locality":"Oslo","type":"work"}]`,
+			`[{"streetAddress":"2 Side","country":"SE","type":"home"}]`,
+			`[{"streetAddress":"2 Side","country":"SE","type":"home"}]`},
+		{"not over what the caller sent", "addresses", []string{"l"},
+			`[{"streetAddress":"1 Main","locality":"Oslo","type":"work"}]`,
+			`[{"streetAddress":"1 Main","locality":"Bergen","type":"work"}]`,
+			`[{"streetAddress":"1 Main","locality":"Bergen","type":"work"}]`},
+	}
+	for _, tt := range tests {
+		beside := besideOf(t, full, tt.attr, nil)
+		var hidden []Beside
+		for _, b := range beside {
+			if slices.Contains(tt.hidden, b.Mapping.LDAP) {
+				hidden = append(hidden, b)
+			}
+		}
+		stored, _ := decodeJSON(t, tt.stored).([]any)
+		sent, _ := decodeJSON(t, tt.sent).([]any)
+		got := KeepUnseen(stored, sent, hidden, beside)
+		want, _ := decodeJSON(t, tt.want).([]any)
+		if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, mustJSON(got), tt.want)
+		}
+		if mustJSON(sent) != mustJSON(decodeJSON(t, tt.sent)) {
+			t.Errorf("%s: the elements sent were modified", tt.name)
+		}
+	}
+}
+
 func TestEncodeJSON(t *testing.T) {
 	tests := []struct {
 		in      any
