@@ -116,6 +116,12 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 		}
 		return nil, MapError(err, "create")
 	}
+	if lost := b.lostName(rc, ts, names, dn); lost != nil {
+		if !resource.IsUniqueness(lost) {
+			return nil, lost
+		}
+		return nil, b.uncreate(ctx, dn, lost)
+	}
 	fp := rc.plan(ts, p)
 	le, err := b.fetchDN(ctx, dn, fp.attrs)
 	if err != nil {
@@ -223,6 +229,10 @@ func (b *Backend) checkUnique(rc *reqCtx, ts *typeState, values map[string]strin
 		f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Equality{Attr: attr, Value: value}}}
 		req := ts.searchRequest(f.String(), 2, []string{"1.1"}, nil)
 		res, err := b.search(rc.ctx, req, "uniqueness check")
+		if isSizeLimit(err) {
+			// More than two hold it (writers racing, before they settle).
+			return resource.Uniqueness("a %s with %s %q already exists", ts.t.Name, ts.scimName(attr), value)
+		}
 		if err != nil {
 			return err
 		}

@@ -387,6 +387,18 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			}
 			return nil, MapError(err, "modify")
 		}
+		if lost := b.lostName(rc, ts, newNames, dn); lost != nil {
+			if !resource.IsUniqueness(lost) {
+				return nil, lost
+			}
+			lost = b.unmodify(ctx, dn, le, mods, lost)
+			if renamed {
+				if uerr := b.undoRename(ctx, dn, le.DN); uerr != nil {
+					return nil, uerr
+				}
+			}
+			return nil, lost
+		}
 	}
 	return b.reread(rc, ts, dn, id, p)
 }

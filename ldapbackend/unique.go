@@ -1,0 +1,128 @@
+package ldapbackend
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/scim/resource"
+)
+
+// Two gateways writing one name at once both pass checkUnique when the
+// name is not the entry's RDN (userName in mail): the directory's DN
+// uniqueness does not cover it, and OpenLDAP's unique overlay checks
+// outside the write (tried: it lets some through). So after such a write
+// each writer looks again, and where several entries now hold the name,
+// the one that holds it from the earliest write keeps it (the smallest
+// version: entryCSN, or entryusn on 389, both in the order one server
+// applied the writes) and the others take their write back and answer
+// 409. A writer that looked before another's write landed sees only its
+// own entry, and the other, writing later, has the larger version: so
+// exactly one of writers that overlap keeps the name.
+
+// lostName reports, after this gateway wrote dn, whether another entry of
+// the type holds one of names (the values of uniqueNames other than the
+// RDN's) from an earlier write; the error is the 409 to answer.
+func (b *Backend) lostName(rc *reqCtx, ts *typeState, names map[string]string, dn string) error {
+	for _, attr := range slices.Sorted(maps.Keys(names)) {
+		if strings.EqualFold(attr, ts.m.RDNAttr) {
+			continue // the directory keeps DNs unique
+		}
+		value := names[attr]
+		f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Equality{Attr: attr, Value: value}}}
+		res, err := b.search(rc.ctx, ts.searchRequest(f.String(), 0, []string{b.opt.VersionAttr}, nil), "uniqueness settle")
+		if err != nil {
+			return err
+		}
+		if len(res.Entries) < 2 {
+			continue
+		}
+		first := slices.MinFunc(res.Entries, func(x, y *ldap.Entry) int {
+			if c := compareVersions(x.GetAttributeValue(b.opt.VersionAttr), y.GetAttributeValue(b.opt.VersionAttr)); c != 0 {
+				return c
+			}
+			return strings.Compare(strings.ToLower(x.DN), strings.ToLower(y.DN))
+		})
+		if !sameDN(first.DN, dn) {
+			return resource.Uniqueness("a %s with %s %q already exists (created at the same moment)", ts.t.Name, ts.scimName(attr), value)
+		}
+	}
+	return nil
+}
+
+// compareVersions orders two version values: numbers (entryusn) by
+// value, others (entryCSN) as text, which orders CSNs by time.
+func compareVersions(a, b string) int {
+	if x, err := strconv.ParseUint(a, 10, 64); err == nil {
+		if y, err := strconv.ParseUint(b, 10, 64); err == nil {
+			switch {
+			case x < y:
+				return -1
+			case x > y:
+				return 1
+			}
+			return 0
+		}
+	}
+	return strings.Compare(a, b)
+}
+
+// sameDN compares two DNs as the directory would, near enough for DNs
+// the gateway itself wrote or read back.
+func sameDN(a, b string) bool {
+	na, err1 := ldapfilter.NormalizeDN(a)
+	nb, err2 := ldapfilter.NormalizeDN(b)
+	if err1 != nil || err2 != nil {
+		return strings.EqualFold(a, b)
+	}
+	return na == nb
+}
+
+// uncreate deletes an entry this gateway just created and lost a name
+// with; the request's answer is lost (409) whatever happens here.
+func (b *Backend) uncreate(ctx context.Context, dn string, lost error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := b.do(ctx, "delete", func(ctx context.Context) error { return b.opt.Conn.Del(ctx, ldap.NewDelRequest(dn, nil)) }); err != nil {
+		b.opt.Log.Error().Err(err).Str("entry", dn).Msg("a create that lost its name to another at the same moment could not be taken back: two entries hold the name")
+		return resource.Unavailable(err, "another %s took the name at the same moment, and this one could not be taken back (%s)", "resource", dn)
+	}
+	return lost
+}
+
+// unmodify takes back the changes mods made to the entry, which was le
+// before: each attribute mods changed gets le's values again. Write-only
+// values (a password) are not read and stay as written.
+func (b *Backend) unmodify(ctx context.Context, dn string, le *ldap.Entry, mods *ldap.ModifyRequest, lost error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	back := ldap.NewModifyRequest(dn, nil)
+	seen := map[string]bool{}
+	for _, c := range mods.Changes {
+		attr := c.Modification.Type
+		if seen[strings.ToLower(attr)] || strings.EqualFold(attr, "userPassword") {
+			continue
+		}
+		seen[strings.ToLower(attr)] = true
+		if old := le.GetAttributeValues(attr); len(old) > 0 {
+			back.Replace(attr, old)
+		} else {
+			back.Replace(attr, nil)
+		}
+	}
+	if len(back.Changes) == 0 {
+		return lost
+	}
+	if err := b.do(ctx, "modify", func(ctx context.Context) error { return b.opt.Conn.Modify(ctx, back) }); err != nil {
+		b.opt.Log.Error().Err(err).Str("entry", dn).Msg("a change that lost a name to another at the same moment could not be taken back: two entries hold the name")
+		return resource.Unavailable(errors.Join(lost, err), "another resource took the name at the same moment, and this change could not be taken back")
+	}
+	return lost
+}
