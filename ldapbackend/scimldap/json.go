@@ -371,6 +371,53 @@ func (tr *filterTranslator) jsonFilter(a *AttrMapping, vf filter.Expression, tex
 	return withAttr(fLeaf(sf), a.LDAP), nil
 }
 
+// pinnedToTyped reports whether the value filter vf is an and of
+// comparisons that selects one type (type eq "work") that typed mappings
+// of maps store, and otherwise compares only sub-attributes those
+// mappings store.
+func pinnedToTyped(vf filter.Expression, maps []*AttrMapping) bool {
+	var conj []*filter.AttributeExpression
+	var collect func(e filter.Expression) bool
+	collect = func(e filter.Expression) bool {
+		switch x := e.(type) {
+		case *filter.LogicalExpression:
+			return strings.EqualFold(string(x.Operator), "and") && collect(x.Left) && collect(x.Right)
+		case *filter.AttributeExpression:
+			conj = append(conj, x)
+			return x.AttributePath.URIPrefix == nil && x.AttributePath.SubAttribute == nil
+		}
+		return false
+	}
+	if vf == nil || !collect(vf) {
+		return false
+	}
+	typ := ""
+	for _, x := range conj {
+		if strings.EqualFold(x.AttributePath.AttributeName, "type") {
+			s, ok := x.CompareValue.(string)
+			if !ok || !strings.EqualFold(string(x.Operator), "eq") || typ != "" && !strings.EqualFold(typ, s) {
+				return false
+			}
+			typ = strings.ToLower(s)
+		}
+	}
+	if typ == "" {
+		return false
+	}
+	for _, x := range conj {
+		sub := strings.ToLower(x.AttributePath.AttributeName)
+		if sub == "type" {
+			continue
+		}
+		if !slices.ContainsFunc(maps, func(a *AttrMapping) bool {
+			return a.TypeEq == typ && mappingSub(a) == sub && a.Kind != KindReference && !a.WriteOnly
+		}) {
+			return false
+		}
+	}
+	return slices.ContainsFunc(maps, func(a *AttrMapping) bool { return a.TypeEq == typ })
+}
+
 // flattenAnd collects the comparisons of a value filter made of and.
 func flattenAnd(e filter.Expression, out *[]*filter.AttributeExpression, a *AttrMapping, text string) error {
 	switch x := e.(type) {
