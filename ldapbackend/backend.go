@@ -34,6 +34,9 @@ type Options struct {
 	Types     []TypeBinding
 	// ServiceDN is the bind identity every request runs as (mapping disabled).
 	ServiceDN string
+	// Suffix is the naming context, whose contextCSN says which writes a
+	// server has committed (unique.go); "" when unknown.
+	Suffix string
 	// DefaultPageSize and MaxPageSize bound list responses; Lookthrough
 	// bounds how many entries one search may examine (beyond it: 400 tooMany).
 	DefaultPageSize, MaxPageSize, Lookthrough int

@@ -128,7 +128,10 @@ func (b *Backend) Create(ctx context.Context, t *resource.Type, attrs map[string
 		return nil, err
 	}
 	if le == nil {
-		return nil, resource.Internal(errors.New("created entry vanished"))
+		// Created, but the server that can show it stopped answering
+		// (several servers: ldapconn.Cluster): the client may retry, and
+		// finds the name taken if the entry made it.
+		return nil, resource.Unavailable(errors.New("created entry not readable"), "the %s was created, but cannot be read back now; try again", ts.t.Name)
 	}
 	return b.toResourceOf(rc, ts, le, fp.entry(le), p)
 }

@@ -37,9 +37,23 @@ func (b *Backend) lostName(rc *reqCtx, ts *typeState, names map[string]string, d
 		}
 		value := names[attr]
 		f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Equality{Attr: attr, Value: value}}}
-		res, err := b.search(rc.ctx, ts.searchRequest(f.String(), 0, []string{b.opt.VersionAttr}, nil), "uniqueness settle")
+		look := func() (*ldap.SearchResult, error) {
+			// As the service account: a mapped caller's view may hide the
+			// other holder.
+			res, err := b.searchRaw(rc.ctx, ts.searchRequest(f.String(), 0, []string{b.opt.VersionAttr}, nil))
+			if err != nil {
+				return nil, MapError(err, "uniqueness settle")
+			}
+			return res, nil
+		}
+		res, err := look()
 		if err != nil {
 			return err
+		}
+		if b.graduated(rc.ctx, res, dn) {
+			if res, err = look(); err != nil {
+				return err
+			}
 		}
 		if len(res.Entries) < 2 {
 			continue
@@ -55,6 +69,40 @@ func (b *Backend) lostName(rc *reqCtx, ts *typeState, names map[string]string, d
 		}
 	}
 	return nil
+}
+
+// graduated waits, where versions are change sequence numbers, until the
+// directory's contextCSN has reached this write's (dn's entry in res): a
+// CSN is given to a write before it commits, so a write with a smaller one
+// may still be committing, unseen; once contextCSN has passed a CSN, every
+// smaller one is in. It reports whether it waited (look again), at most a
+// second.
+func (b *Backend) graduated(ctx context.Context, res *ldap.SearchResult, dn string) bool {
+	own := ""
+	for _, e := range res.Entries {
+		if sameDN(e.DN, dn) {
+			own = e.GetAttributeValue(b.opt.VersionAttr)
+		}
+	}
+	parts := strings.Split(own, "#")
+	if len(parts) != 4 || b.opt.Suffix == "" {
+		return false // entryusn (389): numbered as committed
+	}
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		cres, err := b.searchRaw(ctx, &ldap.SearchRequest{BaseDN: b.opt.Suffix, Scope: ldap.ScopeBaseObject,
+			Filter: "(objectClass=*)", Attributes: []string{"contextCSN"}})
+		if err != nil || len(cres.Entries) != 1 {
+			return true
+		}
+		for _, v := range cres.Entries[0].GetAttributeValues("contextCSN") {
+			if p := strings.Split(v, "#"); len(p) == 4 && p[2] == parts[2] && v >= own {
+				return true
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
 }
 
 // compareVersions orders two version values: numbers (entryusn) by

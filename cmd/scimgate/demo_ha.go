@@ -80,13 +80,17 @@ func runDemoHA(ctx context.Context, cfgPath, runDir string, httpPorts, ldapPorts
 	env = append(env, "SCIM_URL_2="+cfgs[1].BaseURL, "LDAP_URL_2="+ps[1].URL, "METRICS_URL_2=http://"+cfgs[1].MetricsListen+"/metrics")
 	ctx, cancel := context.WithCancel(ctx) // one gateway failing stops the other
 	defer cancel()
-	done := make(chan error, 2)
+	done := [2]chan error{make(chan error, 1), make(chan error, 1)}
 	for i, cfg := range cfgs {
 		ready := make(chan string, 1)
-		go func() { done <- serve(ctx, cfg, stderr, ready) }()
+		go func() { done[i] <- serve(ctx, cfg, stderr, ready) }()
 		select {
 		case <-ready:
-		case err := <-done:
+		case err := <-done[i]:
+			cancel()
+			if i == 1 {
+				<-done[0] // the first gateway stops before the directory does
+			}
 			return fmt.Errorf("gateway %d: %v", i+1, err)
 		}
 	}
@@ -97,10 +101,14 @@ func runDemoHA(ctx context.Context, cfgPath, runDir string, httpPorts, ldapPorts
 	fmt.Fprint(stdout, demoBanner(tokensFile, env))
 	fmt.Fprintf(stdout, "The second gateway is $SCIM_URL_2; the second provider $LDAP_URL_2. Stop a provider\n"+
 		"(kill -STOP or -KILL the slapd whose pid is in %s/provider1/slapd.pid) and both gateways go on.\n", dir)
-	err = <-done
-	cancel()
-	if err2 := <-done; err == nil {
-		err = err2
+	var errs [2]error
+	select { // the first to stop stops the other
+	case errs[0] = <-done[0]:
+		cancel()
+		errs[1] = <-done[1]
+	case errs[1] = <-done[1]:
+		cancel()
+		errs[0] = <-done[0]
 	}
-	return err
+	return errors.Join(errs[0], errs[1])
 }

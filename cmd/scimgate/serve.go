@@ -180,7 +180,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		writeToken = writeTokenOn389(ctx, pool, log)
 	}
 	backend, err := ldapbackend.New(ldapbackend.Options{
-		Conn: pool, ACIs: store, Directory: dir, ServiceDN: cfg.ServiceDN,
+		Conn: pool, ACIs: store, Directory: dir, ServiceDN: cfg.ServiceDN, Suffix: cfg.LDAP.Suffix,
 		Types:           bindings,
 		DefaultPageSize: cfg.Limits.DefaultPageSize, MaxPageSize: cfg.Limits.MaxPageSize, Lookthrough: cfg.Limits.Lookthrough,
 		Log: log, OnDecisions: m.ACIDecisions, ObserveLDAP: m.LDAPOp, OnListPage: m.ListPage,

@@ -14,39 +14,51 @@ import (
 
 // Cluster is the directory as the gateway uses it: one or several servers
 // of one replicated directory (LDAPConfig.Servers), a Pool each. It is a
-// Conn, a PagedSearcher and a Holder.
+// Conn, a PagedSearcher and a Holder. With one server it is that server's
+// Pool.
 //
-//   - Writes go to the first provider, in configured order, that is
-//     healthy. A write that never reached a server (no connection could be
-//     had) goes to the next; one that was sent and then lost its
-//     connection is not sent again (it may have been applied) and answers
-//     ErrUnavailable, as with one server.
-//   - Reads (searches, held connections) go to a healthy server that has
-//     what this gateway wrote: once the gateway has written, the server it
-//     wrote to, and any other whose contextCSN has reached the writer's
-//     as read after that write (read your writes). They are spread over
-//     those servers in turn, and a read that fails for want of a
-//     connection is tried on the next.
-//   - Every CheckInterval each server is read (its suffix's contextCSN,
-//     bounded by the interval): a server that does not answer is not
-//     chosen until it does, so a dead or hung server stops getting new
-//     operations within about two intervals. An operation that loses its
-//     connection marks its server down at once.
-//
-// When no server that has this gateway's last write is healthy (the
-// writer died before replicating it), reads go to any healthy server: the
-// gateway stays available and says so in the log; the write shows up there
-// once the writer is back and replication has run. A directory without
-// contextCSN (389 DS) keeps reads on the server written to.
+//   - Reads (searches, held connections) go to the first server, in
+//     configured order, that answers and has what this gateway wrote (read
+//     your writes, has): for every server id, its contextCSN or the writes
+//     sent to it reach the change numbers of this gateway's writes, read
+//     back as each write returns. When the writes are split between
+//     healthy servers, a read waits up to catchUpWait for replication; when
+//     some are only on a server down, it goes to the others, the server
+//     written to last first. A read the directory could not serve is tried
+//     on the next. Reads are not spread: a cache's change marker and its
+//     content then come from one server.
+//   - Writes go to one provider at a time (writers), kept while it answers;
+//     on to the next when it stops, and back to an earlier one once that
+//     one has this gateway's writes or has caught up with the others
+//     (caughtUp). A write that never reached a server (no connection), or
+//     that the server refused for want of the entry (noSuchObject: a
+//     provider just back may lack an entry created meanwhile), goes to the
+//     next; one that was sent and then lost its connection is not sent
+//     again (it may have been applied) and answers ErrUnavailable.
+//   - Every CheckInterval each server's contextCSN is read on a connection
+//     of its own (checkOne): a server that refuses it, or times out twice,
+//     is not chosen until it answers again. A failed dial or a lost
+//     connection also marks its server down at once; a slow operation, a
+//     busy pool or a cancelled request does not (failed).
+//   - A write sent to a server that then did not answer may still be
+//     applied when it answers again, later than any write of the same
+//     entry made elsewhere meanwhile, which replication would then lose.
+//     Until that server has answered again for a check interval (at most
+//     fenceMax), this gateway sends no other write of the entry (fence).
+//     Other gateways do not know of it.
 type Cluster struct {
 	cfg     LDAPConfig
 	log     zerolog.Logger
 	servers []*server
-	next    atomic.Uint32 // round-robin position among readable servers
 
-	mu     sync.Mutex
-	mark   writeMark        // what this gateway wrote last
-	fenced map[string]fence // normalized DN -> a write of it whose outcome is unknown
+	mu      sync.Mutex
+	mark    map[string]string // per server id, the newest change number this gateway wrote
+	last    *server           // where this gateway last wrote
+	writer  *server           // the provider writes go to (writers)
+	blind   *server           // a server written to whose write's change number could not be read
+	blindAt time.Time         // when
+	warned  bool              // the read-your-writes fallback was logged since the last write
+	fenced  map[string]*fence // normalized DN -> a write of it whose outcome is unknown
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -59,64 +71,32 @@ type server struct {
 	provider bool
 	pool     *Pool
 	up       atomic.Bool
-	csn      atomic.Pointer[map[string]string] // contextCSN by server id, as last read
-	answered atomic.Int64                      // when it last answered a check (unix nanoseconds)
+	upSince  atomic.Int64 // unix nanoseconds when it last came up
+	answered atomic.Int64 // when the last check it answered began (unix nanoseconds)
+	csn      atomic.Pointer[csnState]
+	missed   atomic.Int32 // checks in a row that timed out
+	check    HeldConn     // the checks' own connection; only watch uses it
+
+	mu   sync.Mutex
+	ours map[string]string // per server id, the newest change number this gateway wrote here
 }
 
-// answeredSince reports whether s answered a check that began after t.
-func (s *server) answeredSince(t time.Time) bool {
-	return s.answered.Load() > t.UnixNano()
-}
+// csnState is a server's contextCSN by server id, as read by the last
+// check and the one before it.
+type csnState struct{ cur, prev map[string]string }
 
-// contextCSN reads s's contextCSN values by server id; ok is false when s
-// did not answer.
-func (c *Cluster) contextCSN(ctx context.Context, s *server) (csn map[string]string, err error) {
-	var res *ldap.SearchResult
-	err = s.pool.Do(ctx, func(conn *ldap.Conn) error {
-		var err error
-		res, err = conn.Search(&ldap.SearchRequest{BaseDN: c.cfg.Suffix, Scope: ldap.ScopeBaseObject,
-			Filter: "(objectClass=*)", Attributes: []string{"contextCSN"}})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	csn = map[string]string{}
-	if len(res.Entries) == 1 {
-		for _, v := range res.Entries[0].GetAttributeValues("contextCSN") {
-			if sid := csnSID(v); sid != "" {
-				csn[sid] = v
-			}
-		}
-	}
-	return csn, nil
-}
-
-// fence is a write sent to a server that then did not answer: the
-// server may still apply it when it answers again (a hung server reads
-// the request it was sent when it resumes), with a change number later
-// than any write of the entry made elsewhere meanwhile, which replication
-// would then lose. Until the server answers again, or fenceMax has
-// passed, the entry takes no other write.
+// fence is a write sent to a server that then did not answer.
 type fence struct {
-	s     *server
-	since time.Time
+	s        *server
+	since    time.Time
+	answered time.Time // when s was first seen answering again
 }
 
-// fenceMax bounds how long a write whose outcome is unknown holds its
-// entry: a server that stays silent longer is taken for dead, and what a
-// dead server applied keeps its earlier change number.
+// fenceMax bounds how long an entry waits for a silent server: past it,
+// the server is taken for dead. (A server that is only paused longer and
+// then applies the write still overwrites newer data; the log says which
+// entries were released so.)
 const fenceMax = 2 * time.Minute
-
-// writeMark is where this gateway last wrote and how far that server had
-// got then: its contextCSN, read after the write (nil until read). Another
-// server has the write once its contextCSN is as far for every server id.
-type writeMark struct {
-	s    *server
-	at   time.Time
-	csn  map[string]string
-	warn bool // the fallback was logged for this mark
-}
 
 // NewCluster returns a Cluster over cfg's servers (cfg.Servers, or cfg.URL
 // alone). As NewPool, it fails only for a configuration problem. Close it
@@ -126,7 +106,8 @@ func NewCluster(ctx context.Context, cfg LDAPConfig, log zerolog.Logger) (*Clust
 	if errs := cfg.Validate("ldap"); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	c := &Cluster{cfg: cfg, log: log.With().Str("component", "ldap-cluster").Logger(), done: make(chan struct{})}
+	c := &Cluster{cfg: cfg, log: log.With().Str("component", "ldap-cluster").Logger(), done: make(chan struct{}),
+		mark: map[string]string{}, fenced: map[string]*fence{}}
 	for _, sc := range cfg.ServerList() {
 		one := cfg
 		one.URL, one.Servers = sc.URL, nil
@@ -135,17 +116,19 @@ func NewCluster(ctx context.Context, cfg LDAPConfig, log zerolog.Logger) (*Clust
 			c.Close()
 			return nil, err
 		}
-		s := &server{url: sc.URL, provider: sc.Role != RoleReplica, pool: p}
-		s.up.Store(p.Stats().Up && p.Stats().Dials > 0)
+		s := &server{url: sc.URL, provider: sc.Role != RoleReplica, pool: p, ours: map[string]string{}}
+		s.csn.Store(&csnState{})
 		c.servers = append(c.servers, s)
 	}
-	if len(c.servers) > 1 {
-		c.checkAll(ctx)
-		c.wg.Add(1)
-		go c.watch()
-	} else {
+	if len(c.servers) == 1 {
 		c.servers[0].up.Store(true) // one server: its pool alone decides
+		return c, nil
 	}
+	cctx, cancel := context.WithTimeout(ctx, c.checkTimeout())
+	c.checkAll(cctx)
+	cancel()
+	c.wg.Add(1)
+	go c.watch()
 	return c, nil
 }
 
@@ -155,6 +138,9 @@ func (c *Cluster) Close() error {
 		close(c.done)
 		c.wg.Wait()
 		for _, s := range c.servers {
+			if s.check != nil {
+				s.check.Close()
+			}
 			s.pool.Close()
 		}
 	})
@@ -171,54 +157,89 @@ func (c *Cluster) watch() {
 		case <-c.done:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CheckInterval)
+			ctx, cancel := context.WithTimeout(context.Background(), c.checkTimeout())
 			c.checkAll(ctx)
 			cancel()
 		}
 	}
 }
 
-// checkAll reads every server's contextCSN at once.
+// checkTimeout bounds one check: the check interval, at least a second
+// (a loaded gateway's check is not an outage) and at most op_timeout.
+func (c *Cluster) checkTimeout() time.Duration {
+	return min(max(c.cfg.CheckInterval, time.Second), c.cfg.OpTimeout)
+}
+
+// checkAll checks every server at once.
 func (c *Cluster) checkAll(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, s := range c.servers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.check(ctx, s)
+			c.checkOne(ctx, s)
 		}()
 	}
 	wg.Wait()
 }
 
-// check reads one server's contextCSN and records whether it answered.
-func (c *Cluster) check(ctx context.Context, s *server) {
+// checkOne reads s's contextCSN on its own connection (outside the pool,
+// so that a busy pool is not taken for a dead server) and records whether
+// it answered.
+func (c *Cluster) checkOne(ctx context.Context, s *server) {
 	began := time.Now()
-	csn, err := c.contextCSN(ctx, s)
-	if err != nil && (errors.Is(err, ErrUnavailable) || IsConnError(err)) {
+	var csn map[string]string
+	err := errors.New("no connection")
+	if s.check == nil {
+		s.check, err = s.pool.Hold(ctx)
+	}
+	if s.check != nil {
+		csn, err = readContextCSN(ctx, s.check, c.cfg.Suffix)
+		if err != nil && (errors.Is(err, ErrUnavailable) || IsConnError(err)) {
+			s.check.Close()
+			s.check = nil
+		}
+	}
+	if s.check == nil {
+		// A refused connection is an outage at once; a check that timed
+		// out, only the second in a row.
+		if s.missed.Add(1) < 2 && errors.Is(err, context.DeadlineExceeded) {
+			return
+		}
 		if s.up.Swap(false) {
 			c.log.Warn().Str("server", s.url).Err(err).Msg("directory server down: operations go to the others")
 		}
 		return
 	}
-	if csn == nil {
-		csn = map[string]string{}
-	}
-	s.csn.Store(&csn)
+	s.missed.Store(0)
+	prev := s.csn.Load()
+	s.csn.Store(&csnState{cur: csn, prev: prev.cur})
 	s.answered.Store(began.UnixNano())
 	if !s.up.Swap(true) {
+		s.upSince.Store(began.UnixNano())
 		c.log.Info().Str("server", s.url).Msg("directory server up")
 	}
 }
 
-// settle records, for mark m, the writer's contextCSN read after the
-// write: the point other servers must reach to serve this gateway's reads.
-func (c *Cluster) settle(m writeMark, csn map[string]string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.mark.s == m.s && c.mark.at.Equal(m.at) && c.mark.csn == nil {
-		c.mark.csn = csn
+// readContextCSN reads the contextCSN values of suffix, by server id
+// (empty when the directory keeps none).
+func readContextCSN(ctx context.Context, conn interface {
+	Search(context.Context, *ldap.SearchRequest) (*ldap.SearchResult, error)
+}, suffix string) (map[string]string, error) {
+	res, err := conn.Search(ctx, &ldap.SearchRequest{BaseDN: suffix, Scope: ldap.ScopeBaseObject,
+		Filter: "(objectClass=*)", Attributes: []string{"contextCSN"}})
+	if err != nil {
+		return nil, err
 	}
+	csn := map[string]string{}
+	if len(res.Entries) == 1 {
+		for _, v := range res.Entries[0].GetAttributeValues("contextCSN") {
+			if sid := csnSID(v); sid != "" {
+				csn[sid] = v
+			}
+		}
+	}
+	return csn, nil
 }
 
 // csnSID returns the server id field of a CSN
@@ -231,210 +252,15 @@ func csnSID(csn string) string {
 	return parts[2]
 }
 
-// wrote records that this gateway just wrote to s, and reads s's
-// contextCSN in the background: until it is known, reads stay on s.
-func (c *Cluster) wrote(s *server) {
-	if len(c.servers) == 1 {
-		return
-	}
-	m := writeMark{s: s, at: time.Now()}
-	c.mu.Lock()
-	c.mark = m
-	c.mu.Unlock()
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CheckInterval)
-		defer cancel()
-		if csn, err := c.contextCSN(ctx, s); err == nil && len(csn) > 0 {
-			c.settle(m, csn)
-		}
-	}()
-}
-
-// writers returns the providers to write to, the preferred first: the
-// healthy ones that have this gateway's last write, in configured order
-// (a provider back from an outage takes writes again once it has caught
-// up: before, it lacks the entries created meanwhile), then the other
-// healthy ones, then those down (whose pools fail at once while they are
-// down, or find them back).
-func (c *Cluster) writers() []*server {
-	c.mu.Lock()
-	m := c.mark
-	c.mu.Unlock()
-	var ok, behind, down []*server
-	for _, s := range c.servers {
-		switch {
-		case !s.provider:
-		case !s.up.Load():
-			down = append(down, s)
-		case c.has(s, m):
-			ok = append(ok, s)
-		default:
-			behind = append(behind, s)
-		}
-	}
-	return append(append(ok, behind...), down...)
-}
-
-// fencedBy returns the server holding a write of one of dns whose outcome
-// is unknown, while it has not answered since; nil when none does.
-func (c *Cluster) fencedBy(dns ...string) *server {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, dn := range dns {
-		f, ok := c.fenced[normDN(dn)]
-		if !ok {
-			continue
-		}
-		if time.Since(f.since) > fenceMax || f.s.answeredSince(f.since) {
-			delete(c.fenced, normDN(dn))
-			continue
-		}
-		return f.s
-	}
-	return nil
-}
-
-// fence holds dns after a write of them sent to s went unanswered.
-func (c *Cluster) fence(s *server, dns ...string) {
-	if len(c.servers) == 1 {
-		return // nowhere else to write: no later write can overtake it
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.fenced == nil {
-		c.fenced = map[string]fence{}
-	}
-	for _, dn := range dns {
-		c.fenced[normDN(dn)] = fence{s: s, since: time.Now()}
-	}
-}
-
-// normDN is a DN as the fences key it.
-func normDN(dn string) string {
-	if d, err := ldap.ParseDN(dn); err == nil {
-		parts := make([]string, len(d.RDNs))
-		for i, r := range d.RDNs {
-			attrs := make([]string, len(r.Attributes))
-			for j, a := range r.Attributes {
-				attrs[j] = strings.ToLower(a.Type) + "=" + strings.ToLower(a.Value)
-			}
-			parts[i] = strings.Join(attrs, "+")
-		}
-		return strings.Join(parts, ",")
-	}
-	return strings.ToLower(dn)
-}
-
-// readers returns the servers to read from, the chosen one first.
-func (c *Cluster) readers() []*server {
-	if len(c.servers) == 1 {
-		return c.servers
-	}
-	c.mu.Lock()
-	m := c.mark
-	c.mu.Unlock()
-	var ok, rest []*server
-	for _, s := range c.servers {
-		if s.up.Load() && c.has(s, m) {
-			ok = append(ok, s)
-		} else {
-			rest = append(rest, s)
-		}
-	}
-	if len(ok) == 0 && m.s != nil {
-		c.mu.Lock()
-		if c.mark.at.Equal(m.at) && !c.mark.warn {
-			c.mark.warn = true
-			c.log.Warn().Str("writer", m.s.url).Msg("no healthy server has this gateway's last write yet: reads go to the others until it replicates (read-your-writes suspended)")
-		}
-		c.mu.Unlock()
-	}
-	if n := len(ok); n > 1 {
-		i := int(c.next.Add(1)) % n
-		ok = append(ok[i:], ok[:i]...)
-	}
-	// Healthy servers that lack the last write come before the ones down.
-	var healthy, down []*server
-	for _, s := range rest {
-		if s.up.Load() {
-			healthy = append(healthy, s)
-		} else {
-			down = append(down, s)
-		}
-	}
-	return append(append(ok, healthy...), down...)
-}
-
-// has reports whether s holds this gateway's last write (mark m).
-func (c *Cluster) has(s *server, m writeMark) bool {
-	if m.s == nil || s == m.s {
-		return true
-	}
-	if m.csn == nil {
-		return false
-	}
-	csn := s.csn.Load()
-	if csn == nil {
-		return false
-	}
-	for sid, v := range m.csn {
-		if (*csn)[sid] < v {
+// covers reports whether have holds, for every server id of want, a change
+// number at least as new.
+func covers(have, want map[string]string) bool {
+	for sid, v := range want {
+		if have[sid] < v {
 			return false
 		}
 	}
 	return true
-}
-
-// failed marks s down when err says its connection was lost or could not
-// be had, and reports whether the operation may go to another server.
-func (c *Cluster) failed(s *server, err error) (retry bool) {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, ErrUnavailable) || IsConnError(err) {
-		if len(c.servers) > 1 && s.up.Swap(false) {
-			c.log.Warn().Str("server", s.url).Err(err).Msg("directory server down: operations go to the others")
-		}
-	}
-	return NotSent(err)
-}
-
-// read runs a read on the first reader and, while the directory was
-// unavailable there and ctx allows, on the next: a read can be sent again.
-func (c *Cluster) read(ctx context.Context, fn func(*server) error) error {
-	var err error
-	for _, s := range c.readers() {
-		err = fn(s)
-		c.failed(s, err)
-		if err == nil || !errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
-			return err
-		}
-	}
-	return err
-}
-
-// write runs a write of the entries dns on the first writer, then on the
-// next while none was sent: a write sent may have been applied, and is not
-// sent twice. While an earlier write of one of them is pending on a server
-// that does not answer (fence), it fails with ErrUnavailable.
-func (c *Cluster) write(fn func(*server) error, dns ...string) error {
-	if s := c.fencedBy(dns...); s != nil {
-		return Unavailable(errors.New("an earlier write of this entry went to " + s.url + ", which has not answered since: it may still apply it"))
-	}
-	var err error
-	for _, s := range c.writers() {
-		err = fn(s)
-		if !c.failed(s, err) {
-			c.wrote(s) // also a refused or lost write: it may have written something
-			if err != nil && errors.Is(err, ErrUnavailable) {
-				c.fence(s, dns...)
-			}
-			return err
-		}
-	}
-	return err
 }
 
 // Search implements Conn.
@@ -465,7 +291,7 @@ func (c *Cluster) Hold(ctx context.Context) (HeldConn, error) {
 	err := c.read(ctx, func(s *server) error {
 		var err error
 		if h, err = s.pool.Hold(ctx); err != nil {
-			return notSentError{Unavailable(err)}
+			return notSentError{error: Unavailable(err)}
 		}
 		return nil
 	})
@@ -474,28 +300,22 @@ func (c *Cluster) Hold(ctx context.Context) (HeldConn, error) {
 
 // Add implements Conn.
 func (c *Cluster) Add(ctx context.Context, req *ldap.AddRequest) error {
-	return c.write(func(s *server) error { return s.pool.Add(ctx, req) }, req.DN)
+	return c.write(ctx, func(s *server) error { return s.pool.Add(ctx, req) }, req.DN)
 }
 
 // Modify implements Conn.
 func (c *Cluster) Modify(ctx context.Context, req *ldap.ModifyRequest) error {
-	return c.write(func(s *server) error { return s.pool.Modify(ctx, req) }, req.DN)
+	return c.write(ctx, func(s *server) error { return s.pool.Modify(ctx, req) }, req.DN)
 }
 
 // ModifyDN implements Conn.
 func (c *Cluster) ModifyDN(ctx context.Context, req *ldap.ModifyDNRequest) error {
-	newDN := req.NewRDN
-	if i := strings.IndexByte(req.DN, ','); i >= 0 && req.NewSuperior == "" {
-		newDN += req.DN[i:]
-	} else if req.NewSuperior != "" {
-		newDN += "," + req.NewSuperior
-	}
-	return c.write(func(s *server) error { return s.pool.ModifyDN(ctx, req) }, req.DN, newDN)
+	return c.write(ctx, func(s *server) error { return s.pool.ModifyDN(ctx, req) }, req.DN, renamedDN(req))
 }
 
 // Del implements Conn.
 func (c *Cluster) Del(ctx context.Context, req *ldap.DelRequest) error {
-	return c.write(func(s *server) error { return s.pool.Del(ctx, req) }, req.DN)
+	return c.write(ctx, func(s *server) error { return s.pool.Del(ctx, req) }, req.DN)
 }
 
 // Ready reports whether a server the gateway would read from answers.
@@ -503,10 +323,10 @@ func (c *Cluster) Ready(ctx context.Context) error {
 	return c.read(ctx, func(s *server) error { return s.pool.Ready(ctx) })
 }
 
-// HasAttributeType asks the preferred writer's schema (see Pool.HasAttributeType).
+// HasAttributeType asks the first reader's schema (see Pool.HasAttributeType).
 func (c *Cluster) HasAttributeType(ctx context.Context, name string) (bool, error) {
 	var ok bool
-	err := c.write(func(s *server) error {
+	err := c.read(ctx, func(s *server) error {
 		var err error
 		ok, err = s.pool.HasAttributeType(ctx, name)
 		return err

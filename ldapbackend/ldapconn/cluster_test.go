@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,146 +58,226 @@ func holds(t *testing.T, s *slapd.Server, uid string) bool {
 	return err == nil
 }
 
-// TestCluster runs a cluster over two demo directories that do not
-// replicate, so that where each write landed, and which server a read
-// went to, shows in what each holds. Writes go to the first provider;
-// reads after a write go where they can see it; a killed or hung server
-// gets no new operation within op_timeout, and one back from an outage
-// takes no writes while it lacks what was written meanwhile.
-func TestCluster(t *testing.T) {
+// clusterEnv is two demo directories that do not replicate, so that where
+// each write landed, and which server a read went to, shows in what each
+// holds, and a cluster over them.
+type clusterEnv struct {
+	t    *testing.T
+	a, b *slapd.Server
+	cfg  LDAPConfig
+	c    *Cluster
+	n    int
+}
+
+func newClusterEnv(t *testing.T) *clusterEnv {
 	a := startDemo(t, slapd.Options{})
 	b := startDemo(t, slapd.Options{})
 	cfg := clusterConfig(a, b)
-	c := newTestCluster(t, cfg)
-	ctx := t.Context()
-	n := 0
-	write := func() (string, error) {
-		n++
-		uid := fmt.Sprintf("cluster-%d", n)
-		return uid, addPerson(ctx, c, uid)
-	}
-	readBack := func(uid string) error {
-		for range 20 {
-			res, err := c.Search(ctx, ldap.NewSearchRequest("uid="+uid+",ou=People,dc=example,dc=com", ldap.ScopeBaseObject,
-				ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
-			if err != nil || len(res.Entries) != 1 {
-				return fmt.Errorf("read of %s after writing it: %v", uid, err)
-			}
-		}
-		return nil
-	}
+	return &clusterEnv{t: t, a: a, b: b, cfg: cfg, c: newTestCluster(t, cfg)}
+}
 
+// write adds a new person through the cluster.
+func (e *clusterEnv) write() (string, error) {
+	e.n++
+	uid := fmt.Sprintf("cluster-%d", e.n)
+	return uid, addPerson(e.t.Context(), e.c, uid)
+}
+
+// readBack reads uid through the cluster 20 times: each must find it.
+func (e *clusterEnv) readBack(uid string) {
+	e.t.Helper()
+	for range 20 {
+		res, err := e.c.Search(e.t.Context(), ldap.NewSearchRequest("uid="+uid+",ou=People,dc=example,dc=com", ldap.ScopeBaseObject,
+			ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+		if err != nil || len(res.Entries) != 1 {
+			e.t.Fatalf("read of %s after writing it: %v", uid, err)
+		}
+	}
+}
+
+// failover writes until a write succeeds, each answered within op_timeout
+// and all within op_timeout and a second; it returns the uid written.
+func (e *clusterEnv) failover(what string) string {
+	e.t.Helper()
+	start := time.Now()
+	for {
+		began := time.Now()
+		uid, err := e.write()
+		if took := time.Since(began); took > e.cfg.OpTimeout+500*time.Millisecond {
+			e.t.Fatalf("a write took %s, beyond op_timeout %s", took, e.cfg.OpTimeout)
+		}
+		if err == nil {
+			return uid
+		}
+		if !errors.Is(err, ErrUnavailable) {
+			e.t.Fatalf("write while a is %s: %v", what, err)
+		}
+		if time.Since(start) > e.cfg.OpTimeout+time.Second {
+			e.t.Fatalf("writes did not move to b within %s: %v", time.Since(start), err)
+		}
+	}
+}
+
+// TestCluster: writes go to the first provider and reads after a write go
+// where they can see it; a killed or hung server gets no new operation
+// within op_timeout; a server back from an outage takes no writes while it
+// lacks what was written meanwhile; an entry whose write a hung server
+// holds takes no other write until that server answers again; a busy pool
+// or a cancelled request is not an outage; a replica takes no writes.
+func TestCluster(t *testing.T) {
 	t.Run("writes go to the first provider, reads see them", func(t *testing.T) {
-		uid, err := write()
+		e := newClusterEnv(t)
+		uid, err := e.write()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !holds(t, a, uid) || holds(t, b, uid) {
-			t.Fatalf("%s: on a %v, on b %v; want a only", uid, holds(t, a, uid), holds(t, b, uid))
+		if !holds(t, e.a, uid) || holds(t, e.b, uid) {
+			t.Fatalf("%s: on a %v, on b %v; want a only", uid, holds(t, e.a, uid), holds(t, e.b, uid))
 		}
-		// b never gets a's writes: every read must stay on a.
-		if err := readBack(uid); err != nil {
-			t.Fatal(err)
+		e.readBack(uid) // b never gets a's writes: every read must stay on a
+		// With nothing written, reads go to the first server too.
+		fresh := newTestCluster(t, e.cfg)
+		res, err := fresh.Search(t.Context(), ldap.NewSearchRequest("uid="+uid+",ou=People,dc=example,dc=com", ldap.ScopeBaseObject,
+			ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+		if err != nil || len(res.Entries) != 1 {
+			t.Fatalf("a fresh cluster's read: %v", err)
 		}
 	})
 
-	for _, fault := range []struct {
-		name         string
-		break_, mend func() error
-	}{
-		{"killed", a.Kill, func() error { return a.Resume(ctx) }},
-		{"hung", a.Freeze, a.Thaw},
-	} {
-		t.Run(fault.name, func(t *testing.T) {
-			if err := fault.break_(); err != nil {
-				t.Fatal(err)
-			}
-			// Within the operation deadline, writes go to b; each write is
-			// answered within it too.
-			start := time.Now()
-			var uid string
-			for {
-				began := time.Now()
-				var err error
-				uid, err = write()
-				if took := time.Since(began); took > cfg.OpTimeout+500*time.Millisecond {
-					t.Fatalf("a write took %s, beyond op_timeout %s", took, cfg.OpTimeout)
-				}
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, ErrUnavailable) {
-					t.Fatalf("write while a is %s: %v", fault.name, err)
-				}
-				if time.Since(start) > cfg.OpTimeout+time.Second {
-					t.Fatalf("writes did not move to b within %s: %v", time.Since(start), err)
-				}
-			}
-			if !holds(t, b, uid) {
-				t.Fatalf("%s is not on b", uid)
-			}
-			if err := readBack(uid); err != nil {
-				t.Fatal(err)
-			}
-			if err := fault.mend(); err != nil {
-				t.Fatal(err)
-			}
-			// a answers its checks again, but lacks what was written on b
-			// (nothing replicates here): writes and reads stay on b. With
-			// replication, a takes writes again once it has caught up
-			// (TestHAFailover).
-			eventually(t, 5*time.Second, "a is up again", func() bool { return c.ServerStates()[0].Up })
-			uid, err := write()
-			if err != nil || holds(t, a, uid) || !holds(t, b, uid) {
-				t.Fatalf("write after a came back: %v; on a %v, on b %v; want b alone", err, holds(t, a, uid), holds(t, b, uid))
-			}
-			if err := readBack(uid); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
+	t.Run("killed", func(t *testing.T) {
+		e := newClusterEnv(t)
+		if _, err := e.write(); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.a.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		uid := e.failover("killed")
+		if !holds(t, e.b, uid) {
+			t.Fatalf("%s is not on b", uid)
+		}
+		e.readBack(uid)
+		if err := e.a.Resume(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, "a is up again", func() bool { return e.c.ServerStates()[0].Up })
+		// a answers, but lacks what was written on b (nothing replicates
+		// here): writes and reads stay on b.
+		time.Sleep(3 * e.cfg.CheckInterval)
+		uid, err := e.write()
+		if err != nil || holds(t, e.a, uid) || !holds(t, e.b, uid) {
+			t.Fatalf("write after a came back: %v; on a %v, on b %v; want b alone", err, holds(t, e.a, uid), holds(t, e.b, uid))
+		}
+		e.readBack(uid)
+	})
 
-	t.Run("reads spread when nothing was written", func(t *testing.T) {
-		fresh := newTestCluster(t, cfg)
-		seen := map[bool]int{} // an entry only b holds: found or not
-		uid, err := write()    // lands on a; ask fresh for it
+	t.Run("hung", func(t *testing.T) {
+		e := newClusterEnv(t)
+		// Checks slow enough that the write below reaches a before a check
+		// finds it hung.
+		e.cfg.CheckInterval = time.Second
+		e.c = newTestCluster(t, e.cfg)
+		uid, err := e.write()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := addPerson(ctx, mustBind(t, b), "only-b"); err != nil {
+		// The write below must go out on a connection a already has (a
+		// new one would not get past its bind, and go to b). (The write
+		// reads its change number back before it returns.)
+		eventually(t, time.Second, "an idle connection to a", func() bool {
+			return e.c.servers[0].pool.Stats().Idle > 0
+		})
+		if err := e.a.Freeze(); err != nil {
 			t.Fatal(err)
 		}
-		_ = uid
-		for range 20 {
-			res, err := fresh.Search(ctx, ldap.NewSearchRequest("ou=People,dc=example,dc=com", ldap.ScopeSingleLevel,
-				ldap.NeverDerefAliases, 0, 0, false, "(uid=only-b)", []string{"1.1"}, nil))
-			if err != nil {
-				t.Fatal(err)
+		thawed := false
+		defer func() {
+			if !thawed {
+				e.a.Thaw()
 			}
-			seen[len(res.Entries) == 1]++
+		}()
+		// A change of uid sent to the hung a: unanswered within op_timeout.
+		mod := ldap.NewModifyRequest("uid="+uid+",ou=People,dc=example,dc=com", nil)
+		mod.Replace("sn", []string{"sent to the hung server"})
+		began := time.Now()
+		if err := e.c.Modify(t.Context(), mod); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("a write to the hung server: %v, want ErrUnavailable", err)
 		}
-		if seen[true] == 0 || seen[false] == 0 {
-			t.Fatalf("reads of a gateway that wrote nothing: %d on b, %d on a; want both", seen[true], seen[false])
+		if took := time.Since(began); took > e.cfg.OpTimeout+500*time.Millisecond {
+			t.Fatalf("the write to the hung server took %s", took)
+		}
+		// New entries go to b...
+		other := e.failover("hung")
+		if !holds(t, e.b, other) {
+			t.Fatalf("%s is not on b", other)
+		}
+		// ...but uid takes no other write while a may still apply the first.
+		mod2 := ldap.NewModifyRequest("uid="+uid+",ou=People,dc=example,dc=com", nil)
+		mod2.Replace("sn", []string{"sent meanwhile"})
+		if err := e.c.Modify(t.Context(), mod2); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("a second write of the entry the hung server holds a write of: %v, want ErrUnavailable", err)
+		}
+		ren := ldap.NewModifyDNRequest("uid="+other+",ou=People,dc=example,dc=com", "uid="+other+"-renamed", true, "")
+		if err := e.c.ModifyDN(t.Context(), ren); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.a.Thaw(); err != nil {
+			t.Fatal(err)
+		}
+		thawed = true
+		// Once a has answered for a check interval, the entry takes writes.
+		eventually(t, 5*time.Second, "the entry takes writes again", func() bool { return e.c.Modify(t.Context(), mod2) == nil })
+	})
+
+	t.Run("a busy pool or a cancelled request is not an outage", func(t *testing.T) {
+		e := newClusterEnv(t)
+		a := e.c.servers[0]
+		release := make(chan struct{})
+		var busy sync.WaitGroup
+		for range e.cfg.PoolSize {
+			busy.Add(1)
+			go func() {
+				defer busy.Done()
+				_ = a.pool.Do(t.Context(), func(*ldap.Conn) error { <-release; return nil })
+			}()
+		}
+		eventually(t, time.Second, "a's pool is busy", func() bool { return a.pool.Stats().InUse == e.cfg.PoolSize })
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		_, err := e.c.Search(ctx, ldap.NewSearchRequest("dc=example,dc=com", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", nil, nil))
+		cancel()
+		if err == nil {
+			t.Log("the search found a free connection after all")
+		}
+		time.Sleep(2 * e.cfg.CheckInterval)
+		if !a.up.Load() {
+			t.Fatal("a busy pool marked its server down")
+		}
+		close(release)
+		busy.Wait()
+		ctx, cancel = context.WithCancel(t.Context())
+		cancel()
+		_, _ = e.c.Search(ctx, ldap.NewSearchRequest("dc=example,dc=com", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", nil, nil))
+		if !a.up.Load() {
+			t.Fatal("a cancelled request marked its server down")
+		}
+		uid, err := e.write()
+		if err != nil || !holds(t, e.a, uid) {
+			t.Fatalf("write: %v; on a %v", err, holds(t, e.a, uid))
 		}
 	})
 
 	t.Run("a replica takes no writes", func(t *testing.T) {
-		rcfg := cfg
-		rcfg.Servers = []ServerConfig{{URL: b.URL, Role: RoleReplica}, {URL: a.URL}}
+		e := newClusterEnv(t)
+		rcfg := e.cfg
+		rcfg.Servers = []ServerConfig{{URL: e.b.URL, Role: RoleReplica}, {URL: e.a.URL}}
 		rc := newTestCluster(t, rcfg)
-		if err := addPerson(ctx, rc, "to-the-provider"); err != nil {
+		if err := addPerson(t.Context(), rc, "to-the-provider"); err != nil {
 			t.Fatal(err)
 		}
-		if !holds(t, a, "to-the-provider") || holds(t, b, "to-the-provider") {
+		if !holds(t, e.a, "to-the-provider") || holds(t, e.b, "to-the-provider") {
 			t.Fatal("the write did not go to the provider alone")
 		}
 	})
-}
-
-// mustBind returns a Conn on s alone, bound as the service account.
-func mustBind(t *testing.T, s *slapd.Server) Conn {
-	t.Helper()
-	return newTestPool(t, testConfig(s))
 }
 
 func TestClusterConfig(t *testing.T) {

@@ -44,7 +44,10 @@ func (e *unavailableError) Unwrap() error        { return e.cause }
 // sent: the pool had no connection to give. Such an operation may be sent
 // to another server (Cluster); one that failed after it was sent may have
 // been applied.
-type notSentError struct{ error }
+type notSentError struct {
+	error
+	busy bool // every connection was in use until the deadline: the server may be fine
+}
 
 func (e notSentError) Unwrap() error { return e.error }
 
@@ -53,6 +56,14 @@ func (e notSentError) Unwrap() error { return e.error }
 func NotSent(err error) bool {
 	var ns notSentError
 	return errors.As(err, &ns)
+}
+
+// noConnection reports whether err says no connection to the server could
+// be had (a failed dial, or the pool backing off after one), as opposed to
+// a wait for a busy pool.
+func noConnection(err error) bool {
+	var ns notSentError
+	return errors.As(err, &ns) && !ns.busy
 }
 
 // Unavailable marks cause as ErrUnavailable.
@@ -153,13 +164,13 @@ func NewPool(ctx context.Context, cfg LDAPConfig, log zerolog.Logger) (*Pool, er
 // connection, matches ErrUnavailable. fn must not keep the connection.
 func (p *Pool) Do(ctx context.Context, fn func(*ldap.Conn) error) error {
 	if err := p.acquire(ctx); err != nil {
-		return notSentError{err}
+		return notSentError{error: err, busy: true}
 	}
 	defer func() { <-p.slots }()
 
 	c, err := p.get(ctx)
 	if err != nil {
-		return notSentError{err}
+		return notSentError{error: err}
 	}
 	// The operation's deadline (the request's, or OpTimeout if sooner)
 	// closes the connection under it, which ends the operation at once.

@@ -1,0 +1,426 @@
+package ldapconn
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// How a Cluster chooses servers: what this gateway wrote (the mark), which
+// server has it, where writes and reads go, and the fences.
+
+// wrote records that this gateway just wrote dns to s: the write's change
+// number, read back from s at once (the entry's entryCSN; for a delete,
+// s's contextCSN), goes into the mark that reads must find covered. When
+// it cannot be read (389 DS has no entryCSN; s went away), s alone has
+// the write for sure until a check of s reads its contextCSN.
+func (c *Cluster) wrote(ctx context.Context, s *server, dns ...string) {
+	if len(c.servers) == 1 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.checkTimeout())
+	defer cancel()
+	csn := map[string]string{}
+	for _, dn := range dns {
+		var res *ldap.SearchResult
+		err := s.pool.Do(ctx, func(conn *ldap.Conn) error {
+			var err error
+			res, err = conn.Search(&ldap.SearchRequest{BaseDN: dn, Scope: ldap.ScopeBaseObject,
+				Filter: "(objectClass=*)", Attributes: []string{"entryCSN"}})
+			return err
+		})
+		if err == nil && len(res.Entries) == 1 {
+			if v := res.Entries[0].GetAttributeValue("entryCSN"); csnSID(v) != "" {
+				csn[csnSID(v)] = max(csn[csnSID(v)], v)
+			}
+		}
+	}
+	if len(csn) == 0 && len(dns) > 0 && ctx.Err() == nil {
+		if got, err := readContextCSN(ctx, clusterConn{s}, c.cfg.Suffix); err == nil {
+			csn = got // a delete (or a rename's old DN): what s has is the least others need
+		}
+	}
+	s.mu.Lock()
+	for sid, v := range csn {
+		s.ours[sid] = max(s.ours[sid], v)
+	}
+	s.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last, c.warned = s, false
+	if len(csn) == 0 {
+		c.blind = s
+		c.blindAt = time.Now()
+		return
+	}
+	for sid, v := range csn {
+		c.mark[sid] = max(c.mark[sid], v)
+	}
+}
+
+// clusterConn reads from one server's pool.
+type clusterConn struct{ s *server }
+
+func (cc clusterConn) Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
+	return cc.s.pool.Search(ctx, req)
+}
+
+// has reports whether s holds what this gateway wrote: for every server
+// id, the newest change number this gateway wrote, as written to s or as
+// s's contextCSN says; and s is the server written to when a write's
+// change number is unknown.
+func (c *Cluster) has(s *server) bool {
+	c.mu.Lock()
+	if c.blind != nil && c.blind.answered.Load() > c.blindAt.Add(c.cfg.CheckInterval).UnixNano() {
+		// A check of the blind write's server, begun after it: what its
+		// contextCSN held then, others must hold.
+		for sid, v := range c.blind.csn.Load().cur {
+			c.mark[sid] = max(c.mark[sid], v)
+		}
+		c.blind = nil
+	}
+	last, blind := c.last, c.blind
+	mark := maps.Clone(c.mark)
+	c.mu.Unlock()
+	if last == nil {
+		return true // nothing written
+	}
+	if blind != nil {
+		return s == blind
+	}
+	cur := s.csn.Load().cur
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sid, v := range mark {
+		if s.ours[sid] < v && cur[sid] < v {
+			return false
+		}
+	}
+	return true
+}
+
+// caughtUp reports whether s, a provider back from an outage, may take
+// writes again although it lacks some of this gateway's: it has answered
+// for two checks (five without contextCSN), and holds what every other
+// healthy provider held one check earlier.
+func (c *Cluster) caughtUp(s *server) bool {
+	st := s.csn.Load()
+	up := time.Since(time.Unix(0, s.upSince.Load()))
+	if len(st.cur) == 0 {
+		return up >= 5*c.cfg.CheckInterval
+	}
+	if up < 2*c.cfg.CheckInterval {
+		return false
+	}
+	for _, o := range c.servers {
+		if o != s && o.provider && o.up.Load() && !covers(st.cur, o.csn.Load().prev) {
+			return false
+		}
+	}
+	return true
+}
+
+// writers returns the providers to write to, the chosen one first, then
+// the other healthy ones in configured order, then those down (whose
+// pools fail at once while they are down, or find them back). The chosen
+// one stays chosen while it answers, so that one gateway's writes do not
+// alternate between providers (its reads could then find neither has them
+// all); it gives way when it stops answering, to the first healthy
+// provider in order that has this gateway's writes (or any healthy one),
+// and to an earlier provider in order once that one has them or has
+// caught up with the others (caughtUp).
+func (c *Cluster) writers() []*server {
+	var providers []*server
+	for _, s := range c.servers {
+		if s.provider {
+			providers = append(providers, s)
+		}
+	}
+	c.mu.Lock()
+	cur := c.writer
+	c.mu.Unlock()
+	pick := cur
+	if pick == nil || !pick.up.Load() {
+		pick = nil
+		for _, s := range providers {
+			if s.up.Load() && c.has(s) {
+				pick = s
+				break
+			}
+		}
+		if pick == nil {
+			for _, s := range providers {
+				if s.up.Load() {
+					pick = s
+					break
+				}
+			}
+		}
+	} else {
+		for _, s := range providers {
+			if s == pick {
+				break
+			}
+			if s.up.Load() && (c.has(s) || c.caughtUp(s)) {
+				pick = s
+				break
+			}
+		}
+	}
+	if pick != cur {
+		c.mu.Lock()
+		if c.writer == cur {
+			c.writer = pick
+		}
+		pick = c.writer
+		c.mu.Unlock()
+		if pick != nil && cur != nil {
+			c.log.Info().Str("from", cur.url).Str("to", pick.url).Msg("writes go to another provider")
+		}
+	}
+	out := make([]*server, 0, len(providers))
+	if pick != nil {
+		out = append(out, pick)
+	}
+	var down []*server
+	for _, s := range providers {
+		switch {
+		case s == pick:
+		case s.up.Load():
+			out = append(out, s)
+		default:
+			down = append(down, s)
+		}
+	}
+	return append(out, down...)
+}
+
+// readers returns the servers to read from, the chosen one first: in
+// configured order the healthy ones that have this gateway's writes, then
+// the other healthy ones, then those down. When none that answers has
+// them all (writes went to two providers as writes moved), it reads the
+// healthy servers' contextCSN again for a while (catchUpWait, within ctx)
+// rather than read from one that lacks some.
+func (c *Cluster) readers(ctx context.Context) []*server {
+	if len(c.servers) == 1 {
+		return c.servers
+	}
+	if !c.anyHas() && c.healthyHaveAll() {
+		deadline := time.Now().Add(catchUpWait)
+		for time.Now().Before(deadline) && ctx.Err() == nil && !c.anyHas() {
+			for _, s := range c.servers {
+				if s.up.Load() {
+					if csn, err := readContextCSN(ctx, clusterConn{s}, c.cfg.Suffix); err == nil {
+						s.csn.Store(&csnState{cur: csn, prev: s.csn.Load().prev})
+					}
+				}
+			}
+			if !c.anyHas() {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}
+	var ok, behind, down []*server
+	for _, s := range c.servers {
+		switch {
+		case !s.up.Load():
+			down = append(down, s)
+		case c.has(s):
+			ok = append(ok, s)
+		default:
+			behind = append(behind, s)
+		}
+	}
+	if len(ok) == 0 {
+		c.mu.Lock()
+		last := c.last
+		if !c.warned && last != nil {
+			c.warned = true
+			c.log.Warn().Str("writer", last.url).Msg("no healthy server has all of this gateway's writes yet: reads go to the one it wrote to last, or the others, until they replicate (read-your-writes suspended)")
+		}
+		c.mu.Unlock()
+		// The server written to last has the latest write at least.
+		if i := slices.Index(behind, last); i > 0 {
+			behind = append([]*server{last}, slices.Delete(behind, i, i+1)...)
+		}
+	}
+	return append(append(ok, behind...), down...)
+}
+
+// catchUpWait bounds how long a read waits for a server to have all of
+// this gateway's writes before it goes to one that lacks some.
+const catchUpWait = time.Second
+
+// healthyHaveAll reports whether the healthy servers together have every
+// write of this gateway's (none is only on a server down): replication
+// among them will then bring one all of them.
+func (c *Cluster) healthyHaveAll() bool {
+	c.mu.Lock()
+	mark := maps.Clone(c.mark)
+	blind := c.blind
+	c.mu.Unlock()
+	if blind != nil {
+		return blind.up.Load()
+	}
+	for sid, v := range mark {
+		found := false
+		for _, s := range c.servers {
+			if !s.up.Load() {
+				continue
+			}
+			cur := s.csn.Load().cur
+			s.mu.Lock()
+			ours := s.ours[sid]
+			s.mu.Unlock()
+			if ours >= v || cur[sid] >= v {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// anyHas reports whether a healthy server has this gateway's writes.
+func (c *Cluster) anyHas() bool {
+	for _, s := range c.servers {
+		if s.up.Load() && c.has(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// failed marks s down when err says no connection could be had or the
+// connection was lost, while ctx was alive (a cancelled request, a slow
+// operation past its deadline or a busy pool say nothing of the server:
+// the checks decide). It reports whether the operation may go to another
+// server: it was not sent.
+func (c *Cluster) failed(ctx context.Context, s *server, err error) (retry bool) {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	if len(c.servers) > 1 && (noConnection(err) || IsConnError(err) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)) {
+		if s.up.Swap(false) {
+			c.log.Warn().Str("server", s.url).Err(err).Msg("directory server down: operations go to the others")
+		}
+	}
+	return NotSent(err)
+}
+
+// read runs a read on the first reader and, while the directory was
+// unavailable there and ctx allows, on the next: a read can be sent again.
+func (c *Cluster) read(ctx context.Context, fn func(*server) error) error {
+	var err error
+	for _, s := range c.readers(ctx) {
+		err = fn(s)
+		c.failed(ctx, s, err)
+		if err == nil || !errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// write runs a write of the entries dns on the first writer, then on the
+// next while none was sent or the server lacked the entry: a write sent
+// may have been applied, and is not sent twice. While an earlier write of
+// one of them is pending on a server that does not answer (fence), it
+// fails with ErrUnavailable.
+func (c *Cluster) write(ctx context.Context, fn func(*server) error, dns ...string) error {
+	if s := c.fencedBy(dns...); s != nil {
+		return Unavailable(errors.New("an earlier write of this entry went to " + s.url + ", which has not answered since: it may still apply it"))
+	}
+	var err error
+	ws := c.writers()
+	for i, s := range ws {
+		err = fn(s)
+		if c.failed(ctx, s, err) && ctx.Err() == nil {
+			continue
+		}
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) && i+1 < len(ws) && ws[i+1].up.Load() && len(c.servers) > 1 {
+			continue // not applied; the next provider may hold the entry (created while this one was away)
+		}
+		if err != nil && errors.Is(err, ErrUnavailable) {
+			// Lost on the way: it may have been applied, or may yet be;
+			// the client was told it failed, so reads need not find it.
+			c.fence(s, dns...)
+			return err
+		}
+		c.wrote(ctx, s, dns...) // also a refused write: it may have written something
+		return err
+	}
+	return err
+}
+
+// fencedBy returns the server holding a write of one of dns whose outcome
+// is unknown, while it has not answered again for a check interval; nil
+// when none does.
+func (c *Cluster) fencedBy(dns ...string) *server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, dn := range dns {
+		k := normDN(dn)
+		f, ok := c.fenced[k]
+		if !ok {
+			continue
+		}
+		if f.answered.IsZero() && f.s.answered.Load() > f.since.UnixNano() {
+			f.answered = time.Now()
+		}
+		switch {
+		case time.Since(f.since) > fenceMax:
+			c.log.Warn().Str("entry", dn).Str("server", f.s.url).Msg("released an entry whose write went unanswered by a server silent for too long: if that server comes back and applies it, it overwrites what was written since")
+			delete(c.fenced, k)
+		case !f.answered.IsZero() && time.Since(f.answered) >= c.cfg.CheckInterval:
+			delete(c.fenced, k)
+		default:
+			return f.s
+		}
+	}
+	return nil
+}
+
+// fence holds dns after a write of them sent to s went unanswered.
+func (c *Cluster) fence(s *server, dns ...string) {
+	if len(c.servers) == 1 {
+		return // the old single-pool behaviour: a retry goes to the same server
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, dn := range dns {
+		c.fenced[normDN(dn)] = &fence{s: s, since: time.Now()}
+	}
+}
+
+// normDN is a DN as the fences key it: each attribute type and value
+// lowercased, insignificant spaces gone (as parsed).
+func normDN(dn string) string {
+	d, err := ldap.ParseDN(dn)
+	if err != nil {
+		return strings.ToLower(dn)
+	}
+	return strings.ToLower(d.String())
+}
+
+// renamedDN is the DN a ModifyDN request gives its entry.
+func renamedDN(req *ldap.ModifyDNRequest) string {
+	parent := req.NewSuperior
+	if parent == "" {
+		if d, err := ldap.ParseDN(req.DN); err == nil && len(d.RDNs) > 0 {
+			parent = (&ldap.DN{RDNs: d.RDNs[1:]}).String()
+		}
+	}
+	if parent == "" {
+		return req.NewRDN
+	}
+	return req.NewRDN + "," + parent
+}
