@@ -143,6 +143,18 @@ func (d *demoProc) waitTokens(t *testing.T, tokensFile string, within time.Durat
 	})
 }
 
+// tokens waits for the demo's tokens.env in runDir and reads it.
+func (d *demoProc) tokens(t *testing.T, runDir string, within time.Duration) map[string]string {
+	t.Helper()
+	tokensFile := filepath.Join(runDir, "tokens.env")
+	d.waitTokens(t, tokensFile, within)
+	data, err := os.ReadFile(tokensFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseShellEnv(t, string(data))
+}
+
 // exitCode waits up to d for the process to end and returns its exit code.
 func (d *demoProc) exitCode(t testing.TB, within time.Duration) int {
 	t.Helper()
@@ -220,13 +232,7 @@ func TestDemo(t *testing.T) {
 	t.Run("389", func(t *testing.T) {
 		runDir := t.TempDir()
 		d := startDemo(t, bin, root, runDir, demoPorts(t), "--directory", "389")
-		tokensFile := filepath.Join(runDir, "tokens.env")
-		d.waitTokens(t, tokensFile, 60*time.Second)
-		data, err := os.ReadFile(tokensFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		env := parseShellEnv(t, string(data))
+		env := d.tokens(t, runDir, 60*time.Second)
 		if env["ACI_ATTR"] != "scimgateAci" || env["LDAP_ADMIN_DN"] != "cn=Directory Manager" {
 			t.Fatalf("tokens.env on 389: ACI_ATTR %q, LDAP_ADMIN_DN %q", env["ACI_ATTR"], env["LDAP_ADMIN_DN"])
 		}
@@ -256,13 +262,7 @@ func TestDemo(t *testing.T) {
 		ports := map[string]string{"SCIMGATE_PORT": p[0], "SCIMGATE_LDAP_PORT": p[1], "SCIMGATE_METRICS_PORT": p[2],
 			"SCIMGATE_PORT_2": p[3], "SCIMGATE_LDAP_PORT_2": p[4], "SCIMGATE_METRICS_PORT_2": p[5]}
 		d := startDemo(t, bin, root, runDir, ports, "-ha")
-		tokensFile := filepath.Join(runDir, "tokens.env")
-		d.waitTokens(t, tokensFile, 60*time.Second)
-		data, err := os.ReadFile(tokensFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		env := parseShellEnv(t, string(data))
+		env := d.tokens(t, runDir, 60*time.Second)
 		if env["SCIM_URL_2"] == "" || env["LDAP_URL_2"] != "ldap://127.0.0.1:"+ports["SCIMGATE_LDAP_PORT_2"] {
 			t.Fatalf("tokens.env: SCIM_URL_2 %q, LDAP_URL_2 %q", env["SCIM_URL_2"], env["LDAP_URL_2"])
 		}
