@@ -78,11 +78,14 @@ func (c *Cluster) has(s *server) bool {
 	c.mu.Lock()
 	if c.blind != nil && c.blind.answered.Load() > c.blindAt.Add(c.cfg.CheckInterval).UnixNano() {
 		// A check of the blind write's server, begun after it: what its
-		// contextCSN held then, others must hold.
-		for sid, v := range c.blind.csn.Load().cur {
-			c.mark[sid] = max(c.mark[sid], v)
+		// contextCSN held then, others must hold. (Without contextCSN,
+		// 389 DS, the write stays blind: reads stay on that server.)
+		if cur := c.blind.csn.Load().cur; len(cur) > 0 {
+			for sid, v := range cur {
+				c.mark[sid] = max(c.mark[sid], v)
+			}
+			c.blind = nil
 		}
-		c.blind = nil
 	}
 	last, blind := c.last, c.blind
 	mark := maps.Clone(c.mark)
