@@ -307,3 +307,107 @@ func TestClusterConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterHas pins down which server has a gateway's writes, without
+// servers: change numbers per server id, writes whose number is unknown
+// (389 DS), and writes split between two servers.
+func TestClusterHas(t *testing.T) {
+	newServer := func(url string) *server {
+		s := &server{url: url, provider: true, ours: map[string]string{}}
+		s.csn.Store(&csnState{})
+		s.up.Store(true)
+		return s
+	}
+	const x1, x2, y1 = "20261207120000.000001Z#000000#001#000000", "20261207120000.000002Z#000000#001#000000", "20261207120000.000001Z#000000#002#000000"
+	setup := func() (*Cluster, *server, *server) {
+		a, b := newServer("a"), newServer("b")
+		return &Cluster{cfg: LDAPConfig{CheckInterval: time.Second}, servers: []*server{a, b}, mark: map[string]string{}, fenced: map[string]*fence{}}, a, b
+	}
+	wrote := func(c *Cluster, s *server, csn map[string]string) {
+		for sid, v := range csn {
+			s.ours[sid] = max(s.ours[sid], v)
+			c.mark[sid] = max(c.mark[sid], v)
+		}
+		c.last = s
+		if len(csn) == 0 {
+			c.blind, c.blindAt = s, time.Now()
+		}
+	}
+	t.Run("nothing written", func(t *testing.T) {
+		c, a, b := setup()
+		if !c.has(a) || !c.has(b) {
+			t.Fatal("a gateway that wrote nothing reads anywhere")
+		}
+	})
+	t.Run("a write, then replication", func(t *testing.T) {
+		c, a, b := setup()
+		wrote(c, a, map[string]string{"001": x2})
+		if !c.has(a) || c.has(b) {
+			t.Fatalf("after a write on a: a %v, b %v", c.has(a), c.has(b))
+		}
+		b.csn.Store(&csnState{cur: map[string]string{"001": x1}})
+		if c.has(b) {
+			t.Fatal("b's contextCSN is older than the write")
+		}
+		b.csn.Store(&csnState{cur: map[string]string{"001": x2}})
+		if !c.has(b) {
+			t.Fatal("b's contextCSN reached the write")
+		}
+	})
+	t.Run("split between two servers", func(t *testing.T) {
+		c, a, b := setup()
+		wrote(c, a, map[string]string{"001": x1})
+		wrote(c, b, map[string]string{"002": y1})
+		if c.has(a) || c.has(b) || !c.healthyHaveAll() {
+			t.Fatalf("split: a %v, b %v, both together %v", c.has(a), c.has(b), c.healthyHaveAll())
+		}
+		b.up.Store(false)
+		if c.healthyHaveAll() {
+			t.Fatal("with b down, a write only b has is missing")
+		}
+	})
+	t.Run("a write whose number is unknown", func(t *testing.T) {
+		c, a, b := setup()
+		wrote(c, b, nil)
+		if c.has(a) || !c.has(b) {
+			t.Fatal("an unknown number: only the server written to")
+		}
+		// A check of b after the write, without contextCSN (389 DS): still blind.
+		b.answered.Store(time.Now().Add(2 * time.Second).UnixNano())
+		if c.has(a) {
+			t.Fatal("without contextCSN, the write stays on b")
+		}
+		// With contextCSN: what b had then is the mark.
+		b.csn.Store(&csnState{cur: map[string]string{"002": y1}})
+		if c.has(a) || !c.has(b) {
+			t.Fatal("b's contextCSN is the mark now")
+		}
+		a.csn.Store(&csnState{cur: map[string]string{"002": y1}})
+		if !c.has(a) {
+			t.Fatal("a reached b's contextCSN")
+		}
+	})
+	t.Run("fences", func(t *testing.T) {
+		c, a, _ := setup()
+		c.fence(a, "uid=X,ou=People,dc=example,dc=com")
+		if c.fencedBy("UID=x, ou=people,dc=example,dc=com") != a {
+			t.Fatal("the fence does not hold the same DN spelled otherwise")
+		}
+		a.answered.Store(time.Now().Add(time.Millisecond).UnixNano())
+		if c.fencedBy("uid=x,ou=People,dc=example,dc=com") != a {
+			t.Fatal("the fence lifted at the first answer")
+		}
+		c.fenced[normDN("uid=x,ou=People,dc=example,dc=com")].answered = time.Now().Add(-2 * time.Second)
+		if c.fencedBy("uid=x,ou=People,dc=example,dc=com") != nil {
+			t.Fatal("the fence did not lift a check interval after the answer")
+		}
+		c.fence(a, "uid=y,ou=People,dc=example,dc=com")
+		c.fenced[normDN("uid=y,ou=People,dc=example,dc=com")].since = time.Now().Add(-fenceMax - time.Second)
+		if c.fencedBy("uid=y,ou=People,dc=example,dc=com") != nil {
+			t.Fatal("a fence outlived fenceMax")
+		}
+		if got := renamedDN(ldap.NewModifyDNRequest(`cn=Sales\, EMEA,ou=Groups,dc=example,dc=com`, "cn=Sales", true, "")); normDN(got) != normDN("cn=Sales,ou=Groups,dc=example,dc=com") {
+			t.Fatalf("renamed DN %q", got)
+		}
+	})
+}
