@@ -403,6 +403,9 @@ func TestMetrics(t *testing.T) {
 	positive(`scimgate_aci_decisions_total{result="allow"}`)
 	positive(`scimgate_aci_decisions_total{result="deny"}`)
 	positive(`scimgate_ldap_pool_open_connections`)
+	if v := metricValue(out, "scimgate_ldap_servers_up"); v != "1" {
+		t.Errorf("scimgate_ldap_servers_up = %q, want 1 (one server)", v)
+	}
 	if v := metricValue(out, "scimgate_aci_lockdown"); v != "0" {
 		t.Errorf("scimgate_aci_lockdown = %q, want 0", v)
 	}
