@@ -51,14 +51,15 @@ type Cluster struct {
 	log     zerolog.Logger
 	servers []*server
 
-	mu      sync.Mutex
-	mark    map[string]string // per server id, the newest change number this gateway wrote
-	last    *server           // where this gateway last wrote
-	writer  *server           // the provider writes go to (writers)
-	blind   *server           // a server written to whose write's change number could not be read
-	blindAt time.Time         // when
-	warned  bool              // the read-your-writes fallback was logged since the last write
-	fenced  map[string]*fence // normalized DN -> a write of it whose outcome is unknown
+	mu     sync.Mutex
+	mark   map[string]string     // per server id, the newest change number this gateway wrote
+	last   *server               // where this gateway last wrote
+	writer *server               // the provider writes go to (writers)
+	blind  map[*server]time.Time // servers written to whose write's change number could not be read, and when
+	warned bool                  // the read-your-writes fallback was logged since the last write
+	fenced map[string]*fence     // normalized DN -> a write of it whose outcome is unknown
+
+	refreshing sync.Mutex // one read at a time refreshes contextCSNs (readers)
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -107,7 +108,7 @@ func NewCluster(ctx context.Context, cfg LDAPConfig, log zerolog.Logger) (*Clust
 		return nil, errors.Join(errs...)
 	}
 	c := &Cluster{cfg: cfg, log: log.With().Str("component", "ldap-cluster").Logger(), done: make(chan struct{}),
-		mark: map[string]string{}, fenced: map[string]*fence{}}
+		mark: map[string]string{}, fenced: map[string]*fence{}, blind: map[*server]time.Time{}}
 	for _, sc := range cfg.ServerList() {
 		one := cfg
 		one.URL, one.Servers = sc.URL, nil
@@ -200,9 +201,10 @@ func (c *Cluster) checkOne(ctx context.Context, s *server) {
 			s.check = nil
 		}
 	}
-	if s.check == nil {
-		// A refused connection is an outage at once; a check that timed
-		// out, only the second in a row.
+	if err != nil {
+		// A refused connection, or an answer that is an error (busy,
+		// unwilling: a server offline for maintenance), is an outage at
+		// once; a check that timed out, only the second in a row.
 		if s.missed.Add(1) < 2 && errors.Is(err, context.DeadlineExceeded) {
 			return
 		}
@@ -212,9 +214,14 @@ func (c *Cluster) checkOne(ctx context.Context, s *server) {
 		return
 	}
 	s.missed.Store(0)
-	prev := s.csn.Load()
-	s.csn.Store(&csnState{cur: csn, prev: prev.cur})
+	for {
+		prev := s.csn.Load()
+		if s.csn.CompareAndSwap(prev, &csnState{cur: csn, prev: prev.cur}) {
+			break
+		}
+	}
 	s.answered.Store(began.UnixNano())
+	c.answeredFences(s, began)
 	if !s.up.Swap(true) {
 		s.upSince.Store(began.UnixNano())
 		c.log.Info().Str("server", s.url).Msg("directory server up")
@@ -357,7 +364,11 @@ func (c *Cluster) ServerStates() []ServerState {
 	ws := c.writers()
 	out := make([]ServerState, len(c.servers))
 	for i, s := range c.servers {
-		out[i] = ServerState{URL: s.url, Provider: s.provider, Up: s.up.Load(), Writer: len(ws) > 0 && ws[0] == s && s.up.Load()}
+		up := s.up.Load()
+		if len(c.servers) == 1 {
+			up = s.pool.Stats().Up // no checks: the pool knows
+		}
+		out[i] = ServerState{URL: s.url, Provider: s.provider, Up: up, Writer: len(ws) > 0 && ws[0] == s && up}
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -54,8 +55,7 @@ func (c *Cluster) wrote(ctx context.Context, s *server, dns ...string) {
 	defer c.mu.Unlock()
 	c.last, c.warned = s, false
 	if len(csn) == 0 {
-		c.blind = s
-		c.blindAt = time.Now()
+		c.blind[s] = time.Now()
 		return
 	}
 	for sid, v := range csn {
@@ -76,25 +76,31 @@ func (cc clusterConn) Search(ctx context.Context, req *ldap.SearchRequest) (*lda
 // change number is unknown.
 func (c *Cluster) has(s *server) bool {
 	c.mu.Lock()
-	if c.blind != nil && c.blind.answered.Load() > c.blindAt.Add(c.cfg.CheckInterval).UnixNano() {
-		// A check of the blind write's server, begun after it: what its
-		// contextCSN held then, others must hold. (Without contextCSN,
-		// 389 DS, the write stays blind: reads stay on that server.)
-		if cur := c.blind.csn.Load().cur; len(cur) > 0 {
-			for sid, v := range cur {
-				c.mark[sid] = max(c.mark[sid], v)
+	for b, at := range c.blind {
+		if b.answered.Load() > at.Add(c.cfg.CheckInterval).UnixNano() {
+			// A check of the blind write's server, begun after it: what its
+			// contextCSN held then, others must hold. (Without contextCSN,
+			// 389 DS, the write stays blind: reads stay on that server.)
+			if cur := b.csn.Load().cur; len(cur) > 0 {
+				for sid, v := range cur {
+					c.mark[sid] = max(c.mark[sid], v)
+				}
+				delete(c.blind, b)
 			}
-			c.blind = nil
 		}
 	}
-	last, blind := c.last, c.blind
+	last := c.last
+	blindElsewhere := false
+	for b := range c.blind {
+		blindElsewhere = blindElsewhere || b != s
+	}
 	mark := maps.Clone(c.mark)
 	c.mu.Unlock()
 	if last == nil {
 		return true // nothing written
 	}
-	if blind != nil {
-		return s == blind
+	if blindElsewhere {
+		return false
 	}
 	cur := s.csn.Load().cur
 	s.mu.Lock()
@@ -214,19 +220,40 @@ func (c *Cluster) readers(ctx context.Context) []*server {
 		return c.servers
 	}
 	if !c.anyHas() && c.healthyHaveAll() {
-		deadline := time.Now().Add(catchUpWait)
-		for time.Now().Before(deadline) && ctx.Err() == nil && !c.anyHas() {
-			for _, s := range c.servers {
-				if s.up.Load() {
-					if csn, err := readContextCSN(ctx, clusterConn{s}, c.cfg.Suffix); err == nil {
-						s.csn.Store(&csnState{cur: csn, prev: s.csn.Load().prev})
+		wctx, cancel := context.WithTimeout(ctx, catchUpWait)
+		for wctx.Err() == nil && !c.anyHas() {
+			// One read at a time refreshes the servers' contextCSN, all at
+			// once and within the wait; the others look at what it found.
+			if c.refreshing.TryLock() {
+				var wg sync.WaitGroup
+				for _, s := range c.servers {
+					if !s.up.Load() {
+						continue
 					}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if csn, err := readContextCSN(wctx, clusterConn{s}, c.cfg.Suffix); err == nil {
+							for {
+								prev := s.csn.Load()
+								if s.csn.CompareAndSwap(prev, &csnState{cur: csn, prev: prev.prev}) {
+									break
+								}
+							}
+						}
+					}()
 				}
+				wg.Wait()
+				c.refreshing.Unlock()
 			}
 			if !c.anyHas() {
-				time.Sleep(10 * time.Millisecond)
+				select {
+				case <-wctx.Done():
+				case <-time.After(10 * time.Millisecond):
+				}
 			}
 		}
+		cancel()
 	}
 	var ok, behind, down []*server
 	for _, s := range c.servers {
@@ -265,11 +292,13 @@ const catchUpWait = time.Second
 func (c *Cluster) healthyHaveAll() bool {
 	c.mu.Lock()
 	mark := maps.Clone(c.mark)
-	blind := c.blind
-	c.mu.Unlock()
-	if blind != nil {
-		return blind.up.Load()
+	for b := range c.blind {
+		if !b.up.Load() {
+			c.mu.Unlock()
+			return false
+		}
 	}
+	c.mu.Unlock()
 	for sid, v := range mark {
 		found := false
 		for _, s := range c.servers {
@@ -352,6 +381,9 @@ func (c *Cluster) write(ctx context.Context, fn func(*server) error, dns ...stri
 		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) && i+1 < len(ws) && ws[i+1].up.Load() && len(c.servers) > 1 {
 			continue // not applied; the next provider may hold the entry (created while this one was away)
 		}
+		if NotSent(err) {
+			return err // the client gave up before it went out
+		}
 		if err != nil && errors.Is(err, ErrUnavailable) {
 			// Lost on the way: it may have been applied, or may yet be;
 			// the client was told it failed, so reads need not find it.
@@ -376,11 +408,8 @@ func (c *Cluster) fencedBy(dns ...string) *server {
 		if !ok {
 			continue
 		}
-		if f.answered.IsZero() && f.s.answered.Load() > f.since.UnixNano() {
-			f.answered = time.Now()
-		}
 		switch {
-		case time.Since(f.since) > fenceMax:
+		case f.answered.IsZero() && time.Since(f.since) > fenceMax:
 			c.log.Warn().Str("entry", dn).Str("server", f.s.url).Msg("released an entry whose write went unanswered by a server silent for too long: if that server comes back and applies it, it overwrites what was written since")
 			delete(c.fenced, k)
 		case !f.answered.IsZero() && time.Since(f.answered) >= c.cfg.CheckInterval:
@@ -390,6 +419,26 @@ func (c *Cluster) fencedBy(dns ...string) *server {
 		}
 	}
 	return nil
+}
+
+// answeredFences notes that s answered a check begun at began: the
+// fences s holds start their last interval then; those past it, or past
+// fenceMax, go.
+func (c *Cluster) answeredFences(s *server, began time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, f := range c.fenced {
+		if f.s == s && f.answered.IsZero() && began.After(f.since) {
+			f.answered = began
+		}
+		switch {
+		case !f.answered.IsZero() && time.Since(f.answered) >= c.cfg.CheckInterval:
+			delete(c.fenced, k)
+		case f.answered.IsZero() && time.Since(f.since) > fenceMax:
+			c.log.Warn().Str("entry", k).Str("server", f.s.url).Msg("released an entry whose write went unanswered by a server silent for too long: if that server comes back and applies it, it overwrites what was written since")
+			delete(c.fenced, k)
+		}
+	}
 }
 
 // fence holds dns after a write of them sent to s went unanswered.

@@ -321,7 +321,8 @@ func TestClusterHas(t *testing.T) {
 	const x1, x2, y1 = "20261207120000.000001Z#000000#001#000000", "20261207120000.000002Z#000000#001#000000", "20261207120000.000001Z#000000#002#000000"
 	setup := func() (*Cluster, *server, *server) {
 		a, b := newServer("a"), newServer("b")
-		return &Cluster{cfg: LDAPConfig{CheckInterval: time.Second}, servers: []*server{a, b}, mark: map[string]string{}, fenced: map[string]*fence{}}, a, b
+		return &Cluster{cfg: LDAPConfig{CheckInterval: time.Second}, servers: []*server{a, b}, mark: map[string]string{},
+			fenced: map[string]*fence{}, blind: map[*server]time.Time{}}, a, b
 	}
 	wrote := func(c *Cluster, s *server, csn map[string]string) {
 		for sid, v := range csn {
@@ -330,7 +331,7 @@ func TestClusterHas(t *testing.T) {
 		}
 		c.last = s
 		if len(csn) == 0 {
-			c.blind, c.blindAt = s, time.Now()
+			c.blind[s] = time.Now()
 		}
 	}
 	t.Run("nothing written", func(t *testing.T) {
@@ -393,10 +394,11 @@ func TestClusterHas(t *testing.T) {
 		if c.fencedBy("UID=x, ou=people,dc=example,dc=com") != a {
 			t.Fatal("the fence does not hold the same DN spelled otherwise")
 		}
-		a.answered.Store(time.Now().Add(time.Millisecond).UnixNano())
+		c.answeredFences(a, time.Now().Add(time.Millisecond))
 		if c.fencedBy("uid=x,ou=People,dc=example,dc=com") != a {
 			t.Fatal("the fence lifted at the first answer")
 		}
+		c.answeredFences(a, time.Now()) // a later check: the first answer still counts
 		c.fenced[normDN("uid=x,ou=People,dc=example,dc=com")].answered = time.Now().Add(-2 * time.Second)
 		if c.fencedBy("uid=x,ou=People,dc=example,dc=com") != nil {
 			t.Fatal("the fence did not lift a check interval after the answer")
