@@ -5,13 +5,14 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
+	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
@@ -59,7 +60,8 @@ func (b *Backend) lostName(rc *reqCtx, ts *typeState, names map[string]string, d
 			continue
 		}
 		first := slices.MinFunc(res.Entries, func(x, y *ldap.Entry) int {
-			if c := compareVersions(x.GetAttributeValue(b.opt.VersionAttr), y.GetAttributeValue(b.opt.VersionAttr)); c != 0 {
+			// Versions are numbers (entryusn) or CSNs, which compare as text.
+			if c := compareKeys(scimldap.KindInteger, x.GetAttributeValue(b.opt.VersionAttr), y.GetAttributeValue(b.opt.VersionAttr)); c != 0 {
 				return c
 			}
 			return strings.Compare(strings.ToLower(x.DN), strings.ToLower(y.DN))
@@ -84,42 +86,23 @@ func (b *Backend) graduated(ctx context.Context, res *ldap.SearchResult, dn stri
 			own = e.GetAttributeValue(b.opt.VersionAttr)
 		}
 	}
-	parts := strings.Split(own, "#")
-	if len(parts) != 4 || b.opt.Suffix == "" {
+	sid := ldapconn.CSNServerID(own)
+	if sid == "" || b.opt.Suffix == "" {
 		return false // entryusn (389): numbered as committed
 	}
 	deadline := time.Now().Add(time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		cres, err := b.searchRaw(ctx, &ldap.SearchRequest{BaseDN: b.opt.Suffix, Scope: ldap.ScopeBaseObject,
-			Filter: "(objectClass=*)", Attributes: []string{"contextCSN"}})
-		if err != nil || len(cres.Entries) != 1 {
+		var csn map[string]string
+		err := b.do(ctx, "search", func(ctx context.Context) (err error) {
+			csn, err = ldapconn.ContextCSN(ctx, b.opt.Conn, b.opt.Suffix)
+			return err
+		})
+		if err != nil || len(csn) == 0 || csn[sid] >= own {
 			return true
-		}
-		for _, v := range cres.Entries[0].GetAttributeValues("contextCSN") {
-			if p := strings.Split(v, "#"); len(p) == 4 && p[2] == parts[2] && v >= own {
-				return true
-			}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	return true
-}
-
-// compareVersions orders two version values: numbers (entryusn) by
-// value, others (entryCSN) as text, which orders CSNs by time.
-func compareVersions(a, b string) int {
-	if x, err := strconv.ParseUint(a, 10, 64); err == nil {
-		if y, err := strconv.ParseUint(b, 10, 64); err == nil {
-			switch {
-			case x < y:
-				return -1
-			case x > y:
-				return 1
-			}
-			return 0
-		}
-	}
-	return strings.Compare(a, b)
 }
 
 // sameDN compares two DNs as the directory would, near enough for DNs

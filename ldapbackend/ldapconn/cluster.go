@@ -86,6 +86,21 @@ type server struct {
 // check and the one before it.
 type csnState struct{ cur, prev map[string]string }
 
+// saw records csn as s's contextCSN now; shift, for a check, makes the
+// one it replaces the previous check's (a read between checks keeps it).
+func (s *server) saw(csn map[string]string, shift bool) {
+	for {
+		old := s.csn.Load()
+		next := &csnState{cur: csn, prev: old.prev}
+		if shift {
+			next.prev = old.cur
+		}
+		if s.csn.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
 // fence is a write sent to a server that then did not answer.
 type fence struct {
 	s        *server
@@ -195,7 +210,7 @@ func (c *Cluster) checkOne(ctx context.Context, s *server) {
 		s.check, err = s.pool.Hold(ctx)
 	}
 	if s.check != nil {
-		csn, err = readContextCSN(ctx, s.check, c.cfg.Suffix)
+		csn, err = ContextCSN(ctx, s.check, c.cfg.Suffix)
 		if err != nil && (errors.Is(err, ErrUnavailable) || IsConnError(err)) {
 			s.check.Close()
 			s.check = nil
@@ -214,25 +229,24 @@ func (c *Cluster) checkOne(ctx context.Context, s *server) {
 		return
 	}
 	s.missed.Store(0)
-	for {
-		prev := s.csn.Load()
-		if s.csn.CompareAndSwap(prev, &csnState{cur: csn, prev: prev.cur}) {
-			break
-		}
-	}
+	s.saw(csn, true)
 	s.answered.Store(began.UnixNano())
-	c.answeredFences(s, began)
+	c.checked(s, began, csn)
 	if !s.up.Swap(true) {
 		s.upSince.Store(began.UnixNano())
 		c.log.Info().Str("server", s.url).Msg("directory server up")
 	}
 }
 
-// readContextCSN reads the contextCSN values of suffix, by server id
-// (empty when the directory keeps none).
-func readContextCSN(ctx context.Context, conn interface {
-	Search(context.Context, *ldap.SearchRequest) (*ldap.SearchResult, error)
-}, suffix string) (map[string]string, error) {
+// Searcher is what ContextCSN reads with: a Conn, a Pool, a HeldConn.
+type Searcher interface {
+	Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error)
+}
+
+// ContextCSN reads the contextCSN values of suffix, by server id (empty
+// when the directory keeps none): how far each server's changes have
+// reached this directory server.
+func ContextCSN(ctx context.Context, conn Searcher, suffix string) (map[string]string, error) {
 	res, err := conn.Search(ctx, &ldap.SearchRequest{BaseDN: suffix, Scope: ldap.ScopeBaseObject,
 		Filter: "(objectClass=*)", Attributes: []string{"contextCSN"}})
 	if err != nil {
@@ -241,7 +255,7 @@ func readContextCSN(ctx context.Context, conn interface {
 	csn := map[string]string{}
 	if len(res.Entries) == 1 {
 		for _, v := range res.Entries[0].GetAttributeValues("contextCSN") {
-			if sid := csnSID(v); sid != "" {
+			if sid := CSNServerID(v); sid != "" {
 				csn[sid] = v
 			}
 		}
@@ -249,9 +263,9 @@ func readContextCSN(ctx context.Context, conn interface {
 	return csn, nil
 }
 
-// csnSID returns the server id field of a CSN
+// CSNServerID returns the server id field of a change sequence number
 // (20261207212154.123456Z#000000#001#000000), "" if it is not one.
-func csnSID(csn string) string {
+func CSNServerID(csn string) string {
 	parts := strings.Split(csn, "#")
 	if len(parts) != 4 {
 		return ""

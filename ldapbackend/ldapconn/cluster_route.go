@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"github.com/scimgate/scimgate/aci/ldapfilter"
 )
 
 // How a Cluster chooses servers: what this gateway wrote (the mark), which
@@ -28,21 +29,16 @@ func (c *Cluster) wrote(ctx context.Context, s *server, dns ...string) {
 	defer cancel()
 	csn := map[string]string{}
 	for _, dn := range dns {
-		var res *ldap.SearchResult
-		err := s.pool.Do(ctx, func(conn *ldap.Conn) error {
-			var err error
-			res, err = conn.Search(&ldap.SearchRequest{BaseDN: dn, Scope: ldap.ScopeBaseObject,
-				Filter: "(objectClass=*)", Attributes: []string{"entryCSN"}})
-			return err
-		})
+		res, err := s.pool.Search(ctx, &ldap.SearchRequest{BaseDN: dn, Scope: ldap.ScopeBaseObject,
+			Filter: "(objectClass=*)", Attributes: []string{"entryCSN"}})
 		if err == nil && len(res.Entries) == 1 {
-			if v := res.Entries[0].GetAttributeValue("entryCSN"); csnSID(v) != "" {
-				csn[csnSID(v)] = max(csn[csnSID(v)], v)
+			if v := res.Entries[0].GetAttributeValue("entryCSN"); CSNServerID(v) != "" {
+				csn[CSNServerID(v)] = max(csn[CSNServerID(v)], v)
 			}
 		}
 	}
 	if len(csn) == 0 && len(dns) > 0 && ctx.Err() == nil {
-		if got, err := readContextCSN(ctx, clusterConn{s}, c.cfg.Suffix); err == nil {
+		if got, err := ContextCSN(ctx, s.pool, c.cfg.Suffix); err == nil {
 			csn = got // a delete (or a rename's old DN): what s has is the least others need
 		}
 	}
@@ -63,32 +59,12 @@ func (c *Cluster) wrote(ctx context.Context, s *server, dns ...string) {
 	}
 }
 
-// clusterConn reads from one server's pool.
-type clusterConn struct{ s *server }
-
-func (cc clusterConn) Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
-	return cc.s.pool.Search(ctx, req)
-}
-
 // has reports whether s holds what this gateway wrote: for every server
 // id, the newest change number this gateway wrote, as written to s or as
 // s's contextCSN says; and s is the server written to when a write's
 // change number is unknown.
 func (c *Cluster) has(s *server) bool {
 	c.mu.Lock()
-	for b, at := range c.blind {
-		if b.answered.Load() > at.Add(c.cfg.CheckInterval).UnixNano() {
-			// A check of the blind write's server, begun after it: what its
-			// contextCSN held then, others must hold. (Without contextCSN,
-			// 389 DS, the write stays blind: reads stay on that server.)
-			if cur := b.csn.Load().cur; len(cur) > 0 {
-				for sid, v := range cur {
-					c.mark[sid] = max(c.mark[sid], v)
-				}
-				delete(c.blind, b)
-			}
-		}
-	}
 	last := c.last
 	blindElsewhere := false
 	for b := range c.blind {
@@ -102,15 +78,21 @@ func (c *Cluster) has(s *server) bool {
 	if blindElsewhere {
 		return false
 	}
-	cur := s.csn.Load().cur
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for sid, v := range mark {
-		if s.ours[sid] < v && cur[sid] < v {
+		if !s.holds(sid, v) {
 			return false
 		}
 	}
 	return true
+}
+
+// holds reports whether s has change number v of server id sid: this
+// gateway wrote it there, or s's contextCSN has reached it.
+func (s *server) holds(sid, v string) bool {
+	s.mu.Lock()
+	ours := s.ours[sid]
+	s.mu.Unlock()
+	return ours >= v || s.csn.Load().cur[sid] >= v
 }
 
 // caughtUp reports whether s, a provider back from an outage, may take
@@ -219,7 +201,21 @@ func (c *Cluster) readers(ctx context.Context) []*server {
 	if len(c.servers) == 1 {
 		return c.servers
 	}
-	if !c.anyHas() && c.healthyHaveAll() {
+	classify := func() (ok, behind, down []*server) {
+		for _, s := range c.servers {
+			switch {
+			case !s.up.Load():
+				down = append(down, s)
+			case c.has(s):
+				ok = append(ok, s)
+			default:
+				behind = append(behind, s)
+			}
+		}
+		return ok, behind, down
+	}
+	ok, behind, down := classify()
+	if len(ok) == 0 && c.healthyHaveAll() {
 		wctx, cancel := context.WithTimeout(ctx, catchUpWait)
 		for wctx.Err() == nil && !c.anyHas() {
 			// One read at a time refreshes the servers' contextCSN, all at
@@ -233,13 +229,8 @@ func (c *Cluster) readers(ctx context.Context) []*server {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						if csn, err := readContextCSN(wctx, clusterConn{s}, c.cfg.Suffix); err == nil {
-							for {
-								prev := s.csn.Load()
-								if s.csn.CompareAndSwap(prev, &csnState{cur: csn, prev: prev.prev}) {
-									break
-								}
-							}
+						if csn, err := ContextCSN(wctx, s.pool, c.cfg.Suffix); err == nil {
+							s.saw(csn, false)
 						}
 					}()
 				}
@@ -254,17 +245,7 @@ func (c *Cluster) readers(ctx context.Context) []*server {
 			}
 		}
 		cancel()
-	}
-	var ok, behind, down []*server
-	for _, s := range c.servers {
-		switch {
-		case !s.up.Load():
-			down = append(down, s)
-		case c.has(s):
-			ok = append(ok, s)
-		default:
-			behind = append(behind, s)
-		}
+		ok, behind, down = classify()
 	}
 	if len(ok) == 0 {
 		c.mu.Lock()
@@ -305,11 +286,7 @@ func (c *Cluster) healthyHaveAll() bool {
 			if !s.up.Load() {
 				continue
 			}
-			cur := s.csn.Load().cur
-			s.mu.Lock()
-			ours := s.ours[sid]
-			s.mu.Unlock()
-			if ours >= v || cur[sid] >= v {
+			if s.holds(sid, v) {
 				found = true
 				break
 			}
@@ -378,7 +355,7 @@ func (c *Cluster) write(ctx context.Context, fn func(*server) error, dns ...stri
 		if c.failed(ctx, s, err) && ctx.Err() == nil {
 			continue
 		}
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) && i+1 < len(ws) && ws[i+1].up.Load() && len(c.servers) > 1 {
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) && i+1 < len(ws) && ws[i+1].up.Load() {
 			continue // not applied; the next provider may hold the entry (created while this one was away)
 		}
 		if NotSent(err) {
@@ -408,37 +385,49 @@ func (c *Cluster) fencedBy(dns ...string) *server {
 		if !ok {
 			continue
 		}
-		switch {
-		case f.answered.IsZero() && time.Since(f.since) > fenceMax:
-			c.log.Warn().Str("entry", dn).Str("server", f.s.url).Msg("released an entry whose write went unanswered by a server silent for too long: if that server comes back and applies it, it overwrites what was written since")
-			delete(c.fenced, k)
-		case !f.answered.IsZero() && time.Since(f.answered) >= c.cfg.CheckInterval:
-			delete(c.fenced, k)
-		default:
+		if !c.releaseLocked(k, f) {
 			return f.s
 		}
 	}
 	return nil
 }
 
-// answeredFences notes that s answered a check begun at began: the
-// fences s holds start their last interval then; those past it, or past
-// fenceMax, go.
-func (c *Cluster) answeredFences(s *server, began time.Time) {
+// checked notes that s answered a check begun at began with contextCSN
+// csn. A write to s whose change number was unknown, made a check
+// interval or more before, is in csn now: others must reach that (without
+// contextCSN, 389 DS, the write stays blind, and reads on s). The fences s
+// holds start their last interval then; those past it, or past fenceMax,
+// go.
+func (c *Cluster) checked(s *server, began time.Time, csn map[string]string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if at, ok := c.blind[s]; ok && began.After(at.Add(c.cfg.CheckInterval)) && len(csn) > 0 {
+		for sid, v := range csn {
+			c.mark[sid] = max(c.mark[sid], v)
+		}
+		delete(c.blind, s)
+	}
 	for k, f := range c.fenced {
 		if f.s == s && f.answered.IsZero() && began.After(f.since) {
 			f.answered = began
 		}
-		switch {
-		case !f.answered.IsZero() && time.Since(f.answered) >= c.cfg.CheckInterval:
-			delete(c.fenced, k)
-		case f.answered.IsZero() && time.Since(f.since) > fenceMax:
-			c.log.Warn().Str("entry", k).Str("server", f.s.url).Msg("released an entry whose write went unanswered by a server silent for too long: if that server comes back and applies it, it overwrites what was written since")
-			delete(c.fenced, k)
-		}
+		c.releaseLocked(k, f)
 	}
+}
+
+// releaseLocked drops the fence f of entry k once its server has answered
+// for a check interval, or has been silent past fenceMax (logged), and
+// reports whether it did. c.mu is held.
+func (c *Cluster) releaseLocked(k string, f *fence) bool {
+	switch {
+	case !f.answered.IsZero() && time.Since(f.answered) >= c.cfg.CheckInterval:
+	case f.answered.IsZero() && time.Since(f.since) > fenceMax:
+		c.log.Warn().Str("entry", k).Str("server", f.s.url).Msg("released an entry whose write went unanswered by a server silent for too long: if that server comes back and applies it, it overwrites what was written since")
+	default:
+		return false
+	}
+	delete(c.fenced, k)
+	return true
 }
 
 // fence holds dns after a write of them sent to s went unanswered.
@@ -453,14 +442,13 @@ func (c *Cluster) fence(s *server, dns ...string) {
 	}
 }
 
-// normDN is a DN as the fences key it: each attribute type and value
-// lowercased, insignificant spaces gone (as parsed).
+// normDN is a DN as the fences key it: normalized as the ACI engine
+// compares DNs.
 func normDN(dn string) string {
-	d, err := ldap.ParseDN(dn)
-	if err != nil {
-		return strings.ToLower(dn)
+	if n, err := ldapfilter.NormalizeDN(dn); err == nil {
+		return n
 	}
-	return strings.ToLower(d.String())
+	return strings.ToLower(dn)
 }
 
 // renamedDN is the DN a ModifyDN request gives its entry.

@@ -374,12 +374,13 @@ func TestClusterHas(t *testing.T) {
 			t.Fatal("an unknown number: only the server written to")
 		}
 		// A check of b after the write, without contextCSN (389 DS): still blind.
-		b.answered.Store(time.Now().Add(2 * time.Second).UnixNano())
+		c.checked(b, time.Now().Add(2*time.Second), map[string]string{})
 		if c.has(a) {
 			t.Fatal("without contextCSN, the write stays on b")
 		}
 		// With contextCSN: what b had then is the mark.
-		b.csn.Store(&csnState{cur: map[string]string{"002": y1}})
+		b.saw(map[string]string{"002": y1}, true)
+		c.checked(b, time.Now().Add(2*time.Second), map[string]string{"002": y1})
 		if c.has(a) || !c.has(b) {
 			t.Fatal("b's contextCSN is the mark now")
 		}
@@ -394,11 +395,11 @@ func TestClusterHas(t *testing.T) {
 		if c.fencedBy("UID=x, ou=people,dc=example,dc=com") != a {
 			t.Fatal("the fence does not hold the same DN spelled otherwise")
 		}
-		c.answeredFences(a, time.Now().Add(time.Millisecond))
+		c.checked(a, time.Now().Add(time.Millisecond), nil)
 		if c.fencedBy("uid=x,ou=People,dc=example,dc=com") != a {
 			t.Fatal("the fence lifted at the first answer")
 		}
-		c.answeredFences(a, time.Now()) // a later check: the first answer still counts
+		c.checked(a, time.Now(), nil) // a later check: the first answer still counts
 		c.fenced[normDN("uid=x,ou=People,dc=example,dc=com")].answered = time.Now().Add(-2 * time.Second)
 		if c.fencedBy("uid=x,ou=People,dc=example,dc=com") != nil {
 			t.Fatal("the fence did not lift a check interval after the answer")
