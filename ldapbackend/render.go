@@ -68,15 +68,7 @@ func (b *Backend) toResourceOf(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.
 			}
 			continue
 		}
-		var out []any
-		if len(vals) > 0 {
-			out = make([]any, 0, len(vals))
-		}
-		for _, v := range vals {
-			if sv, ok := scimldap.ToSCIMValue(a, v); ok {
-				out = append(out, sv)
-			}
-		}
+		out := scimldap.ToSCIMValues(a, vals)
 		if len(out) == 0 && a.Kind == scimldap.KindBoolean && a.DefaultTrue {
 			out = []any{true}
 		}

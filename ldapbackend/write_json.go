@@ -35,12 +35,7 @@ type jsonWrite struct {
 // show (anything else is 403), and the stored elements are reconciled
 // with their new values.
 func (b *Backend) jsonElements(rc *reqCtx, ts *typeState, le *ldap.Entry, e aci.Entry, a *scimldap.AttrMapping, old, next map[string]any, sent []any) (jsonWrite, error) {
-	var stored []any
-	for _, v := range le.GetAttributeValues(a.LDAP) {
-		if el, ok := scimldap.ToSCIMValue(a, v); ok {
-			stored = append(stored, el)
-		}
-	}
+	stored := scimldap.ToSCIMValues(a, le.GetAttributeValues(a.LDAP))
 	var after, carried, hidden []scimldap.Beside
 	for i := range ts.read {
 		ra := &ts.read[i]
@@ -84,13 +79,7 @@ func typedAfter(ts *typeState, le *ldap.Entry, ra *readAttr, old, next map[strin
 			return typedValues(a, next, ra.first)
 		}
 	}
-	var out []any
-	for _, v := range le.GetAttributeValues(a.LDAP) {
-		if sv, ok := scimldap.ToSCIMValue(a, v); ok {
-			out = append(out, sv)
-		}
-	}
-	return out
+	return scimldap.ToSCIMValues(a, le.GetAttributeValues(a.LDAP))
 }
 
 // typedValues returns the values a typed mapping takes from attrs, as
@@ -103,13 +92,7 @@ func typedValues(a *scimldap.AttrMapping, attrs map[string]any, first bool) []an
 			ls = append(ls, s)
 		}
 	}
-	var out []any
-	for _, s := range uniqueFold(ls) {
-		if sv, ok := scimldap.ToSCIMValue(a, s); ok {
-			out = append(out, sv)
-		}
-	}
-	return out
+	return scimldap.ToSCIMValues(a, uniqueFold(ls))
 }
 
 // besideNames names the typed mappings of a list, for messages.

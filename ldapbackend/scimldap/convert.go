@@ -11,15 +11,22 @@ import (
 
 // GetCI returns the value of key in m, matching case-insensitively.
 func GetCI(m map[string]any, key string) (any, bool) {
+	_, v, ok := lookupSub(m, key)
+	return v, ok
+}
+
+// lookupSub finds key in m, exactly or else case-insensitively, and
+// returns the spelling m has it under (key itself when m lacks it).
+func lookupSub(m map[string]any, key string) (string, any, bool) {
 	if v, ok := m[key]; ok {
-		return v, true
+		return key, v, true
 	}
 	for k, v := range m {
 		if strings.EqualFold(k, key) {
-			return v, true
+			return k, v, true
 		}
 	}
-	return nil, false
+	return key, nil, false
 }
 
 // Container returns the map holding the mapping's attribute: the resource
@@ -79,6 +86,21 @@ func ToSCIMValue(a *AttrMapping, v string) (any, bool) {
 		return decodeElement(v)
 	}
 	return v, true
+}
+
+// ToSCIMValues converts LDAP values by kind, leaving out those the kind
+// cannot hold.
+func ToSCIMValues(a *AttrMapping, vals []string) []any {
+	if len(vals) == 0 {
+		return nil
+	}
+	out := make([]any, 0, len(vals))
+	for _, v := range vals {
+		if sv, ok := ToSCIMValue(a, v); ok {
+			out = append(out, sv)
+		}
+	}
+	return out
 }
 
 // FromSCIMValue converts one SCIM value to its LDAP text.

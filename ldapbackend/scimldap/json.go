@@ -174,19 +174,6 @@ func Reconcile(c map[string]any, a *AttrMapping, name, sub string, vals []any, f
 	c[name] = out
 }
 
-// lookupSub finds a sub-attribute in an element, case-insensitively.
-func lookupSub(el map[string]any, sub string) (string, any, bool) {
-	if v, ok := el[sub]; ok {
-		return sub, v, true
-	}
-	for k, v := range el {
-		if strings.EqualFold(k, sub) {
-			return k, v, true
-		}
-	}
-	return sub, nil, false
-}
-
 // Unclaimed returns 400 invalidValue for an element of a multi-valued
 // complex attribute that no mapping would store: without a json mapping
 // of the attribute, an element whose type no mapping selects (a "home"
@@ -213,7 +200,8 @@ func (m *TypeMapping) Unclaimed(attrs map[string]any) error {
 		if c == nil {
 			continue
 		}
-		list, _ := c[AttrNameOf(c, maps[0].Attr)].([]any)
+		_, v, _ := lookupSub(c, maps[0].Attr)
+		list, _ := v.([]any)
 		for _, e := range list {
 			el, ok := e.(map[string]any)
 			if !ok {
@@ -233,17 +221,6 @@ func (m *TypeMapping) Unclaimed(attrs map[string]any) error {
 		}
 	}
 	return nil
-}
-
-// AttrNameOf returns the key under which c holds attr, matching
-// case-insensitively; attr itself when c has none.
-func AttrNameOf(c map[string]any, attr string) string {
-	for k := range c {
-		if strings.EqualFold(k, attr) {
-			return k
-		}
-	}
-	return attr
 }
 
 // jsonSub is what a json mapping stores of each sub-attribute: its
