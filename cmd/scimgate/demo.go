@@ -111,14 +111,40 @@ func startDemoDirectory(ctx context.Context, directory, dir, port string, cfg *C
 	return &demoDirectory{srv.URL, srv.Suffix, srv.AdminDN, srv.AdminPassword, srv.Stop}, nil
 }
 
+// portsFree checks a demo's SCIM, metrics and LDAP ports; suffix ends
+// the names of their environment variables ("_2" for the second).
+func portsFree(httpPort, metricsPort, ldapPort, suffix string) error {
+	for _, p := range [...]struct{ port, what, env string }{
+		{httpPort, "SCIM", "SCIMGATE_PORT"},
+		{metricsPort, "metrics", "SCIMGATE_METRICS_PORT"},
+		{ldapPort, "LDAP", "SCIMGATE_LDAP_PORT"},
+	} {
+		if err := portFree(p.port, p.what, p.env+suffix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stopDirectory stops a demo's directory and says how that went.
+func stopDirectory(stop func() error, stderr io.Writer) {
+	if err := stop(); err != nil {
+		fmt.Fprintf(stderr, "stopping the directory: %v\n", err)
+	} else {
+		fmt.Fprintln(stderr, "directory stopped")
+	}
+}
+
+// demoListen puts a demo gateway on 127.0.0.1 ports, with its base URL
+// derived from them.
+func demoListen(cfg *Config, httpPort, metricsPort string) {
+	cfg.Listen = "127.0.0.1:" + httpPort
+	cfg.MetricsListen = "127.0.0.1:" + metricsPort
+	cfg.BaseURL = ""
+}
+
 func runDemo(ctx context.Context, cfgPath, runDir, directory, httpPort, ldapPort, metricsPort string, stdout, stderr io.Writer) error {
-	if err := portFree(httpPort, "SCIM", "SCIMGATE_PORT"); err != nil {
-		return err
-	}
-	if err := portFree(metricsPort, "metrics", "SCIMGATE_METRICS_PORT"); err != nil {
-		return err
-	}
-	if err := portFree(ldapPort, "LDAP", "SCIMGATE_LDAP_PORT"); err != nil {
+	if err := portsFree(httpPort, metricsPort, ldapPort, ""); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
@@ -132,16 +158,8 @@ func runDemo(ctx context.Context, cfgPath, runDir, directory, httpPort, ldapPort
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := srv.stop(); err != nil {
-			fmt.Fprintf(stderr, "stopping the directory: %v\n", err)
-		} else {
-			fmt.Fprintln(stderr, "directory stopped")
-		}
-	}()
-	cfg.Listen = "127.0.0.1:" + httpPort
-	cfg.MetricsListen = "127.0.0.1:" + metricsPort
-	cfg.BaseURL = ""
+	defer stopDirectory(srv.stop, stderr)
+	demoListen(cfg, httpPort, metricsPort)
 	cfg.LDAP.URL = srv.url
 	if directory == "389" {
 		// 389 checks its own aci attribute and rejects oauthscope: scimgate's

@@ -18,19 +18,9 @@ import (
 // the foreground until interrupted. tokens.env is the one of `make run`
 // plus SCIM_URL_2 and LDAP_URL_2.
 func runDemoHA(ctx context.Context, cfgPath, runDir string, httpPorts, ldapPorts, metricsPorts [2]string, stdout, stderr io.Writer) error {
-	for i := range 2 {
-		n := ""
-		if i == 1 {
-			n = "_2"
-		}
-		for _, p := range []struct{ port, what, env string }{
-			{httpPorts[i], "SCIM", "SCIMGATE_PORT" + n},
-			{metricsPorts[i], "metrics", "SCIMGATE_METRICS_PORT" + n},
-			{ldapPorts[i], "LDAP", "SCIMGATE_LDAP_PORT" + n},
-		} {
-			if err := portFree(p.port, p.what, p.env); err != nil {
-				return err
-			}
+	for i, suffix := range [2]string{"", "_2"} {
+		if err := portsFree(httpPorts[i], metricsPorts[i], ldapPorts[i], suffix); err != nil {
+			return err
 		}
 	}
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
@@ -49,22 +39,14 @@ func runDemoHA(ctx context.Context, cfgPath, runDir string, httpPorts, ldapPorts
 	if err != nil {
 		return fmt.Errorf("slapd: %v", err)
 	}
-	defer func() {
-		if err := ps.Stop(); err != nil {
-			fmt.Fprintf(stderr, "stopping the directory: %v\n", err)
-		} else {
-			fmt.Fprintln(stderr, "directory stopped")
-		}
-	}()
+	defer stopDirectory(ps.Stop, stderr)
 	var cfgs [2]*Config
 	for i := range cfgs {
 		cfg, err := loadConfig(cfgPath)
 		if err != nil {
 			return err
 		}
-		cfg.Listen = "127.0.0.1:" + httpPorts[i]
-		cfg.MetricsListen = "127.0.0.1:" + metricsPorts[i]
-		cfg.BaseURL = ""
+		demoListen(cfg, httpPorts[i], metricsPorts[i])
 		cfg.LDAP.URL = ""
 		cfg.LDAP.Servers = []ldapconn.ServerConfig{{URL: ps[0].URL}, {URL: ps[1].URL}}
 		cfg.defaults()
