@@ -190,14 +190,12 @@ type readAttr struct {
 // readPlan works out the typeState's readAttrs.
 func (ts *typeState) readPlan() {
 	canon := map[string]int{}
-	hasJSON := map[string]bool{}
 	// json mappings go first: the others of the same attribute reconcile
 	// with what they rendered.
 	order := make([]*scimldap.AttrMapping, 0, len(ts.m.Attrs))
 	for _, a := range ts.m.Attrs {
 		if a.Kind == scimldap.KindJSON && !a.WriteOnly {
 			order = append(order, a)
-			hasJSON[strings.ToLower(a.URN)+"|"+a.Attr] = true
 		}
 	}
 	for _, a := range ts.m.Attrs {
@@ -213,7 +211,7 @@ func (ts *typeState) readPlan() {
 			name: scimldap.AttrName(a, ts.names), sub: scimldap.SubName(a, ts.names)}
 		key := strings.ToLower(a.URN) + "|" + a.Attr
 		ra.multi = ts.multi[key]
-		ra.beside = a.Kind != scimldap.KindJSON && hasJSON[key] && a.Kind != scimldap.KindReference
+		ra.beside = ts.besideJSON(a)
 		ra.first = ts.firstMapping(a)
 		var ok bool
 		if ra.canonIdx, ok = canon[ra.canon]; !ok {

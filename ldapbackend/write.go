@@ -77,15 +77,16 @@ func (ts *typeState) firstMapping(a *scimldap.AttrMapping) bool {
 }
 
 // besideJSON reports whether a is a typed mapping of an attribute that
-// also has a json mapping: several elements may then carry one value of
-// a's LDAP attribute (two work addresses in one town), which the
-// directory holds once (uniqueFold).
+// also has a json mapping: a read reconciles it with the elements
+// (readAttr.beside), and several elements may carry one value of a's LDAP
+// attribute (two work addresses in one town), which the directory holds
+// once (uniqueFold).
 func (ts *typeState) besideJSON(a *scimldap.AttrMapping) bool {
 	if a.Kind == scimldap.KindJSON || a.Kind == scimldap.KindReference {
 		return false
 	}
 	for _, x := range ts.m.Attrs {
-		if x.Kind == scimldap.KindJSON && x.URN == a.URN && x.Attr == a.Attr {
+		if x.Kind == scimldap.KindJSON && !x.WriteOnly && strings.EqualFold(x.URN, a.URN) && x.Attr == a.Attr {
 			return true
 		}
 	}
