@@ -49,7 +49,7 @@ func (b *Backend) versionAfterRename(ctx context.Context, dn string) (ldap.Contr
 // rest of the change), which is what a provisioning client does with a
 // 503.
 func (b *Backend) undoRename(ctx context.Context, dn, oldDN string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	ctx, cancel := undoContext(ctx)
 	defer cancel()
 	err := errors.New("the old DN has no RDN")
 	if rdn := firstRDN(oldDN); rdn != "" {
@@ -85,4 +85,11 @@ func parentOf(dn string) string {
 		return ""
 	}
 	return (&ldap.DN{RDNs: d.RDNs[1:]}).String()
+}
+
+// undoContext bounds an operation that takes back a write the request
+// made: it goes on when the request's context ends (the client left),
+// for a few seconds at most.
+func undoContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 }

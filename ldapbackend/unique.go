@@ -119,34 +119,32 @@ func sameDN(a, b string) bool {
 // uncreate deletes an entry this gateway just created and lost a name
 // with; the request's answer is lost (409) whatever happens here.
 func (b *Backend) uncreate(ctx context.Context, dn string, lost error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	ctx, cancel := undoContext(ctx)
 	defer cancel()
 	if err := b.do(ctx, "delete", func(ctx context.Context) error { return b.opt.Conn.Del(ctx, ldap.NewDelRequest(dn, nil)) }); err != nil {
 		b.opt.Log.Error().Err(err).Str("entry", dn).Msg("a create that lost its name to another at the same moment could not be taken back: two entries hold the name")
-		return resource.Unavailable(err, "another %s took the name at the same moment, and this one could not be taken back (%s)", "resource", dn)
+		return resource.Unavailable(err, "another resource took the name at the same moment, and this one could not be taken back (%s)", dn)
 	}
 	return lost
 }
 
 // unmodify takes back the changes mods made to the entry, which was le
-// before: each attribute mods changed gets le's values again. Write-only
-// values (a password) are not read and stay as written.
-func (b *Backend) unmodify(ctx context.Context, dn string, le *ldap.Entry, mods *ldap.ModifyRequest, lost error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+// before: each attribute mods changed gets le's values again. Values of
+// write-only mappings (a password) are not read and stay as written.
+func (b *Backend) unmodify(ctx context.Context, ts *typeState, dn string, le *ldap.Entry, mods *ldap.ModifyRequest, lost error) error {
+	ctx, cancel := undoContext(ctx)
 	defer cancel()
 	back := ldap.NewModifyRequest(dn, nil)
 	seen := map[string]bool{}
 	for _, c := range mods.Changes {
 		attr := c.Modification.Type
-		if seen[strings.ToLower(attr)] || strings.EqualFold(attr, "userPassword") {
+		if seen[strings.ToLower(attr)] || slices.ContainsFunc(ts.m.Attrs, func(a *scimldap.AttrMapping) bool {
+			return a.WriteOnly && strings.EqualFold(a.LDAP, attr)
+		}) {
 			continue
 		}
 		seen[strings.ToLower(attr)] = true
-		if old := le.GetAttributeValues(attr); len(old) > 0 {
-			back.Replace(attr, old)
-		} else {
-			back.Replace(attr, nil)
-		}
+		back.Replace(attr, le.GetAttributeValues(attr)) // none: the attribute goes
 	}
 	if len(back.Changes) == 0 {
 		return lost

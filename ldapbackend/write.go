@@ -392,7 +392,7 @@ func (b *Backend) modify(ctx context.Context, t *resource.Type, id string, cond 
 			if !resource.IsUniqueness(lost) {
 				return nil, lost
 			}
-			lost = b.unmodify(ctx, dn, le, mods, lost)
+			lost = b.unmodify(ctx, ts, dn, le, mods, lost)
 			if renamed {
 				if uerr := b.undoRename(ctx, dn, le.DN); uerr != nil {
 					return nil, uerr

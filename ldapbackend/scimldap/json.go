@@ -73,12 +73,13 @@ func Claims(a *AttrMapping, el map[string]any, first bool) bool {
 // Reconcile is SetSCIMValues for a mapping whose attribute also has a
 // json mapping, rendered before it into c[name]. a's LDAP attribute is
 // authoritative for the elements a claims: a claimed element keeps its
-// sub-attribute, with a's spelling, when a holds that value (compared
-// as the directory compares, FoldSpaceCase; one value serves every
-// element that carries it: two work addresses in one town share one
-// value of l). A value a no longer holds (changed by another LDAP client or by a caller allowed
-// to write a's attribute only, or unreadable to the caller: vals is then
-// empty) gives way, in order, to a value of a that no element carries,
+// sub-attribute, with a's spelling, when a holds that value (compared as
+// the directory compares, FoldSpaceCase; one value serves every element
+// that carries it: two work addresses in one town share one value of l).
+// A value a no longer holds (changed by another LDAP client or by a
+// caller allowed to write a's attribute only, or unreadable to the
+// caller: vals is then empty) gives way, in order, to a value of a that
+// no element carries,
 // so the element keeps its other sub-attributes; with none left to take
 // its place it is taken out: the whole element when the sub-attribute is
 // "value", the sub-attribute alone otherwise (an address without its
