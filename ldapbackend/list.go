@@ -46,9 +46,9 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 	if err == nil && b.opt.OnListPage != nil {
 		b.opt.OnListPage(cmp.Or(p.how, "none"))
 	}
-	if err == nil && q.ByCursor {
-		// Cursor pages start at the first match after the cursor, so
-		// more follow when more matched than the page holds.
+	if err == nil && q.ByCursor && page.Next == nil {
+		// Cursor pages in id order start at the first match after the
+		// cursor, so more follow when more matched than the page holds.
 		page.More = page.TotalResults > p.count
 	}
 	return page, err
@@ -56,6 +56,13 @@ func (b *Backend) List(ctx context.Context, t *resource.Type, q *resource.ListQu
 
 // serve serves the plan the first way that applies.
 func (p *listPlan) serve() (*resource.Page, error) {
+	if p.q.From != nil {
+		// A cursor walk in the directory's own order goes on only that way.
+		if page, ok, err := p.uniform(); ok {
+			return page, err
+		}
+		return nil, invalidCursor("this walk cannot go on in the directory's order (the caller's access to the listing changed): start it again with an empty cursor")
+	}
 	if p.q.Filter != nil {
 		res, read, ok, err := p.small()
 		if err != nil {
@@ -110,10 +117,10 @@ func (b *Backend) newListPlan(rc *reqCtx, ts *typeState, q *resource.ListQuery) 
 		p.clientAttrs = tr.Attributes
 	}
 	if q.ByCursor && q.SortBy != "" {
-		return nil, resource.InvalidValue("cursor paging orders by id: sortBy cannot be combined with a cursor")
+		return nil, resource.InvalidValue("cursor paging has its own order: sortBy cannot be combined with a cursor")
 	}
 	p.base = f
-	if q.ByCursor && q.After != "" {
+	if q.ByCursor && q.After != "" && q.From == nil {
 		// Keyset paging (RFC 9865 cursors): the ids after the last one
 		// served, in id order. A walk so made needs no state here, and
 		// neither repeats nor skips an entry that is there throughout.

@@ -28,7 +28,10 @@ import (
 func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 	b, rc, ts, q := p.b, p.rc, p.ts, p.q
 	filter, sortAttr, start, count := p.filter, p.sortAttr, p.start, p.count
-	if (!b.opt.VLV || b.vlvOff.Load()) && !(b.opt.SortedPaging && b.walks.on()) {
+	// A cursor walk goes through the listing in the directory's own order
+	// (list_natural.go), from its first page on.
+	natural := q.ByCursor && count > 0 && (q.After == "" || q.From != nil) && b.walks.canHold()
+	if !natural && (!b.opt.VLV || b.vlvOff.Load()) && !(b.opt.SortedPaging && b.walks.on()) {
 		return nil, false, nil
 	}
 	if _, mapped := rc.ctx.Value(proxyKey{}).(string); mapped {
@@ -50,6 +53,9 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 		p.filter, filter = pushed, pushed
 	}
 	rc.decideReadsOnce(ts.base)
+	if natural {
+		return p.natural(filter)
+	}
 
 	var keys []*ldap.SortKey
 	if sortAttr != "" {

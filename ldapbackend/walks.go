@@ -32,6 +32,9 @@ import (
 type walks struct {
 	holder ldapconn.Holder // nil: walks are not kept
 	max    int
+	// src holds connections for a request that cannot keep a walk (nil
+	// when the connection cannot).
+	src ldapconn.Holder
 
 	mu   sync.Mutex
 	idle []*walk // least recently used first
@@ -65,14 +68,33 @@ type walk struct {
 	next   int    // the offset of the next page in the sorted list
 	index  int    // startIndex that continues the walk (index paging), 0 if none
 	lastID string // id a cursor continuing the walk names, "" if none
+
+	// natural: the walk goes through the listing in the directory's own
+	// order (list_natural.go). Such a walk reads each page as the
+	// directory is then, so the gateway's writes do not end it (flush).
+	natural bool
+	paged   bool     // a paged search began (natural)
+	pending []string // ids a seek read past the cursor, served first (natural)
 }
+
+// done reports whether a walk in the directory's order read everything.
+func (k *walk) done() bool { return k.paged && k.cookie == nil && len(k.pending) == 0 }
 
 func newWalks(conn ldapconn.Conn, max int) *walks {
 	h, _ := conn.(ldapconn.Holder)
+	src := h
 	if max <= 0 {
 		h = nil
 	}
-	return &walks{holder: h, max: max}
+	return &walks{holder: h, max: max, src: src}
+}
+
+// canHold reports whether a request can hold a connection of its own.
+func (w *walks) canHold() bool { return w.src != nil }
+
+// hold holds a connection for one request, outside the walks kept.
+func (w *walks) hold(ctx context.Context) (ldapconn.HeldConn, error) {
+	return w.src.Hold(ctx)
 }
 
 // held is how many walks are kept now, serving a page or waiting for one.
@@ -99,7 +121,7 @@ func (w *walks) take(key listKey, count, start int, after string, byCursor bool)
 	defer closeAll(w.sweepLocked(time.Now()))
 	for i := len(w.idle) - 1; i >= 0; i-- {
 		k := w.idle[i]
-		if k.key != key || k.gen != w.gen || k.count != count {
+		if k.key != key || k.gen != w.gen && !k.natural || k.count != count {
 			continue
 		}
 		if byCursor && (after == "" || k.lastID != after) || !byCursor && (start <= 1 || k.index != start) {
@@ -156,7 +178,7 @@ func (w *walks) begin(ctx context.Context, key listKey, count int) *walk {
 func (w *walks) done(k *walk, keep bool) {
 	w.mu.Lock()
 	w.busy--
-	if k != nil && keep && k.gen == w.gen {
+	if k != nil && keep && (k.gen == w.gen || k.natural) {
 		k.used = time.Now()
 		w.idle = append(w.idle, k)
 		k = nil
@@ -172,17 +194,24 @@ func (w *walks) done(k *walk, keep bool) {
 }
 
 // flush closes the idle walks and keeps those in use from being
-// continued: the gateway wrote, and its next listing must show it.
+// continued: the gateway wrote, and its next listing must show it. Walks
+// in the directory's own order read each page as the directory is then,
+// and go on.
 func (w *walks) flush() {
 	if w.holder == nil {
 		return
 	}
 	w.mu.Lock()
-	idle := w.idle
-	w.idle = nil
+	var closing []*walk
+	w.idle = slices.DeleteFunc(w.idle, func(k *walk) bool {
+		if !k.natural {
+			closing = append(closing, k)
+		}
+		return !k.natural
+	})
 	w.gen++
 	w.mu.Unlock()
-	closeAll(idle)
+	closeAll(closing)
 }
 
 // sweep closes the walks idle for walkIdle.

@@ -26,7 +26,8 @@ func (f *fakeHolder) Hold(context.Context) (ldapconn.HeldConn, error) {
 func (c *fakeHeld) Search(context.Context, *ldap.SearchRequest) (*ldap.SearchResult, error) {
 	return nil, nil
 }
-func (c *fakeHeld) Close() { c.h.open.Add(-1) }
+func (c *fakeHeld) Close()         { c.h.open.Add(-1) }
+func (c *fakeHeld) Server() string { return "fake" }
 
 // TestWalksKeeping: a walk is continued only by the request that goes on
 // from where it stopped (the next startIndex, or the last id by cursor)

@@ -13,19 +13,24 @@ import (
 
 // cursorTimeout is how long a cursor stays good (RFC 9865's
 // cursorTimeout, announced in /ServiceProviderConfig). A cursor holds no
-// state on the server: it names the last id of a page, so any gateway can
-// serve the next one, and a walk neither repeats an entry nor skips one
-// that was there throughout, whatever is added or removed meanwhile.
+// state on the server: it names the last id of a page (in id order), or
+// the last ids read and the directory server (in the directory's own
+// order), so any gateway can serve the next one, and a walk neither
+// repeats an entry nor skips one that was there throughout, whatever is
+// added or removed meanwhile.
 const cursorTimeout = time.Hour
 
 // cursorState is what a cursor carries: the last id served, the query it
 // belongs to (a digest), the total at the walk's first page, and when it
-// was issued.
+// was issued; for a walk in the directory's order, the last ids read and
+// the server's tag instead of the total.
 type cursorState struct {
-	After  string `json:"a"`
-	Query  string `json:"q"`
-	Total  int    `json:"n"`
-	Issued int64  `json:"t"`
+	After  string   `json:"a"`
+	Query  string   `json:"q"`
+	Total  int      `json:"n,omitempty"`
+	Issued int64    `json:"t"`
+	IDs    []string `json:"p,omitempty"`
+	Server string   `json:"s,omitempty"`
 }
 
 // cursorQuery digests what a cursor is bound to: the resource type, the
@@ -51,7 +56,8 @@ func encodeCursor(c cursorState) string {
 func decodeCursor(s, query string, now time.Time) (cursorState, error) {
 	var c cursorState
 	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(raw) > 1024 || json.Unmarshal(raw, &c) != nil || c.Query != query || c.After == "" {
+	if err != nil || len(raw) > 1024 || json.Unmarshal(raw, &c) != nil || c.Query != query || c.After == "" ||
+		len(c.IDs) > 0 && c.IDs[len(c.IDs)-1] != c.After {
 		return c, &resource.Error{Status: http.StatusBadRequest, ScimType: "invalidCursor",
 			Detail: "the cursor is not one this server gave for this query: start again with an empty cursor"}
 	}

@@ -101,17 +101,33 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, t *resource.Typ
 		"Resources":    items,
 	}
 	if cur != nil {
-		// RFC 9865: no startIndex; totalResults is the total the walk
-		// started with (the backend counts what follows the cursor).
+		// RFC 9865: no startIndex. In id order, totalResults is the total
+		// the walk started with (the backend counts what follows the
+		// cursor). In the directory's order the matches are not counted
+		// (that would read them all), and totalResults is left out
+		// (RFC 9865 §2), unless the first page is the whole walk.
 		delete(out, "startIndex")
 		c := *cur
-		if c.After == "" {
-			c.Total = page.TotalResults
-		}
-		out["totalResults"] = c.Total
-		if page.More && len(page.Resources) > 0 {
-			c.After, c.Issued = page.Resources[len(page.Resources)-1].ID, time.Now().Unix()
-			out["nextCursor"] = encodeCursor(c)
+		switch {
+		case page.Next != nil:
+			delete(out, "totalResults")
+			if !page.NoTotal {
+				out["totalResults"] = page.TotalResults
+			}
+			if page.More {
+				ids := page.Next.IDs
+				c.After, c.IDs, c.Server, c.Total, c.Issued = ids[len(ids)-1], ids, page.Next.Server, 0, time.Now().Unix()
+				out["nextCursor"] = encodeCursor(c)
+			}
+		default:
+			if c.After == "" {
+				c.Total = page.TotalResults
+			}
+			out["totalResults"] = c.Total
+			if page.More && len(page.Resources) > 0 {
+				c.After, c.IDs, c.Server, c.Issued = page.Resources[len(page.Resources)-1].ID, nil, "", time.Now().Unix()
+				out["nextCursor"] = encodeCursor(c)
+			}
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -119,14 +135,15 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, t *resource.Typ
 }
 
 // cursorMode sets up q for cursor paging (RFC 9865): cursor is the value
-// the client sent ("" for the first page). Cursor pages are in id order,
-// so sortBy and startIndex do not combine with a cursor.
+// the client sent ("" for the first page). Cursor pages are in the
+// directory's own order or in id order, so sortBy and startIndex do not
+// combine with a cursor.
 func (s *Server) cursorMode(q *resource.ListQuery, t *resource.Type, filter, sortOrder, cursor string, hasStart bool) (*cursorState, error) {
 	if hasStart {
 		return nil, resource.InvalidValue("startIndex and cursor cannot be combined: choose index or cursor paging")
 	}
 	if q.SortBy != "" || q.SortDescending {
-		return nil, resource.InvalidValue("cursor paging orders by id: sortBy and sortOrder cannot be combined with a cursor")
+		return nil, resource.InvalidValue("cursor paging has its own order: sortBy and sortOrder cannot be combined with a cursor")
 	}
 	if err := resource.CheckText("cursor", cursor); err != nil {
 		return nil, err
@@ -139,6 +156,9 @@ func (s *Server) cursorMode(q *resource.ListQuery, t *resource.Type, filter, sor
 		}
 	}
 	q.ByCursor, q.After = true, c.After
+	if len(c.IDs) > 0 {
+		q.From = &resource.Position{IDs: c.IDs, Server: c.Server}
+	}
 	return &c, nil
 }
 

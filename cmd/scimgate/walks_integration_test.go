@@ -9,15 +9,17 @@ import (
 	"testing"
 )
 
-// TestWalks: a client paging on through a listing, by startIndex or by
-// cursor, is served each page after the first from the list slapd sorted
-// for the walk's first page (sssvlv keeps it on the walk's connection), so
-// a page costs its own entries whatever the directory's size. What a walk
-// returns: the users that matched when it began, once each, in id order,
+// TestWalks: a client paging on through a listing by startIndex is served
+// each page after the first from the list slapd sorted for the walk's
+// first page (sssvlv keeps it on the walk's connection); by cursor, from
+// an unsorted paged search in slapd's own order, the first page too; so a
+// page costs its own entries whatever the directory's size. What a walk
+// returns: the users that matched when it began, once each, in its order,
 // each as it is now: a user deleted or changed so that the filter no
-// longer matches before its page is left out, one added meanwhile waits
-// for the next walk, and totalResults stays the walk's. The gateway's own
-// write ends the walks (its next listing shows the write); a walk whose
+// longer matches before its page is left out; one added meanwhile waits
+// for the next index walk (whose totalResults stays the walk's) and comes
+// last in a cursor walk. The gateway's own write ends the index walks (its
+// next listing shows the write) and not the cursor walks; a walk whose
 // connection dies (slapd restarted) goes on after its last id; and
 // limits.walks -1 keeps none.
 func TestWalks(t *testing.T) {
@@ -96,14 +98,22 @@ func TestWalks(t *testing.T) {
 		walk func(string, func(int)) ([]string, []int)
 	}{{"startIndex", byIndex}, {"cursor", byCursor}} {
 		t.Run(w.name, func(t *testing.T) {
+			cursor := w.name == "cursor"
+			indexRef, _ := byIndex(q, nil)
 			before, held := served(), metricValue(e.scrape(), "scimgate_list_walks")
 			ref, totals := w.walk(q, nil)
 			pages := len(totals)
-			if !slices.IsSorted(ref) || len(slices.Compact(slices.Clone(ref))) != len(ref) || len(ref) != totals[0] || len(ref) < users*8/10 {
+			// By cursor: in the directory's own order, uncounted.
+			if cursor {
+				if !slices.Equal(slices.Sorted(slices.Values(ref)), indexRef) || slices.ContainsFunc(totals, func(n int) bool { return n != 0 }) {
+					t.Fatalf("a quiet cursor walk: %d users, totalResults %v; want the %d of an index walk, uncounted", len(ref), totals, len(indexRef))
+				}
+			} else if !slices.IsSorted(ref) || len(slices.Compact(slices.Clone(ref))) != len(ref) || len(ref) != totals[0] || len(ref) < users*8/10 {
 				t.Fatalf("a quiet walk: %d users in id order %v, totalResults %v", len(ref), slices.IsSorted(ref), totals)
 			}
-			if got := since(before); got["sorted"] != 1 || got["walk"] != pages-1 {
-				t.Errorf("a quiet walk of %d pages was served %v, want 1 sorted and the rest from the walk", pages, got)
+			firstHow := map[bool]string{false: "sorted", true: "paged"}[cursor]
+			if got := since(before); got[firstHow] != 1 || got["walk"] != pages-1 {
+				t.Errorf("a quiet walk of %d pages was served %v, want 1 %s and the rest from the walk", pages, got, firstHow)
 			}
 			// The walk ended with the listing: no connection stays held
 			// for it; a first page holds one for the next.
@@ -139,13 +149,18 @@ func TestWalks(t *testing.T) {
 				}
 			})
 			want := slices.DeleteFunc(slices.Clone(ref), func(id string) bool { return slices.Contains(gone, id) })
+			if cursor && len(got) == len(want)+1 {
+				// slapd reads each page of a walk in its own order as the
+				// directory is then: the user added comes last.
+				got = got[:len(want)]
+			}
 			if !slices.Equal(got, want) {
 				t.Errorf("the walk during changes returned %d users, want the %d that matched throughout, once each in order", len(got), len(want))
 			}
 			if slices.ContainsFunc(totals, func(n int) bool { return n != totals[0] }) && w.name == "startIndex" {
 				t.Errorf("totalResults changed during an index walk: %v", totals)
 			}
-			if got := since(before); got["sorted"] != 1 || got["walk"] != len(totals)-1 {
+			if got := since(before); got[firstHow] != 1 || got["walk"] != len(totals)-1 {
 				t.Errorf("the walk during changes was served %v", got)
 			}
 			after, _ := w.walk(q, nil)
@@ -157,7 +172,11 @@ func TestWalks(t *testing.T) {
 			// sorted again and the listing shows the write.
 			before = served()
 			total := num(e.must(200, "GET", "/Users?"+q+"&count=0", c, nil).body, "totalResults")
-			first := e.must(200, "GET", "/Users?"+q+"&attributes=userName&count="+strconv.Itoa(count), c, nil)
+			firstPage := "/Users?" + q + "&attributes=userName&count=" + strconv.Itoa(count)
+			if cursor {
+				firstPage += "&cursor="
+			}
+			first := e.must(200, "GET", firstPage, c, nil)
 			e.must(201, "POST", "/Users", c, map[string]any{
 				"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "walk-write-" + w.name})
 			next := fmt.Sprintf("/Users?%s&attributes=userName&count=%d&startIndex=%d", q, count, count+1)
@@ -165,8 +184,12 @@ func TestWalks(t *testing.T) {
 				next = fmt.Sprintf("/Users?%s&attributes=userName&count=%d&cursor=%s", q, count, url.QueryEscape(str(first.body, "nextCursor")))
 			}
 			r := e.must(200, "GET", next, c, nil)
-			if got := since(before); got["walk"] != 0 {
+			if got := since(before); !cursor && got["walk"] != 0 {
 				t.Errorf("after the gateway's own write, a page came from the walk begun before it: %v", got)
+			} else if cursor && got["walk"] != 1 {
+				// A walk in the directory's order reads each page as the
+				// directory is then, and goes on.
+				t.Errorf("after the gateway's own write, a cursor walk did not go on: %v", got)
 			}
 			if w.name == "startIndex" && num(r.body, "totalResults") != total+1 {
 				t.Errorf("after the gateway's own create: totalResults %d, want %d", num(r.body, "totalResults"), total+1)
@@ -194,6 +217,24 @@ func TestWalks(t *testing.T) {
 		if s := since(before); s["sorted"] != 2 || s["walk"] != len(totals)-2 {
 			t.Errorf("a walk across a restart of slapd was served %v, want 2 sorted (the first page, the page after the restart)", s)
 		}
+		// The same by cursor: the page after the restart finds where the
+		// walk was (a seek), and the walk goes on from there.
+		ref, _ = byCursor(q, nil)
+		before = served()
+		got, totals = byCursor(q, func(page int) {
+			if page == 3 {
+				if err := e.ldap.Restart(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				e.waitReady()
+			}
+		})
+		if !slices.Equal(got, ref) {
+			t.Errorf("a cursor walk across a restart of slapd: %d users, want the %d of a quiet walk in the same order", len(got), len(ref))
+		}
+		if s := since(before); s["paged"] != 2 || s["walk"] != len(totals)-2 {
+			t.Errorf("a cursor walk across a restart of slapd was served %v, want 2 paged (the first page, the page after the restart)", s)
+		}
 	})
 
 	t.Run("off", func(t *testing.T) {
@@ -207,6 +248,30 @@ func TestWalks(t *testing.T) {
 		}
 		if s := served(off); len(got) != 3*count || s["walk"] != 0 {
 			t.Errorf("limits.walks -1: three pages of %d users served %v, want none from a walk", len(got), s)
+		}
+		// A cursor walk that goes back and forth between this gateway,
+		// which keeps no walk and so finds where the walk is for every
+		// page (reading the ids before it, five pages at a time), and the
+		// first one: the same users in the same order, full pages.
+		ref, _ := byCursor(q, nil)
+		var mixed []string
+		cursor := ""
+		for page := 0; ; page++ {
+			g := e
+			if page%2 == 1 {
+				g = off
+			}
+			r := g.must(200, "GET", fmt.Sprintf("/Users?%s&attributes=userName&count=%d&cursor=%s", q, count, url.QueryEscape(cursor)), c, nil)
+			mixed = append(mixed, ids(r)...)
+			if cursor = str(r.body, "nextCursor"); cursor == "" {
+				break
+			}
+			if n := num(r.body, "itemsPerPage"); n != count {
+				t.Errorf("page %d of a cursor walk across two gateways has %d users, want %d", page+1, n, count)
+			}
+		}
+		if !slices.Equal(mixed, ref) {
+			t.Errorf("a cursor walk across two gateways: %d users, want the %d of a walk on one, in the same order", len(mixed), len(ref))
 		}
 	})
 }

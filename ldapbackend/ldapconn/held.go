@@ -2,6 +2,8 @@ package ldapconn
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -25,6 +27,9 @@ type Holder interface {
 type HeldConn interface {
 	Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error)
 	Close()
+	// Server tags the directory server the connection is to (a digest of
+	// its URL): the order of unsorted results is that server's own.
+	Server() string
 }
 
 // Hold dials a connection that is not the pool's and does not count
@@ -88,6 +93,15 @@ func (h *held) Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.Searc
 		return nil, Unavailable(err)
 	}
 	return res, err
+}
+
+func (h *held) Server() string { return ServerTag(h.p.cfg.URL) }
+
+// ServerTag is a short digest of a server's URL, to tell servers apart
+// without naming them.
+func ServerTag(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return hex.EncodeToString(sum[:6])
 }
 
 func (h *held) Close() {

@@ -71,6 +71,18 @@ type ListQuery struct {
 	// 1 and SortBy empty.
 	After    string
 	ByCursor bool
+	// From, for cursor paging, continues a walk in the directory's own
+	// order (Page.Next of the page before), rather than in id order.
+	From *Position
+}
+
+// Position is where a cursor walk in the directory's own order stands:
+// the ids it read last, the newest last (a few, so that the walk can go on
+// when the very last was deleted since), and a tag of the directory server
+// that order is the order of.
+type Position struct {
+	IDs    []string
+	Server string
 }
 
 // Page is one page of search results.
@@ -80,6 +92,13 @@ type Page struct {
 	Resources    []*Resource
 	// More, for cursor paging, says resources follow the last of this page.
 	More bool
+	// Next, for cursor paging, is set when the page is in the directory's
+	// own order: the next cursor continues from there (ListQuery.From).
+	Next *Position
+	// NoTotal says TotalResults is not known: a cursor walk in the
+	// directory's order does not count the matches (RFC 9865 lets such a
+	// response omit totalResults).
+	NoTotal bool
 }
 
 // PatchOp is one PATCH operation (RFC 7644 §3.5.2), as DecodePatch

@@ -1,0 +1,288 @@
+package ldapbackend
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/aci/ldapfilter"
+	"github.com/scimgate/scimgate/scim/resource"
+)
+
+// natural serves a cursor page (RFC 9865) in the directory's own order,
+// for a listing the directory can cut (list_vlv.go): with an unsorted
+// Simple Paged Results search (RFC 2696), which the directory goes on
+// with from the entry after the last one it returned (OpenLDAP's back-mdb
+// and 389 DS go through the matches in the order of their entry ids, which
+// an entry keeps for its life, renames included). Nothing sorts or counts
+// every match, so every page costs what its own entries cost, the first
+// one too, whatever the size of the directory; totalResults is left out
+// (RFC 9865 §2 allows it), unless the first page is the whole walk.
+//
+// The walk is kept on its connection for the next page (walks). A cursor
+// that continues no walk kept here (another gateway served the page
+// before, or the walk was closed) names the ids read last and the server
+// whose order they are in: a new walk on that server reads the matches'
+// ids from the first until it finds them (seek), which costs a pass over
+// the ids before them, once. A walk goes on where it was, whatever is
+// added or removed meanwhile: nothing is returned twice and nothing
+// present throughout is skipped.
+func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
+	b, rc, ts, q := p.b, p.rc, p.ts, p.q
+	count := p.count
+	attrs := appendMissing(slices.Clone(p.fp.attrs), ldapfilter.Attributes(p.recheckFilter())...)
+	attrs = appendMissing(attrs, ts.m.IDAttr)
+	p.cutRead = rc.readSetFor(attrs)
+	key := p.walkKey()
+	key.sort = naturalOrder
+
+	// read holds the ids read last (the next cursor names them); a page
+	// whose entries all stopped matching since the walk read their ids
+	// leaves it as it was.
+	var (
+		w       *walk
+		release func(keep bool)
+		read    []string
+		entries []*ldap.Entry
+	)
+	for attempt := 0; ; attempt++ {
+		var err error
+		if w, release, err = p.openNatural(key, filter, attempt == 0); err != nil {
+			return nil, true, err
+		}
+		read, entries = nil, nil
+		if q.From != nil {
+			read = slices.Clone(q.From.IDs)
+		}
+		for tries := 0; err == nil; tries++ {
+			var got []*ldap.Entry
+			if got, err = p.naturalNext(w, filter, attrs, count); err != nil {
+				break
+			}
+			for _, le := range got {
+				read = append(read, le.GetAttributeValue(ts.m.IDAttr))
+			}
+			res := &ldap.SearchResult{Entries: got}
+			p.recheck(res)
+			entries = res.Entries
+			if len(entries) > 0 || w.done() || tries == 16 {
+				break
+			}
+		}
+		if err == nil {
+			break
+		}
+		release(false)
+		if p.how == "walk" && attempt == 0 && unreachable(err) && rc.ctx.Err() == nil {
+			// The kept walk's connection is gone (the directory
+			// restarted, or the server failed over): a new walk finds
+			// where it was.
+			b.opt.Log.Warn().Err(err).Msg("a listing's walk could not go on; a new one begins where it stopped")
+			continue
+		}
+		if unreachable(err) {
+			return nil, true, MapError(err, "search")
+		}
+		return nil, true, resource.Unavailable(err, "the directory could not page through the listing")
+	}
+	more := !w.done()
+	if len(read) > maxPositionIDs {
+		read = read[len(read)-maxPositionIDs:]
+	}
+	if len(read) > 0 {
+		w.lastID = read[len(read)-1]
+	}
+	server := w.conn.Server()
+	release(more && len(read) > 0)
+
+	page := &resource.Page{StartIndex: 1, Resources: []*resource.Resource{}}
+	page, ok, err := p.renderUniform(entries, page)
+	if !ok || err != nil {
+		return page, ok, err
+	}
+	page.More = more && len(read) > 0
+	page.Next = &resource.Position{IDs: read, Server: server}
+	if q.From == nil && !page.More {
+		page.TotalResults = len(page.Resources)
+	} else {
+		page.NoTotal = true
+	}
+	return page, true, nil
+}
+
+// openNatural finds the walk a cursor page goes on with: the walk kept
+// here that ends where the cursor does (if kept is set), or a new one,
+// moved to where the cursor is (seek). release gives it back (keep: for
+// the next page).
+func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, release func(keep bool), err error) {
+	b, rc, q := p.b, p.rc, p.q
+	if kept && q.From != nil {
+		if w = b.walks.take(key, p.count, 0, q.After, true); w != nil {
+			p.how = "walk"
+			return w, func(keep bool) { b.walks.done(w, keep) }, nil
+		}
+	}
+	if w = b.walks.begin(rc.ctx, key, p.count); w != nil {
+		release = func(keep bool) { b.walks.done(w, keep) }
+	} else {
+		// No room to keep a walk: this request holds a connection of its
+		// own while it reads, and the next page seeks again.
+		conn, err := b.walks.hold(rc.ctx)
+		if err != nil {
+			return nil, nil, MapError(err, "search")
+		}
+		w = &walk{key: key, conn: conn, count: p.count}
+		release = func(bool) { conn.Close() }
+	}
+	w.natural = true
+	p.how = "paged"
+	if q.From != nil {
+		if err := p.seek(w, filter); err != nil {
+			release(false)
+			if unreachable(err) {
+				return nil, nil, MapError(err, "search")
+			}
+			var se *resource.Error
+			if !errors.As(err, &se) {
+				err = resource.Unavailable(err, "the directory could not page through the listing")
+			}
+			return nil, nil, err
+		}
+	}
+	return w, release, nil
+}
+
+// naturalOrder is the order of a walk in the directory's own order, in
+// its listKey.
+const naturalOrder = "\x00directory"
+
+// maxPositionIDs is how many of the ids read last a cursor names.
+const maxPositionIDs = 4
+
+// seekPage is how many ids a page of a seek reads, at most (five pages'
+// worth of the walk's).
+const seekPage = 1000
+
+// naturalNext reads the next count entries of a walk in the directory's
+// order: the ids a seek read past the cursor first, then the directory's
+// next page (the page size may change from one request to the next).
+func (p *listPlan) naturalNext(w *walk, filter string, attrs []string, count int) ([]*ldap.Entry, error) {
+	var out []*ldap.Entry
+	if len(w.pending) > 0 {
+		ids := w.pending[:min(count, len(w.pending))]
+		w.pending = w.pending[len(ids):]
+		full, err := p.b.fetchByIDs(p.rc.ctx, p.ts, ids, attrs)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if le, ok := full[id]; ok { // else deleted since the seek read it
+				out = append(out, le)
+			}
+		}
+		count -= len(ids)
+	}
+	if count == 0 || len(w.pending) > 0 || w.paged && w.cookie == nil {
+		return out, nil
+	}
+	res, err := p.pagedSearch(w, filter, attrs, count)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, res.Entries...), nil
+}
+
+// pagedSearch asks the walk's connection for the next page of an unsorted
+// Simple Paged Results search.
+func (p *listPlan) pagedSearch(w *walk, filter string, attrs []string, size int) (*ldap.SearchResult, error) {
+	paging := ldap.NewControlPaging(uint32(size))
+	paging.SetCookie(w.cookie)
+	req := p.ts.searchRequest(filter, 0, attrs, []ldap.Control{paging})
+	var res *ldap.SearchResult
+	err := p.b.do(p.rc.ctx, "search", func(ctx context.Context) error {
+		var err error
+		res, err = w.conn.Search(ctx, req)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
+	if !ok {
+		return nil, errors.New("the directory did not page the search")
+	}
+	w.cookie, w.paged = nil, true
+	if len(c.Cookie) > 0 {
+		w.cookie = c.Cookie
+	}
+	return res, nil
+}
+
+// seek moves a new walk to just after the ids the cursor names (the ids
+// read last, the newest last): it reads the matches' ids in the
+// directory's order until it finds the newest of them still there, and
+// keeps the ids after it in that page for the next pages. The matches the
+// walk read are in the same order, with entries added since after them
+// all, so whatever follows the newest one found is what the walk had not
+// read. A cursor of another server, or whose entries are all gone, is 400
+// invalidCursor: the walk cannot go on, and the client starts it again.
+func (p *listPlan) seek(w *walk, filter string) error {
+	from, idAttr := p.q.From, p.ts.m.IDAttr
+	if from.Server != w.conn.Server() {
+		return invalidCursor("the directory server whose order this walk follows does not serve this gateway's reads now")
+	}
+	want := make(map[string]int, len(from.IDs))
+	for i, id := range from.IDs {
+		want[id] = i
+	}
+	// pass reads the ids from the first; it stops in the page holding the
+	// id of index stop, or else at the end, and says which was the newest
+	// found.
+	pass := func(stop int) (newest int, err error) {
+		w.cookie, w.paged, w.pending, newest = nil, false, nil, -1
+		for {
+			res, err := p.pagedSearch(w, filter, []string{idAttr}, max(p.count, min(seekPage, 5*p.count)))
+			if err != nil {
+				return -1, err
+			}
+			for i, le := range res.Entries {
+				k, ok := want[le.GetAttributeValue(idAttr)]
+				if !ok || k < newest {
+					continue
+				}
+				if newest = k; k == stop {
+					for _, rest := range res.Entries[i+1:] {
+						w.pending = append(w.pending, rest.GetAttributeValue(idAttr))
+					}
+					return newest, nil
+				}
+			}
+			if w.cookie == nil {
+				return newest, nil
+			}
+		}
+	}
+	last := len(from.IDs) - 1
+	newest, err := pass(last)
+	switch {
+	case err != nil:
+		return err
+	case newest == last:
+		return nil
+	case newest < 0:
+		return invalidCursor("the entries this cursor goes on after are gone: start the walk again with an empty cursor")
+	}
+	// The newest id is gone: the walk goes on after the newest found,
+	// which a second pass stops at.
+	if _, err := pass(newest); err != nil {
+		return err
+	}
+	return nil
+}
+
+func invalidCursor(detail string) error {
+	return &resource.Error{Status: http.StatusBadRequest, ScimType: "invalidCursor", Detail: detail}
+}
