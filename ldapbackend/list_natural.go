@@ -39,9 +39,9 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 	key := p.walkKey()
 	key.sort = naturalOrder
 
-	// read holds the ids read last (the next cursor names them); a page
-	// whose entries all stopped matching since the walk read their ids
-	// leaves it as it was.
+	// read holds the ids of the entries served last (the next cursor
+	// names them); a page whose entries all stopped matching since the
+	// walk reached them leaves it as it was.
 	var (
 		w       *walk
 		release func(keep bool)
@@ -51,6 +51,9 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 	for attempt := 0; ; attempt++ {
 		var err error
 		if w, release, err = p.openNatural(key, filter, attempt == 0); err != nil {
+			if errors.Is(err, errNotCut) {
+				return nil, false, nil
+			}
 			return nil, true, err
 		}
 		read, entries = nil, nil
@@ -62,12 +65,12 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 			if got, err = p.naturalNext(w, filter, attrs, count); err != nil {
 				break
 			}
-			for _, le := range got {
-				read = append(read, le.GetAttributeValue(ts.m.IDAttr))
-			}
 			res := &ldap.SearchResult{Entries: got}
 			p.recheck(res)
 			entries = res.Entries
+			for _, le := range entries {
+				read = append(read, le.GetAttributeValue(ts.m.IDAttr))
+			}
 			if len(entries) > 0 || w.done() || tries == 16 {
 				break
 			}
@@ -76,36 +79,43 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 			break
 		}
 		release(false)
-		if p.how == "walk" && attempt == 0 && unreachable(err) && rc.ctx.Err() == nil {
+		switch {
+		case p.how == "walk" && attempt == 0 && unreachable(err) && rc.ctx.Err() == nil:
 			// The kept walk's connection is gone (the directory
-			// restarted, or the server failed over): a new walk finds
-			// where it was.
+			// restarted): a new walk finds where it was.
 			b.opt.Log.Warn().Err(err).Msg("a listing's walk could not go on; a new one begins where it stopped")
 			continue
-		}
-		if unreachable(err) {
+		case unreachable(err):
 			return nil, true, MapError(err, "search")
+		case q.From == nil:
+			// The directory would not page the search (a limit, no
+			// paged results): the first page is served the usual way.
+			b.opt.Log.Debug().Err(err).Msg("an unsorted paged search failed; listing another way")
+			return nil, false, nil
 		}
 		return nil, true, resource.Unavailable(err, "the directory could not page through the listing")
 	}
 	more := !w.done()
-	if len(read) > maxPositionIDs {
-		read = read[len(read)-maxPositionIDs:]
+	if more && len(read) == 0 {
+		// Sixteen pages of entries that no longer match, and nothing
+		// served to go on from: the first page is served the usual way.
+		release(false)
+		return nil, false, nil
 	}
+	read = positionIDs(read)
 	if len(read) > 0 {
 		w.lastID = read[len(read)-1]
 	}
 	server := w.conn.Server()
-	release(more && len(read) > 0)
-
-	page := &resource.Page{StartIndex: 1, Resources: []*resource.Resource{}}
-	page, ok, err := p.renderUniform(entries, page)
+	page, ok, err := p.renderUniform(entries, &resource.Page{StartIndex: 1, Resources: []*resource.Resource{}})
 	if !ok || err != nil {
+		release(false)
 		return page, ok, err
 	}
-	page.More = more && len(read) > 0
+	release(more)
+	page.More = more
 	page.Next = &resource.Position{IDs: read, Server: server}
-	if q.From == nil && !page.More {
+	if q.From == nil && !more {
 		page.TotalResults = len(page.Resources)
 	} else {
 		page.NoTotal = true
@@ -114,28 +124,39 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 }
 
 // openNatural finds the walk a cursor page goes on with: the walk kept
-// here that ends where the cursor does (if kept is set), or a new one,
-// moved to where the cursor is (seek). release gives it back (keep: for
-// the next page).
+// here that ends where the cursor does (if kept is set), or a new one on
+// the cursor's server, moved to where the cursor is (seek). release gives
+// it back (keep: for the next page). errNotCut when a first page finds no
+// room (it is served the usual way).
 func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, release func(keep bool), err error) {
 	b, rc, q := p.b, p.rc, p.q
-	if kept && q.From != nil {
-		if w = b.walks.take(key, p.count, 0, q.After, true); w != nil {
-			p.how = "walk"
-			return w, func(keep bool) { b.walks.done(w, keep) }, nil
+	tag := ""
+	if q.From != nil {
+		tag = q.From.Server
+		if kept {
+			if w = b.walks.take(key, p.count, 0, q.After, true); w != nil {
+				p.how = "walk"
+				return w, func(keep bool) { b.walks.done(w, keep) }, nil
+			}
 		}
 	}
-	if w = b.walks.begin(rc.ctx, key, p.count); w != nil {
+	if w = b.walks.beginOn(rc.ctx, key, p.count, tag); w != nil {
 		release = func(keep bool) { b.walks.done(w, keep) }
 	} else {
 		// No room to keep a walk: this request holds a connection of its
-		// own while it reads, and the next page seeks again.
-		conn, err := b.walks.hold(rc.ctx)
-		if err != nil {
+		// own while it reads (as many as walks may be kept), and the next
+		// page seeks again.
+		conn, done, err := b.walks.holdOn(rc.ctx, tag)
+		switch {
+		case errors.Is(err, errNoSpare) && q.From == nil:
+			return nil, nil, errNotCut
+		case errors.Is(err, errNoSpare):
+			return nil, nil, resource.Unavailable(err, "every walk through a listing is in use: retry shortly, or raise limits.walks")
+		case err != nil:
 			return nil, nil, MapError(err, "search")
 		}
 		w = &walk{key: key, conn: conn, count: p.count}
-		release = func(bool) { conn.Close() }
+		release = func(bool) { done() }
 	}
 	w.natural = true
 	p.how = "paged"
@@ -159,8 +180,29 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 // its listKey.
 const naturalOrder = "\x00directory"
 
-// maxPositionIDs is how many of the ids read last a cursor names.
-const maxPositionIDs = 4
+// maxPositionIDs is how many of the ids served last a cursor names, and
+// maxPositionBytes how long they may be together (a cursor is a query
+// parameter).
+const (
+	maxPositionIDs   = 4
+	maxPositionBytes = 512
+)
+
+// positionIDs keeps of the ids served, oldest first, the last few a cursor
+// names: at least one, at most maxPositionIDs and, beyond the newest,
+// maxPositionBytes together.
+func positionIDs(read []string) []string {
+	if len(read) > maxPositionIDs {
+		read = read[len(read)-maxPositionIDs:]
+	}
+	size := 0
+	for i := len(read) - 1; i >= 0; i-- {
+		if size += len(read[i]); size > maxPositionBytes && i < len(read)-1 {
+			return read[i+1:]
+		}
+	}
+	return read
+}
 
 // seekPage is how many ids a page of a seek reads, at most (five pages'
 // worth of the walk's).
@@ -174,9 +216,24 @@ func (p *listPlan) naturalNext(w *walk, filter string, attrs []string, count int
 	if len(w.pending) > 0 {
 		ids := w.pending[:min(count, len(w.pending))]
 		w.pending = w.pending[len(ids):]
-		full, err := p.b.fetchByIDs(p.rc.ctx, p.ts, ids, attrs)
+		// On the walk's own connection: the server the seek read them on.
+		ors := make([]ldapfilter.Filter, len(ids))
+		for i, id := range ids {
+			ors[i] = &ldapfilter.Equality{Attr: p.ts.m.IDAttr, Value: id}
+		}
+		f := &ldapfilter.And{Filters: []ldapfilter.Filter{p.ts.filter, &ldapfilter.Or{Filters: ors}}}
+		var res *ldap.SearchResult
+		err := p.b.do(p.rc.ctx, "search", func(ctx context.Context) error {
+			var err error
+			res, err = w.conn.Search(ctx, p.ts.searchRequest(f.String(), 0, attrs, nil))
+			return err
+		})
 		if err != nil {
 			return nil, err
+		}
+		full := make(map[string]*ldap.Entry, len(res.Entries))
+		for _, le := range res.Entries {
+			full[le.GetAttributeValue(p.ts.m.IDAttr)] = le
 		}
 		for _, id := range ids {
 			if le, ok := full[id]; ok { // else deleted since the seek read it
@@ -250,8 +307,13 @@ func (p *listPlan) seek(w *walk, filter string) error {
 			}
 			for i, le := range res.Entries {
 				k, ok := want[le.GetAttributeValue(idAttr)]
-				if !ok || k < newest {
+				if !ok {
 					continue
+				}
+				if k < newest {
+					// Out of the order the walk read them in: this is not
+					// the order the cursor follows.
+					return -1, errOtherOrder
 				}
 				if newest = k; k == stop {
 					for _, rest := range res.Entries[i+1:] {
@@ -268,6 +330,8 @@ func (p *listPlan) seek(w *walk, filter string) error {
 	last := len(from.IDs) - 1
 	newest, err := pass(last)
 	switch {
+	case errors.Is(err, errOtherOrder):
+		return invalidCursor("this directory server's order is not the one the walk followed: start the walk again with an empty cursor")
 	case err != nil:
 		return err
 	case newest == last:
@@ -276,12 +340,20 @@ func (p *listPlan) seek(w *walk, filter string) error {
 		return invalidCursor("the entries this cursor goes on after are gone: start the walk again with an empty cursor")
 	}
 	// The newest id is gone: the walk goes on after the newest found,
-	// which a second pass stops at.
-	if _, err := pass(newest); err != nil {
+	// which a second pass stops at (if it is still there).
+	switch again, err := pass(newest); {
+	case errors.Is(err, errOtherOrder):
+		return invalidCursor("this directory server's order is not the one the walk followed: start the walk again with an empty cursor")
+	case err != nil:
 		return err
+	case again != newest:
+		return invalidCursor("the entries this cursor goes on after are gone: start the walk again with an empty cursor")
 	}
 	return nil
 }
+
+// errOtherOrder: a seek met the cursor's ids out of their order.
+var errOtherOrder = errors.New("the ids come in another order")
 
 func invalidCursor(detail string) error {
 	return &resource.Error{Status: http.StatusBadRequest, ScimType: "invalidCursor", Detail: detail}

@@ -2,6 +2,7 @@ package ldapbackend
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -32,9 +33,9 @@ import (
 type walks struct {
 	holder ldapconn.Holder // nil: walks are not kept
 	max    int
-	// src holds connections for a request that cannot keep a walk (nil
-	// when the connection cannot).
-	src ldapconn.Holder
+	// spare bounds the connections held by requests that could keep no
+	// walk (all max are in use): as many again.
+	spare chan struct{}
 
 	mu   sync.Mutex
 	idle []*walk // least recently used first
@@ -70,8 +71,10 @@ type walk struct {
 	lastID string // id a cursor continuing the walk names, "" if none
 
 	// natural: the walk goes through the listing in the directory's own
-	// order (list_natural.go). Such a walk reads each page as the
-	// directory is then, so the gateway's writes do not end it (flush).
+	// order (list_natural.go). Such a walk reads each entry as it is when
+	// its page is served, and what it has not reached yet as the
+	// directory has it then (slapd; 389 keeps the matches of its first
+	// page), so the gateway's writes do not end it (flush).
 	natural bool
 	paged   bool     // a paged search began (natural)
 	pending []string // ids a seek read past the cursor, served first (natural)
@@ -82,19 +85,39 @@ func (k *walk) done() bool { return k.paged && k.cookie == nil && len(k.pending)
 
 func newWalks(conn ldapconn.Conn, max int) *walks {
 	h, _ := conn.(ldapconn.Holder)
-	src := h
+	spare := max
 	if max <= 0 {
-		h = nil
+		h, spare = nil, 0
 	}
-	return &walks{holder: h, max: max, src: src}
+	return &walks{holder: h, max: max, spare: make(chan struct{}, spare)}
 }
 
-// canHold reports whether a request can hold a connection of its own.
-func (w *walks) canHold() bool { return w.src != nil }
+// errNoSpare: every walk and every spare connection is in use.
+var errNoSpare = errors.New("every walk is in use")
 
-// hold holds a connection for one request, outside the walks kept.
-func (w *walks) hold(ctx context.Context) (ldapconn.HeldConn, error) {
-	return w.src.Hold(ctx)
+// holdOn holds a connection to the server tagged tag if the connection
+// can tell servers apart and tag is not "" (else to a reader), for one
+// request outside the walks kept: at most max at once, else errNoSpare.
+// release gives it back.
+func (w *walks) holdOn(ctx context.Context, tag string) (c ldapconn.HeldConn, release func(), err error) {
+	select {
+	case w.spare <- struct{}{}:
+	default:
+		return nil, nil, errNoSpare
+	}
+	if c, err = w.dial(ctx, tag); err != nil {
+		<-w.spare
+		return nil, nil, err
+	}
+	return c, func() { c.Close(); <-w.spare }, nil
+}
+
+// dial holds a connection, to the server tagged tag when it can.
+func (w *walks) dial(ctx context.Context, tag string) (ldapconn.HeldConn, error) {
+	if th, ok := w.holder.(ldapconn.TagHolder); ok && tag != "" {
+		return th.HoldOn(ctx, tag)
+	}
+	return w.holder.Hold(ctx)
 }
 
 // held is how many walks are kept now, serving a page or waiting for one.
@@ -142,6 +165,12 @@ func (w *walks) take(key listKey, count, start int, after string, byCursor bool)
 // client asking for first pages over and over does not end other
 // clients' walks).
 func (w *walks) begin(ctx context.Context, key listKey, count int) *walk {
+	return w.beginOn(ctx, key, count, "")
+}
+
+// beginOn is begin on the server tagged tag, when the connection can tell
+// servers apart and tag is not "".
+func (w *walks) beginOn(ctx context.Context, key listKey, count int, tag string) *walk {
 	if w.holder == nil || count <= 0 {
 		return nil
 	}
@@ -165,7 +194,7 @@ func (w *walks) begin(ctx context.Context, key listKey, count int) *walk {
 	if evict != nil {
 		evict.conn.Close()
 	}
-	c, err := w.holder.Hold(ctx)
+	c, err := w.dial(ctx, tag)
 	if err != nil {
 		w.done(nil, false)
 		return nil
@@ -195,8 +224,7 @@ func (w *walks) done(k *walk, keep bool) {
 
 // flush closes the idle walks and keeps those in use from being
 // continued: the gateway wrote, and its next listing must show it. Walks
-// in the directory's own order read each page as the directory is then,
-// and go on.
+// in the directory's own order go on (see walk.natural).
 func (w *walks) flush() {
 	if w.holder == nil {
 		return

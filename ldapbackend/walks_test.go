@@ -2,6 +2,8 @@ package ldapbackend
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -100,5 +102,24 @@ func TestWalksKeeping(t *testing.T) {
 	none := newWalks(nil, 4)
 	if none.on() || none.begin(ctx, a, 100) != nil {
 		t.Fatal("walks kept without a Holder")
+	}
+}
+
+// TestPositionIDs: a cursor names the last few ids served, at least the
+// newest, within maxPositionBytes beyond it.
+func TestPositionIDs(t *testing.T) {
+	long := strings.Repeat("x", maxPositionBytes)
+	for _, tc := range []struct {
+		in, want []string
+	}{
+		{nil, nil},
+		{[]string{"a"}, []string{"a"}},
+		{[]string{"a", "b", "c", "d", "e", "f"}, []string{"c", "d", "e", "f"}},
+		{[]string{"a", long, "b"}, []string{"b"}},
+		{[]string{"a", long + "y"}, []string{long + "y"}},
+	} {
+		if got := positionIDs(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("positionIDs(%d ids) = %v, want %v", len(tc.in), got, tc.want)
+		}
 	}
 }

@@ -20,8 +20,9 @@ import (
 // for the next index walk (whose totalResults stays the walk's) and comes
 // last in a cursor walk. The gateway's own write ends the index walks (its
 // next listing shows the write) and not the cursor walks; a walk whose
-// connection dies (slapd restarted) goes on after its last id; and
-// limits.walks -1 keeps none.
+// connection dies (slapd restarted) goes on after its last id; a cursor
+// walk goes on through two gateways in turn; and limits.walks -1 keeps
+// none (cursor pages are then in id order).
 func TestWalks(t *testing.T) {
 	const users, count = 600, 100
 	quiet := func(c *Config) { c.Log.Level = "info"; withMetrics(t)(c) }
@@ -152,6 +153,10 @@ func TestWalks(t *testing.T) {
 			if cursor && len(got) == len(want)+1 {
 				// slapd reads each page of a walk in its own order as the
 				// directory is then: the user added comes last.
+				added := e.must(200, "GET", "/Users?filter="+url.QueryEscape(`userName eq "walk-added-cursor"`), c, nil)
+				if last := got[len(got)-1]; last != str(added.body, "Resources[0].id") {
+					t.Errorf("the cursor walk during changes ended with %s, not the user added", last)
+				}
 				got = got[:len(want)]
 			}
 			if !slices.Equal(got, want) {
@@ -249,17 +254,42 @@ func TestWalks(t *testing.T) {
 		if s := served(off); len(got) != 3*count || s["walk"] != 0 {
 			t.Errorf("limits.walks -1: three pages of %d users served %v, want none from a walk", len(got), s)
 		}
-		// A cursor walk that goes back and forth between this gateway,
-		// which keeps no walk and so finds where the walk is for every
-		// page (reading the ids before it, five pages at a time), and the
-		// first one: the same users in the same order, full pages.
+		// By cursor, a gateway that keeps no walks pages in id order (the
+		// listing sorted anew for every page), and cannot go on with a
+		// walk in the directory's order.
+		var sorted []string
+		cursor := ""
+		for {
+			r := off.must(200, "GET", fmt.Sprintf("/Users?%s&attributes=userName&count=%d&cursor=%s", q, count, url.QueryEscape(cursor)), c, nil)
+			sorted = append(sorted, ids(r)...)
+			if cursor = str(r.body, "nextCursor"); cursor == "" {
+				break
+			}
+		}
+		ref, _ := byCursor(q, nil)
+		if !slices.IsSorted(sorted) || !slices.Equal(sorted, slices.Sorted(slices.Values(ref))) {
+			t.Errorf("limits.walks -1: a cursor walk of %d users (in id order %v), want the %d of a walk", len(sorted), slices.IsSorted(sorted), len(ref))
+		}
+		first := e.must(200, "GET", fmt.Sprintf("/Users?%s&attributes=userName&count=%d&cursor=", q, count), c, nil)
+		if r := off.must(400, "GET", fmt.Sprintf("/Users?%s&attributes=userName&count=%d&cursor=%s", q, count, url.QueryEscape(str(first.body, "nextCursor"))), c, nil); str(r.body, "scimType") != "invalidCursor" {
+			t.Errorf("limits.walks -1: a cursor in the directory's order: %s", r.raw)
+		}
+	})
+
+	t.Run("two gateways", func(t *testing.T) {
+		// A cursor walk that goes back and forth between two gateways:
+		// neither has the walk where the cursor is, and each finds it for
+		// every page it serves (reading the ids before it, five pages at
+		// a time, then the rest from the directory's next page): the
+		// same users in the same order, full pages.
+		other := startGateway(t, e.ldap.URL, "dc=example,dc=com", quiet)
 		ref, _ := byCursor(q, nil)
 		var mixed []string
 		cursor := ""
 		for page := 0; ; page++ {
 			g := e
 			if page%2 == 1 {
-				g = off
+				g = other
 			}
 			r := g.must(200, "GET", fmt.Sprintf("/Users?%s&attributes=userName&count=%d&cursor=%s", q, count, url.QueryEscape(cursor)), c, nil)
 			mixed = append(mixed, ids(r)...)

@@ -319,6 +319,22 @@ func (c *Cluster) Hold(ctx context.Context) (HeldConn, error) {
 	return h, err
 }
 
+// HoldOn implements TagHolder: a held connection to the server tagged tag
+// (ServerTag of its URL) while it answers its checks, whether or not it
+// has this gateway's writes yet; else a reader's, as Hold.
+func (c *Cluster) HoldOn(ctx context.Context, tag string) (HeldConn, error) {
+	for _, s := range c.servers {
+		if s.up.Load() && ServerTag(s.url) == tag {
+			h, err := s.pool.Hold(ctx)
+			if err == nil {
+				return h, nil
+			}
+			c.failed(ctx, s, err)
+		}
+	}
+	return c.Hold(ctx)
+}
+
 // Add implements Conn.
 func (c *Cluster) Add(ctx context.Context, req *ldap.AddRequest) error {
 	return c.write(ctx, func(s *server) error { return s.pool.Add(ctx, req) }, req.DN)
@@ -397,4 +413,5 @@ type ServerState struct {
 var (
 	_ PagedSearcher = (*Cluster)(nil)
 	_ Holder        = (*Cluster)(nil)
+	_ TagHolder     = (*Cluster)(nil)
 )

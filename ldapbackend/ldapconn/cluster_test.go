@@ -144,6 +144,39 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("a connection held to a named server", func(t *testing.T) {
+		// A walk in a server's own order goes on there (HoldOn), even when
+		// it lacks this gateway's writes; a server that does not answer, or
+		// a name no server has, gets a reader's connection.
+		e := newClusterEnv(t)
+		if _, err := e.write(); err != nil {
+			t.Fatal(err)
+		}
+		tagA, tagB := ServerTag(e.cfg.Servers[0].URL), ServerTag(e.cfg.Servers[1].URL)
+		for _, tc := range []struct{ tag, want string }{{tagB, tagB}, {tagA, tagA}, {"elsewhere", tagA}} {
+			h, err := e.c.HoldOn(t.Context(), tc.tag)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := h.Server(); got != tc.want {
+				t.Errorf("HoldOn(%s) held a connection to %s, want %s", tc.tag, got, tc.want)
+			}
+			h.Close()
+		}
+		if err := e.b.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, "b is down", func() bool { return !e.c.ServerStates()[1].Up })
+		h, err := e.c.HoldOn(t.Context(), tagB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		if h.Server() != tagA {
+			t.Errorf("HoldOn of a server that is down held a connection to %s, want a reader's", h.Server())
+		}
+	})
+
 	t.Run("killed", func(t *testing.T) {
 		e := newClusterEnv(t)
 		if _, err := e.write(); err != nil {

@@ -19,6 +19,14 @@ type Holder interface {
 	Hold(ctx context.Context) (HeldConn, error)
 }
 
+// TagHolder is a Holder that can hold a connection to one server of
+// several (by ServerTag), for state only that server has: the order of
+// its unsorted results.
+type TagHolder interface {
+	Holder
+	HoldOn(ctx context.Context, tag string) (HeldConn, error)
+}
+
 // HeldConn is a bound connection outside the pool. Each search is bounded
 // like a pooled operation (the context's deadline, or op_timeout if
 // sooner: the connection is closed when it passes). Close it when done;
