@@ -82,6 +82,10 @@ type Options struct {
 	// sorted for their next page, each on a connection of its own (see
 	// walks); 0 keeps none, and every page sorts every match again.
 	Walks int
+	// CursorWalks is how many cursor walks in the directory's own order
+	// (list_natural.go) are kept for their next page, each on a connection
+	// of its own; 0 keeps none, and cursor pages are in id order.
+	CursorWalks int
 	// RefCacheTTL is how long what a reference (member, manager) names is
 	// remembered; 0 disables the cache.
 	RefCacheTTL time.Duration
@@ -248,7 +252,7 @@ func New(opt Options) (*Backend, error) {
 		return nil, fmt.Errorf("ldapbackend: service DN: %v", err)
 	}
 	opt.ServiceDN = sdn
-	b := &Backend{opt: opt, byType: map[*resource.Type]*typeState{}, byName: map[string]*typeState{}, refs: newRefCache(opt.RefCacheTTL), lists: newListCache(), walks: newWalks(opt.Conn, opt.Walks)}
+	b := &Backend{opt: opt, byType: map[*resource.Type]*typeState{}, byName: map[string]*typeState{}, refs: newRefCache(opt.RefCacheTTL), lists: newListCache(), walks: newWalks(opt.Conn, opt.Walks, opt.CursorWalks)}
 	b.refsFollowChanges = opt.ACIs.Interval() > 0 && opt.ACIs.Interval() <= opt.RefCacheTTL
 	if opt.ACIs.Interval() > 0 {
 		// What the engine reads (groups, parents, the caller's entry) is

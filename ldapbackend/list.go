@@ -60,8 +60,8 @@ func (p *listPlan) serve() (*resource.Page, error) {
 	if p.q.From != nil {
 		// A cursor walk in the directory's own order goes on only that way.
 		switch {
-		case !p.b.walks.on():
-			return nil, invalidCursor("this gateway keeps no walks (limits.walks is -1), so it cannot go on with a walk in the directory's order: start it again with an empty cursor")
+		case !p.b.walks.naturalOn():
+			return nil, invalidCursor("this gateway keeps no cursor walks (limits.cursor_walks is -1), so it cannot go on with a walk in the directory's order: start it again with an empty cursor")
 		case p.count == 0:
 			return nil, &resource.Error{Status: http.StatusBadRequest, ScimType: "invalidCount",
 				Detail: "the pages of a cursor walk keep the count of its first page"}

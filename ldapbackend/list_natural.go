@@ -40,14 +40,23 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 	key.sort = naturalOrder
 
 	// read holds the ids of the entries served last (the next cursor
-	// names them); a page whose entries all stopped matching since the
-	// walk reached them leaves it as it was.
+	// names them); pages whose entries all stopped matching since the walk
+	// reached them leave the last one read there instead, so that the next
+	// cursor goes on past them.
 	var (
 		w       *walk
 		release func(keep bool)
 		read    []string
 		entries []*ldap.Entry
+		keep    bool
 	)
+	// The walk goes back however the request ends (a panic in rendering
+	// included): kept for the next page only when that is set.
+	defer func() {
+		if release != nil {
+			release(keep)
+		}
+	}()
 	for attempt := 0; ; attempt++ {
 		var err error
 		if w, release, err = p.openNatural(key, filter, attempt == 0); err != nil {
@@ -60,10 +69,14 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 		if q.From != nil {
 			read = slices.Clone(q.From.IDs)
 		}
+		lastRead := ""
 		for tries := 0; err == nil; tries++ {
 			var got []*ldap.Entry
 			if got, err = p.naturalNext(w, filter, attrs, count); err != nil {
 				break
+			}
+			if len(got) > 0 {
+				lastRead = got[len(got)-1].GetAttributeValue(ts.m.IDAttr)
 			}
 			res := &ldap.SearchResult{Entries: got}
 			p.recheck(res)
@@ -71,7 +84,13 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 			for _, le := range entries {
 				read = append(read, le.GetAttributeValue(ts.m.IDAttr))
 			}
-			if len(entries) > 0 || w.done() || tries == 16 {
+			if len(entries) > 0 || w.done() {
+				break
+			}
+			if tries == 16 {
+				if lastRead != "" {
+					read = []string{lastRead}
+				}
 				break
 			}
 		}
@@ -79,10 +98,11 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 			break
 		}
 		release(false)
+		release = nil
 		switch {
-		case p.how == "walk" && attempt == 0 && unreachable(err) && rc.ctx.Err() == nil:
-			// The kept walk's connection is gone (the directory
-			// restarted): a new walk finds where it was.
+		case p.how == "walk" && attempt == 0 && rc.ctx.Err() == nil:
+			// The kept walk cannot go on (its connection is gone: the
+			// directory restarted): a new walk finds where it was.
 			b.opt.Log.Warn().Err(err).Msg("a listing's walk could not go on; a new one begins where it stopped")
 			continue
 		case unreachable(err):
@@ -98,8 +118,7 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 	more := !w.done()
 	if more && len(read) == 0 {
 		// Sixteen pages of entries that no longer match, and nothing
-		// served to go on from: the first page is served the usual way.
-		release(false)
+		// read to go on from: the first page is served the usual way.
 		return nil, false, nil
 	}
 	read = positionIDs(read)
@@ -109,10 +128,9 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 	server := w.conn.Server()
 	page, ok, err := p.renderUniform(entries, &resource.Page{StartIndex: 1, Resources: []*resource.Resource{}})
 	if !ok || err != nil {
-		release(false)
 		return page, ok, err
 	}
-	release(more)
+	keep = more
 	page.More = more
 	page.Next = &resource.Position{IDs: read, Server: server}
 	if q.From == nil && !more {
@@ -135,12 +153,16 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 		tag = q.From.Server
 		if kept {
 			if w = b.walks.take(key, p.count, 0, q.After, true); w != nil {
-				p.how = "walk"
-				return w, func(keep bool) { b.walks.done(w, keep) }, nil
+				if w.conn.Server() == tag {
+					p.how = "walk"
+					return w, func(keep bool) { b.walks.done(w, keep) }, nil
+				}
+				// The same ids on another server: another order.
+				b.walks.done(w, true)
 			}
 		}
 	}
-	if w = b.walks.beginOn(rc.ctx, key, p.count, tag); w != nil {
+	if w = b.walks.beginOn(rc.ctx, key, p.count, true, tag); w != nil {
 		release = func(keep bool) { b.walks.done(w, keep) }
 	} else {
 		// No room to keep a walk: this request holds a connection of its
@@ -205,7 +227,7 @@ func positionIDs(read []string) []string {
 }
 
 // seekPage is how many ids a page of a seek reads, at most (five pages'
-// worth of the walk's).
+// worth of the walk's, at least a quarter of it).
 const seekPage = 1000
 
 // naturalNext reads the next count entries of a walk in the directory's
@@ -221,11 +243,12 @@ func (p *listPlan) naturalNext(w *walk, filter string, attrs []string, count int
 		for i, id := range ids {
 			ors[i] = &ldapfilter.Equality{Attr: p.ts.m.IDAttr, Value: id}
 		}
-		f := &ldapfilter.And{Filters: []ldapfilter.Filter{p.ts.filter, &ldapfilter.Or{Filters: ors}}}
+		// The walk's filter (the caller's access compiled in) with the ids.
+		byID := "(&" + filter + (&ldapfilter.Or{Filters: ors}).String() + ")"
 		var res *ldap.SearchResult
 		err := p.b.do(p.rc.ctx, "search", func(ctx context.Context) error {
 			var err error
-			res, err = w.conn.Search(ctx, p.ts.searchRequest(f.String(), 0, attrs, nil))
+			res, err = w.conn.Search(ctx, p.ts.searchRequest(byID, 0, attrs, nil))
 			return err
 		})
 		if err != nil {
@@ -236,7 +259,7 @@ func (p *listPlan) naturalNext(w *walk, filter string, attrs []string, count int
 			full[le.GetAttributeValue(p.ts.m.IDAttr)] = le
 		}
 		for _, id := range ids {
-			if le, ok := full[id]; ok { // else deleted since the seek read it
+			if le, ok := full[id]; ok { // else deleted, or no longer matching, since the seek read it
 				out = append(out, le)
 			}
 		}
@@ -301,7 +324,7 @@ func (p *listPlan) seek(w *walk, filter string) error {
 	pass := func(stop int) (newest int, err error) {
 		w.cookie, w.paged, w.pending, newest = nil, false, nil, -1
 		for {
-			res, err := p.pagedSearch(w, filter, []string{idAttr}, max(p.count, min(seekPage, 5*p.count)))
+			res, err := p.pagedSearch(w, filter, []string{idAttr}, min(seekPage, max(5*p.count, seekPage/4)))
 			if err != nil {
 				return -1, err
 			}

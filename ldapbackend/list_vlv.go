@@ -30,7 +30,7 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 	filter, sortAttr, start, count := p.filter, p.sortAttr, p.start, p.count
 	// A cursor walk goes through the listing in the directory's own order
 	// (list_natural.go), from its first page on.
-	natural := q.ByCursor && count > 0 && (q.After == "" || q.From != nil) && b.walks.on()
+	natural := q.ByCursor && count > 0 && (q.After == "" || q.From != nil) && b.walks.naturalOn()
 	if !natural && (!b.opt.VLV || b.vlvOff.Load()) && !(b.opt.SortedPaging && b.walks.on()) {
 		return nil, false, nil
 	}

@@ -32,14 +32,17 @@ import (
 // gains too.
 type walks struct {
 	holder ldapconn.Holder // nil: walks are not kept
-	max    int
-	// spare bounds the connections held by requests that could keep no
-	// walk (all max are in use): as many again.
+	// max is how many walks of each kind are kept: sorted ones (by
+	// startIndex; the directory holds a sorted list for each) and ones in
+	// the directory's own order (by cursor; a connection each).
+	max [2]int
+	// spare bounds the connections held by cursor requests that could keep
+	// no walk (all are in use): as many again.
 	spare chan struct{}
 
 	mu   sync.Mutex
 	idle []*walk // least recently used first
-	busy int     // walks serving a page now
+	busy [2]int  // walks serving a page now, by kind
 	gen  uint64  // bumped by flush: walks begun before are not continued
 	// sweeping: a timer will close the walks left idle.
 	sweeping bool
@@ -83,13 +86,24 @@ type walk struct {
 // done reports whether a walk in the directory's order read everything.
 func (k *walk) done() bool { return k.paged && k.cookie == nil && len(k.pending) == 0 }
 
-func newWalks(conn ldapconn.Conn, max int) *walks {
+// newWalks keeps up to sorted walks by startIndex and natural ones by
+// cursor on conn's held connections (none if conn cannot hold one).
+func newWalks(conn ldapconn.Conn, sorted, natural int) *walks {
 	h, _ := conn.(ldapconn.Holder)
-	spare := max
-	if max <= 0 {
-		h, spare = nil, 0
+	sorted, natural = max(sorted, 0), max(natural, 0)
+	if sorted+natural == 0 {
+		h = nil
 	}
-	return &walks{holder: h, max: max, spare: make(chan struct{}, spare)}
+	return &walks{holder: h, max: [2]int{sorted, natural}, spare: make(chan struct{}, natural)}
+}
+
+// kind indexes walks.max and walks.busy: 0 sorted, 1 in the directory's
+// order.
+func kind(natural bool) int {
+	if natural {
+		return 1
+	}
+	return 0
 }
 
 // errNoSpare: every walk and every spare connection is in use.
@@ -124,11 +138,13 @@ func (w *walks) dial(ctx context.Context, tag string) (ldapconn.HeldConn, error)
 func (w *walks) held() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.busy + len(w.idle)
+	return w.busy[0] + w.busy[1] + len(w.idle)
 }
 
-// on reports whether walks are kept.
-func (w *walks) on() bool { return w.holder != nil }
+// on reports whether sorted walks are kept, naturalOn whether walks in
+// the directory's order are.
+func (w *walks) on() bool        { return w.holder != nil && w.max[0] > 0 }
+func (w *walks) naturalOn() bool { return w.holder != nil && w.max[1] > 0 }
 
 // take returns the idle walk that a request for key with pages of count
 // continues: by index, the one whose next startIndex is start; by cursor,
@@ -151,7 +167,7 @@ func (w *walks) take(key listKey, count, start int, after string, byCursor bool)
 			continue
 		}
 		w.idle = append(w.idle[:i], w.idle[i+1:]...)
-		w.busy++
+		w.busy[kind(k.natural)]++
 		k.continued = true
 		return k
 	}
@@ -165,21 +181,26 @@ func (w *walks) take(key listKey, count, start int, after string, byCursor bool)
 // client asking for first pages over and over does not end other
 // clients' walks).
 func (w *walks) begin(ctx context.Context, key listKey, count int) *walk {
-	return w.beginOn(ctx, key, count, "")
+	return w.beginOn(ctx, key, count, false, "")
 }
 
-// beginOn is begin on the server tagged tag, when the connection can tell
-// servers apart and tag is not "".
-func (w *walks) beginOn(ctx context.Context, key listKey, count int, tag string) *walk {
-	if w.holder == nil || count <= 0 {
+// beginOn is begin for a walk of either kind (natural: in the directory's
+// order), on the server tagged tag when the connection can tell servers
+// apart and tag is not "". Walks of one kind make room among their own.
+func (w *walks) beginOn(ctx context.Context, key listKey, count int, natural bool, tag string) *walk {
+	n := kind(natural)
+	if w.holder == nil || count <= 0 || w.max[n] == 0 {
 		return nil
 	}
 	w.mu.Lock()
 	var evict *walk
-	if w.busy+len(w.idle) >= w.max {
-		i := slices.IndexFunc(w.idle, func(k *walk) bool { return !k.continued })
-		if i < 0 && len(w.idle) > 0 && time.Since(w.idle[0].used) >= walkProtect {
-			i = 0
+	if w.busy[n]+w.idleOf(natural) >= w.max[n] {
+		i := slices.IndexFunc(w.idle, func(k *walk) bool { return k.natural == natural && !k.continued })
+		if i < 0 {
+			i = slices.IndexFunc(w.idle, func(k *walk) bool { return k.natural == natural })
+			if i >= 0 && time.Since(w.idle[i].used) < walkProtect {
+				i = -1
+			}
 		}
 		if i < 0 {
 			w.mu.Unlock()
@@ -188,7 +209,7 @@ func (w *walks) beginOn(ctx context.Context, key listKey, count int, tag string)
 		evict = w.idle[i]
 		w.idle = slices.Delete(w.idle, i, i+1)
 	}
-	w.busy++
+	w.busy[n]++
 	gen := w.gen
 	w.mu.Unlock()
 	if evict != nil {
@@ -196,18 +217,31 @@ func (w *walks) beginOn(ctx context.Context, key listKey, count int, tag string)
 	}
 	c, err := w.dial(ctx, tag)
 	if err != nil {
-		w.done(nil, false)
+		w.mu.Lock()
+		w.busy[n]--
+		w.mu.Unlock()
 		return nil
 	}
-	return &walk{key: key, conn: c, gen: gen, count: count}
+	return &walk{key: key, conn: c, gen: gen, count: count, natural: natural}
 }
 
-// done gives back a walk a request used: kept for a continuation when
-// keep is true, closed otherwise. k may be nil (a begin that failed).
+// idleOf counts the idle walks of a kind; the caller holds mu.
+func (w *walks) idleOf(natural bool) int {
+	n := 0
+	for _, k := range w.idle {
+		if k.natural == natural {
+			n++
+		}
+	}
+	return n
+}
+
+// done gives back a walk a request used (take, begin): kept for a
+// continuation when keep is true, closed otherwise.
 func (w *walks) done(k *walk, keep bool) {
 	w.mu.Lock()
-	w.busy--
-	if k != nil && keep && (k.gen == w.gen || k.natural) {
+	w.busy[kind(k.natural)]--
+	if keep && (k.gen == w.gen || k.natural) {
 		k.used = time.Now()
 		w.idle = append(w.idle, k)
 		k = nil

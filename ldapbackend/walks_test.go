@@ -39,7 +39,7 @@ func (c *fakeHeld) Server() string { return "fake" }
 // continued; with no Holder nothing is kept.
 func TestWalksKeeping(t *testing.T) {
 	h := &fakeHolder{}
-	w := newWalks(h, 2)
+	w := newWalks(h, 2, 0)
 	ctx := t.Context()
 	a, b := listKey{typ: "User", filter: "(a)"}, listKey{typ: "User", filter: "(b)"}
 
@@ -86,7 +86,7 @@ func TestWalksKeeping(t *testing.T) {
 	}
 
 	// A walk nobody went on with makes room at once, however recent.
-	one := newWalks(h, 1)
+	one := newWalks(h, 1, 0)
 	first := one.begin(ctx, a, 100)
 	first.index = 101
 	one.done(first, true)
@@ -99,9 +99,36 @@ func TestWalksKeeping(t *testing.T) {
 		t.Fatalf("%d open after the walk that made room was closed", h.open.Load())
 	}
 
-	none := newWalks(nil, 4)
-	if none.on() || none.begin(ctx, a, 100) != nil {
+	none := newWalks(nil, 4, 4)
+	if none.on() || none.naturalOn() || none.begin(ctx, a, 100) != nil {
 		t.Fatal("walks kept without a Holder")
+	}
+
+	// Sorted walks and walks in the directory's order are counted apart:
+	// neither makes room among the other's; a flush ends only sorted ones.
+	both := newWalks(h, 1, 1)
+	sorted := both.begin(ctx, a, 100)
+	natural := both.beginOn(ctx, b, 100, true, "")
+	if sorted == nil || natural == nil || !natural.natural || sorted.natural {
+		t.Fatalf("one walk of each kind: %v %v", sorted, natural)
+	}
+	if both.beginOn(ctx, a, 100, true, "") != nil || both.begin(ctx, b, 100) != nil {
+		t.Fatal("a walk began beyond its kind's limit")
+	}
+	sorted.index, natural.lastID = 101, "id-1"
+	both.done(sorted, true)
+	both.done(natural, true)
+	both.flush()
+	if both.take(a, 100, 101, "", false) != nil {
+		t.Fatal("a sorted walk went on after a flush")
+	}
+	if got := both.take(b, 100, 0, "id-1", true); got != natural {
+		t.Fatal("a walk in the directory's order did not go on after a flush")
+	} else {
+		both.done(got, false)
+	}
+	if h.open.Load() != 0 {
+		t.Fatalf("%d open after every walk was closed", h.open.Load())
 	}
 }
 

@@ -56,7 +56,7 @@ func encodeCursor(c cursorState) string {
 func decodeCursor(s, query string, now time.Time) (cursorState, error) {
 	var c cursorState
 	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(raw) > 2048 || json.Unmarshal(raw, &c) != nil || c.Query != query || c.After == "" ||
+	if err != nil || len(raw) > 4096 || json.Unmarshal(raw, &c) != nil || c.Query != query || c.After == "" ||
 		len(c.IDs) > 0 && c.IDs[len(c.IDs)-1] != c.After {
 		return c, &resource.Error{Status: http.StatusBadRequest, ScimType: "invalidCursor",
 			Detail: "the cursor is not one this server gave for this query: start again with an empty cursor"}

@@ -114,8 +114,7 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, t *resource.Typ
 			if !page.NoTotal {
 				out["totalResults"] = page.TotalResults
 			}
-			if page.More {
-				ids := page.Next.IDs
+			if ids := page.Next.IDs; page.More && len(ids) > 0 {
 				c.After, c.IDs, c.Server, c.Total, c.Issued = ids[len(ids)-1], ids, page.Next.Server, 0, time.Now().Unix()
 				out["nextCursor"] = encodeCursor(c)
 			}

@@ -101,9 +101,15 @@ type Limits struct {
 	DefaultPageSize int   `yaml:"default_page_size"` // default 100
 	MaxPageSize     int   `yaml:"max_page_size"`     // default 1000
 	Lookthrough     int   `yaml:"lookthrough"`       // default 10000
-	// Walks is how many listings being paged through the directory keeps
-	// sorted for their next page (default 4; -1 keeps none).
-	Walks          int           `yaml:"walks"`
+	// Walks is how many listings being paged through by startIndex the
+	// directory keeps sorted for their next page (default 4; -1 keeps
+	// none).
+	Walks int `yaml:"walks"`
+	// CursorWalks is how many cursor walks (a paged search in the
+	// directory's own order, one held connection each) are kept for their
+	// next page (default 16; -1 keeps none: cursor pages are then in id
+	// order).
+	CursorWalks    int           `yaml:"cursor_walks"`
 	RequestTimeout time.Duration `yaml:"request_timeout"` // default 30s
 	MaxConcurrent  int           `yaml:"max_concurrent"`  // default 256; beyond it 429 with Retry-After
 }
@@ -352,6 +358,9 @@ func (c *Config) defaults() {
 	if l.Walks == 0 {
 		l.Walks = 4
 	}
+	if l.CursorWalks == 0 {
+		l.CursorWalks = 16
+	}
 	if l.RequestTimeout == 0 {
 		l.RequestTimeout = 30 * time.Second
 	}
@@ -447,6 +456,9 @@ func (c *Config) validate() []error {
 	}
 	if l.Walks < -1 || l.Walks > 1024 {
 		bad("limits.walks: between 1 and 1024, or -1 for none")
+	}
+	if l.CursorWalks < -1 || l.CursorWalks > 1024 {
+		bad("limits.cursor_walks: between 1 and 1024, or -1 for none")
 	}
 	if l.Lookthrough < l.MaxPageSize {
 		bad("limits.lookthrough: must be at least max_page_size")

@@ -198,6 +198,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		// 389 DS pages through a sorted list with Simple Paged Results.
 		SortedPaging: cfg.LDAP.Is389(),
 		Walks:        cfg.Limits.Walks,
+		CursorWalks:  cfg.Limits.CursorWalks,
 	})
 	if err != nil {
 		return err

@@ -21,8 +21,8 @@ import (
 // last in a cursor walk. The gateway's own write ends the index walks (its
 // next listing shows the write) and not the cursor walks; a walk whose
 // connection dies (slapd restarted) goes on after its last id; a cursor
-// walk goes on through two gateways in turn; and limits.walks -1 keeps
-// none (cursor pages are then in id order).
+// walk goes on through two gateways in turn; and limits.walks and
+// limits.cursor_walks -1 keep none (cursor pages are then in id order).
 func TestWalks(t *testing.T) {
 	const users, count = 600, 100
 	quiet := func(c *Config) { c.Log.Level = "info"; withMetrics(t)(c) }
@@ -244,7 +244,7 @@ func TestWalks(t *testing.T) {
 
 	t.Run("off", func(t *testing.T) {
 		off := startGateway(t, e.ldap.URL, "dc=example,dc=com", func(c *Config) {
-			c.Limits.Walks = -1
+			c.Limits.Walks, c.Limits.CursorWalks = -1, -1
 			quiet(c)
 		})
 		var got []string
@@ -254,9 +254,9 @@ func TestWalks(t *testing.T) {
 		if s := served(off); len(got) != 3*count || s["walk"] != 0 {
 			t.Errorf("limits.walks -1: three pages of %d users served %v, want none from a walk", len(got), s)
 		}
-		// By cursor, a gateway that keeps no walks pages in id order (the
-		// listing sorted anew for every page), and cannot go on with a
-		// walk in the directory's order.
+		// By cursor, a gateway that keeps no cursor walks pages in id order
+		// (the listing sorted anew for every page), and cannot go on with
+		// a walk in the directory's order.
 		var sorted []string
 		cursor := ""
 		for {
@@ -279,29 +279,35 @@ func TestWalks(t *testing.T) {
 	t.Run("two gateways", func(t *testing.T) {
 		// A cursor walk that goes back and forth between two gateways:
 		// neither has the walk where the cursor is, and each finds it for
-		// every page it serves (reading the ids before it, five pages at
-		// a time, then the rest from the directory's next page): the
-		// same users in the same order, full pages.
-		other := startGateway(t, e.ldap.URL, "dc=example,dc=com", quiet)
-		ref, _ := byCursor(q, nil)
-		var mixed []string
-		cursor := ""
-		for page := 0; ; page++ {
-			g := e
-			if page%2 == 1 {
-				g = other
-			}
-			r := g.must(200, "GET", fmt.Sprintf("/Users?%s&attributes=userName&count=%d&cursor=%s", q, count, url.QueryEscape(cursor)), c, nil)
-			mixed = append(mixed, ids(r)...)
-			if cursor = str(r.body, "nextCursor"); cursor == "" {
-				break
-			}
-			if n := num(r.body, "itemsPerPage"); n != count {
-				t.Errorf("page %d of a cursor walk across two gateways has %d users, want %d", page+1, n, count)
+		// every page it serves (a seek: the ids before it, 250 at a time
+		// for pages this small, then what follows from the ids read past
+		// it and the directory's next page): the same users in the same
+		// order, full pages, every page a seek.
+		const small = 7
+		other := startGateway(t, e.ldap.URL, "dc=example,dc=com", func(c *Config) { quiet(c) })
+		walk := func(gateways ...*testEnv) (got []string) {
+			cursor := ""
+			for page := 0; ; page++ {
+				g := gateways[page%len(gateways)]
+				r := g.must(200, "GET", fmt.Sprintf("/Users?%s&attributes=userName&count=%d&cursor=%s", q, small, url.QueryEscape(cursor)), c, nil)
+				got = append(got, ids(r)...)
+				if cursor = str(r.body, "nextCursor"); cursor == "" {
+					return got
+				}
+				if n := num(r.body, "itemsPerPage"); n != small {
+					t.Errorf("page %d of a cursor walk has %d users, want %d", page+1, n, small)
+				}
 			}
 		}
-		if !slices.Equal(mixed, ref) {
+		ref := walk(e)
+		before, otherBefore := served(), served(other)
+		mixed := walk(e, other)
+		if !slices.Equal(mixed, ref) || len(ref) < 250 {
 			t.Errorf("a cursor walk across two gateways: %d users, want the %d of a walk on one, in the same order", len(mixed), len(ref))
+		}
+		pages := (len(ref) + small - 1) / small
+		if got, gotOther := since(before), served(other)["paged"]-otherBefore["paged"]; got["walk"] != 0 || got["paged"]+gotOther < pages {
+			t.Errorf("a cursor walk of %d pages across two gateways was served %v here and %d paged there, want every page paged (a seek)", pages, got, gotOther)
 		}
 	})
 }

@@ -121,6 +121,12 @@ type Options struct {
 	// Values of entryUUID, entryCSN and the other operational attributes that a file holds
 	// are kept, as in a file written by Server.SaveLDIF; slapadd adds the missing ones.
 	SeedLDIF []string
+	// SeedCache, when set, is a directory where Start keeps the database slapadd made from
+	// SeedLDIF, and copies it from the next time instead of loading the seeds again (a
+	// million users take slapadd minutes; the copy, seconds). A database is kept under a
+	// digest of what made it: the configuration slapd runs with, the seeds' contents and
+	// the slapadd program. Nothing there is ever removed: delete the directory to reclaim it.
+	SeedCache string
 	// ServerID identifies this server in a multi-provider replica set (1 to MaxServerID),
 	// written as slapd's serverID: it is part of every change sequence number (entryCSN) the
 	// server makes, so every provider of a set needs its own. 0 means none, for a server that

@@ -38,6 +38,10 @@ type Server struct {
 	conf   string
 	ownDir bool
 
+	// seedKey names the seeded database in Options.SeedCache ("" without one), and
+	// seedCached is its copy there ("" when there is none yet).
+	seedKey, seedCached string
+
 	mu      sync.Mutex
 	proc    *childproc.Process // nil while halted or stopped
 	last    *childproc.Process // the current or last run, for Output
@@ -62,9 +66,18 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
 	defer cancel()
 
-	seeds, err := loadSeeds(o.SeedLDIF)
-	if err != nil {
-		return nil, fmt.Errorf("slapd: %w", err)
+	var key, cached string
+	if o.SeedCache != "" && len(o.SeedLDIF) > 0 {
+		if key, err = seedCacheKey(o); err != nil {
+			return nil, fmt.Errorf("slapd: %w", err)
+		}
+		cached = seedCached(o, key)
+	}
+	var seeds []seedFile
+	if cached == "" {
+		if seeds, err = loadSeeds(o.SeedLDIF); err != nil {
+			return nil, fmt.Errorf("slapd: %w", err)
+		}
 	}
 	s := &Server{
 		Suffix:        o.Suffix,
@@ -82,6 +95,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	} else if s.Dir, err = filepath.Abs(s.Dir); err != nil {
 		return nil, fmt.Errorf("slapd: %w", err)
 	}
+	s.seedKey, s.seedCached = key, cached
 	if err := s.start(ctx, seeds); err != nil {
 		s.Stop() // what did start; its own report is err
 		return nil, fmt.Errorf("slapd: %w", err)
@@ -117,7 +131,13 @@ func (s *Server) start(ctx context.Context, seeds []seedFile) error {
 		return err
 	}
 	if !existing {
-		if err := slapadd(ctx, o, s.Dir, s.conf, seeds); err != nil {
+		err := error(nil)
+		if s.seedCached != "" {
+			err = copyDB(ctx, s.seedCached, filepath.Join(dbDirs[0], "data.mdb"))
+		} else if err = slapadd(ctx, o, s.Dir, s.conf, seeds); err == nil && s.seedKey != "" {
+			err = storeSeeded(ctx, o, s.seedKey, dbDirs[0])
+		}
+		if err != nil {
 			// A half-loaded database must not pass for a loaded one at the next Start.
 			for _, d := range dbDirs {
 				os.RemoveAll(d)

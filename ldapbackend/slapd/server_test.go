@@ -683,3 +683,57 @@ func orphanHelper() {
 	fmt.Printf("SLAPD %d %s\n", s.PID(), s.Dir)
 	select {}
 }
+
+// TestSeedCache: with SeedCache, the first Start keeps the database slapadd made, and the
+// next Start with the same configuration and seeds copies it instead of loading the seeds:
+// the same entries, entryUUIDs included; other seeds make another.
+func TestSeedCache(t *testing.T) {
+	cache := t.TempDir()
+	users := filepath.Join(t.TempDir(), "users.ldif")
+	f, err := os.Create(users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := GenerateUsersLDIF(f, DefaultSuffix, 200); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	uuids := func(s *Server) []string {
+		t.Helper()
+		c, err := s.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		res, err := c.Search(ldap.NewSearchRequest(people, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=inetOrgPerson)", []string{"entryUUID"}, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range res.Entries {
+			out = append(out, e.GetAttributeValue("entryUUID"))
+		}
+		slices.Sort(out)
+		return out
+	}
+	o := Options{SeedLDIF: []string{demoLDIF, users}, SeedCache: cache}
+	first := StartT(t, o)
+	if first.seedKey == "" || first.seedCached != "" {
+		t.Fatalf("first start: key %q, cached %q; want a key and no copy", first.seedKey, first.seedCached)
+	}
+	want := uuids(first)
+	first.Stop()
+	second := StartT(t, o)
+	if second.seedKey != first.seedKey || second.seedCached == "" {
+		t.Fatalf("second start: key %q (first %q), cached %q; want the first's database", second.seedKey, first.seedKey, second.seedCached)
+	}
+	if got := uuids(second); len(got) < 200 || !slices.Equal(got, want) {
+		t.Errorf("the copied database has %d users, want the %d of the first, with the same entryUUIDs", len(got), len(want))
+	}
+	second.Stop()
+	other := StartT(t, Options{SeedLDIF: []string{demoLDIF}, SeedCache: cache})
+	if other.seedKey == first.seedKey || other.seedCached != "" {
+		t.Errorf("other seeds: key %q, cached %q; want a new key and a load", other.seedKey, other.seedCached)
+	}
+}
