@@ -1,8 +1,6 @@
 package slapd
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
@@ -11,15 +9,7 @@ import (
 // BenchmarkStart10k measures Start with the demo directory plus 10,000 generated users
 // (slapadd, then slapd up and answering).
 func BenchmarkStart10k(b *testing.B) {
-	p := filepath.Join(b.TempDir(), "users.ldif")
-	f, err := os.Create(p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := GenerateUsersLDIF(f, DefaultSuffix, 10000); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
+	p := usersLDIF(b, 10000)
 	for b.Loop() {
 		s, err := Start(b.Context(), Options{SeedLDIF: []string{demoLDIF, p}})
 		if err != nil {
@@ -31,15 +21,7 @@ func BenchmarkStart10k(b *testing.B) {
 
 // BenchmarkSearchUID10k measures an indexed subtree lookup by uid among 10,000 users.
 func BenchmarkSearchUID10k(b *testing.B) {
-	p := filepath.Join(b.TempDir(), "users.ldif")
-	f, err := os.Create(p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := GenerateUsersLDIF(f, DefaultSuffix, 10000); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
+	p := usersLDIF(b, 10000)
 	s := StartT(b, Options{SeedLDIF: []string{demoLDIF, p}})
 	conn, err := s.Conn(b.Context())
 	if err != nil {

@@ -606,15 +606,7 @@ func TestFailedSeedLeavesNoDatabase(t *testing.T) {
 // TestGeneratedUsersLoad seeds the demo plus generated users and searches them.
 func TestGeneratedUsersLoad(t *testing.T) {
 	t.Parallel()
-	p := filepath.Join(t.TempDir(), "users.ldif")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := GenerateUsersLDIF(f, "dc=example,dc=com", 500); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	p := usersLDIF(t, 500)
 	s := StartT(t, Options{SeedLDIF: []string{demoLDIF, p}})
 	admin := bindT(t, s, s.AdminDN, s.AdminPassword)
 	for filter, want := range map[string]int{
@@ -688,16 +680,7 @@ func orphanHelper() {
 // next Start with the same configuration and seeds copies it instead of loading the seeds:
 // the same entries, entryUUIDs included; other seeds make another.
 func TestSeedCache(t *testing.T) {
-	cache := t.TempDir()
-	users := filepath.Join(t.TempDir(), "users.ldif")
-	f, err := os.Create(users)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := GenerateUsersLDIF(f, DefaultSuffix, 200); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	cache, users := t.TempDir(), usersLDIF(t, 200)
 	uuids := func(s *Server) []string {
 		t.Helper()
 		c, err := s.Conn(t.Context())
@@ -736,4 +719,19 @@ func TestSeedCache(t *testing.T) {
 	if other.seedKey == first.seedKey || other.seedCached != "" {
 		t.Errorf("other seeds: key %q, cached %q; want a new key and a load", other.seedKey, other.seedCached)
 	}
+}
+
+// usersLDIF writes n generated users under DefaultSuffix to a temporary LDIF file.
+func usersLDIF(tb testing.TB, n int) string {
+	tb.Helper()
+	p := filepath.Join(tb.TempDir(), "users.ldif")
+	f, err := os.Create(p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	if err := GenerateUsersLDIF(f, DefaultSuffix, n); err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }
