@@ -312,7 +312,13 @@ func (p *listPlan) pagedSearch(w *walk, filter string, attrs []string, size int)
 func (p *listPlan) seek(w *walk, filter string) error {
 	from, idAttr := p.q.From, p.ts.m.IDAttr
 	if from.Server != w.conn.Server() {
-		return invalidCursor("the directory server whose order this walk follows does not serve this gateway's reads now")
+		if p.b.walks.serves(from.Server) {
+			// One of the servers, which does not answer now: the walk can
+			// go on there once it does.
+			return resource.Unavailable(errors.New("the directory server of the walk does not answer"),
+				"the directory server whose order this walk follows does not answer: retry")
+		}
+		return invalidCursor("the directory server whose order this walk follows is not one this gateway reads from: start the walk again with an empty cursor")
 	}
 	want := make(map[string]int, len(from.IDs))
 	for i, id := range from.IDs {

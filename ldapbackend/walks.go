@@ -126,6 +126,13 @@ func (w *walks) holdOn(ctx context.Context, tag string) (c ldapconn.HeldConn, re
 	return c, func() { c.Close(); <-w.spare }, nil
 }
 
+// serves reports whether tag is one of several servers' that the
+// connection can hold a connection to (TagHolder).
+func (w *walks) serves(tag string) bool {
+	th, ok := w.holder.(ldapconn.TagHolder)
+	return ok && th.Serves(tag)
+}
+
 // dial holds a connection, to the server tagged tag when it can.
 func (w *walks) dial(ctx context.Context, tag string) (ldapconn.HeldConn, error) {
 	if th, ok := w.holder.(ldapconn.TagHolder); ok && tag != "" {

@@ -335,6 +335,16 @@ func (c *Cluster) HoldOn(ctx context.Context, tag string) (HeldConn, error) {
 	return c.Hold(ctx)
 }
 
+// Serves implements TagHolder.
+func (c *Cluster) Serves(tag string) bool {
+	for _, s := range c.servers {
+		if ServerTag(s.url) == tag {
+			return true
+		}
+	}
+	return false
+}
+
 // Add implements Conn.
 func (c *Cluster) Add(ctx context.Context, req *ldap.AddRequest) error {
 	return c.write(ctx, func(s *server) error { return s.pool.Add(ctx, req) }, req.DN)

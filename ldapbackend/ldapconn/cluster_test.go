@@ -153,6 +153,9 @@ func TestCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		tagA, tagB := ServerTag(e.cfg.Servers[0].URL), ServerTag(e.cfg.Servers[1].URL)
+		if !e.c.Serves(tagA) || !e.c.Serves(tagB) || e.c.Serves("elsewhere") {
+			t.Errorf("Serves: a %v, b %v, elsewhere %v", e.c.Serves(tagA), e.c.Serves(tagB), e.c.Serves("elsewhere"))
+		}
 		for _, tc := range []struct{ tag, want string }{{tagB, tagB}, {tagA, tagA}, {"elsewhere", tagA}} {
 			h, err := e.c.HoldOn(t.Context(), tc.tag)
 			if err != nil {

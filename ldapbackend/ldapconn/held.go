@@ -25,6 +25,8 @@ type Holder interface {
 type TagHolder interface {
 	Holder
 	HoldOn(ctx context.Context, tag string) (HeldConn, error)
+	// Serves reports whether one of the servers has the tag.
+	Serves(tag string) bool
 }
 
 // HeldConn is a bound connection outside the pool. Each search is bounded
