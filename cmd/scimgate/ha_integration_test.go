@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -308,4 +309,60 @@ func haEntries(t *testing.T, s *slapd.Server) map[string]*ldap.Entry {
 		out[e.GetAttributeValue("uid")] = e
 	}
 	return out
+}
+
+// TestHACursorWalk: a cursor walk in the directory's own order through two
+// gateways in front of two providers stays on the provider it began on: the
+// other gateway goes on from it there (a seek); while that provider is
+// down, a page is 503 (not a cursor to give up on), and once it is back
+// the walk goes on and ends with every user once.
+func TestHACursorWalk(t *testing.T) {
+	ps, gws := haGateways(t)
+	c := "connector"
+	page := func(g *testEnv, cursor string, status int) response {
+		t.Helper()
+		return g.must(status, "GET", "/Users?attributes=userName&count=7&cursor="+url.QueryEscape(cursor), c, nil)
+	}
+	ids := func(r response) (out []string) {
+		for i := range num(r.body, "itemsPerPage") {
+			out = append(out, str(r.body, fmt.Sprintf("Resources[%d].id", i)))
+		}
+		return out
+	}
+	var ref []string
+	for r := page(gws[0], "", 200); ; r = page(gws[0], str(r.body, "nextCursor"), 200) {
+		ref = append(ref, ids(r)...)
+		if str(r.body, "nextCursor") == "" {
+			break
+		}
+	}
+
+	first := page(gws[0], "", 200)
+	second := page(gws[1], str(first.body, "nextCursor"), 200)
+	got := append(ids(first), ids(second)...)
+	if err := ps[0].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the gateway sees the provider down", func() (bool, string) {
+		r := gws[1].do("GET", "/Users?attributes=userName&count=7&cursor="+url.QueryEscape(str(second.body, "nextCursor")), c, nil)
+		return r.status == 503, r.raw
+	})
+	if err := ps[0].Resume(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var r response
+	waitFor(t, 10*time.Second, "the walk goes on once the provider is back", func() (bool, string) {
+		r = gws[1].do("GET", "/Users?attributes=userName&count=7&cursor="+url.QueryEscape(str(second.body, "nextCursor")), c, nil)
+		return r.status == 200, r.raw
+	})
+	for i := 0; ; i++ {
+		got = append(got, ids(r)...)
+		if str(r.body, "nextCursor") == "" {
+			break
+		}
+		r = page(gws[i%2], str(r.body, "nextCursor"), 200)
+	}
+	if !slices.Equal(got, ref) {
+		t.Errorf("the walk across a provider's outage: %d users, want the %d of a quiet walk, in the same order", len(got), len(ref))
+	}
 }
