@@ -78,6 +78,10 @@ type Options struct {
 	// connection), as 389 DS does: a listing it could cut is then served
 	// by walks (Walks) alone. Walks work that way on every directory.
 	SortedPaging bool
+	// BrowsingIndexes says the directory (389 DS) has a browsing index for
+	// each type's listing in id order (BrowsingIndexes): such a listing is
+	// cut by Virtual List View, each page and its count from the index.
+	BrowsingIndexes bool
 	// Walks is how many listings being paged through the directory keeps
 	// sorted for their next page, each on a connection of its own (see
 	// walks); 0 keeps none, and every page sorts every match again.
@@ -324,15 +328,7 @@ func (b *Backend) state(t *resource.Type) (*typeState, error) {
 
 // typeFilter builds the filter that selects the entries of a resource type;
 // New keeps it in ts.filter.
-func (ts *typeState) typeFilter() ldapfilter.Filter {
-	f := ldapfilter.Filter(&ldapfilter.Equality{Attr: "objectClass", Value: ts.structural})
-	if ts.m.Filter != "" {
-		if extra, err := ldapfilter.Parse(ts.m.Filter); err == nil {
-			f = &ldapfilter.And{Filters: []ldapfilter.Filter{f, extra}}
-		}
-	}
-	return f
-}
+func (ts *typeState) typeFilter() ldapfilter.Filter { return listingFilter(ts.m) }
 
 // Get implements resource.Backend.
 func (b *Backend) Get(ctx context.Context, t *resource.Type, id string, p resource.Projection) (*resource.Resource, error) {

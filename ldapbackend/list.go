@@ -110,6 +110,7 @@ type listPlan struct {
 	access   []ldapfilter.Filter // what pushdown added to tree
 	pushDone bool
 	cutRead  *acisource.ReadSet // what the entries of a page the directory cut hold (list_vlv.go)
+	browse   bool               // the page is cut with the type's browsing index (Options.BrowsingIndexes)
 	how      string             // how the page was served (Options.OnListPage)
 }
 

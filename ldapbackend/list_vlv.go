@@ -76,15 +76,30 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 	// A client going on with a walk kept here (walks), or paging through
 	// a listing whose ordered ids are at hand while the directory has not
 	// changed (listCache).
-	w := b.walks.take(p.walkKey(), count, start, q.After, q.ByCursor)
-	if w == nil && !(b.walks.on() && (q.ByCursor || start == 1)) {
-		// A walk begins on the first page; the listing's ids serve a
-		// page elsewhere in it, or every page when walks are not kept.
-		if page, ok, err := p.fromListCache(keys, filter); ok {
-			return page, ok, err
+	// Every entry of the type in id order, which the directory has a
+	// browsing index for (389 DS): each page, and the count, from the
+	// index, wherever it is in the listing; no walk is needed.
+	var res *ldap.SearchResult
+	var total int
+	err = errNotCut
+	if b.opt.BrowsingIndexes && sortAttr == "" && !q.ByCursor && filter == ts.filter.String() {
+		p.browse = true
+		if res, total, err = p.cut(keys, filter, nil); err == nil {
+			p.how = "indexed"
 		}
+		p.browse = false
 	}
-	res, total, err := p.cut(keys, filter, w)
+	if errors.Is(err, errNotCut) {
+		w := b.walks.take(p.walkKey(), count, start, q.After, q.ByCursor)
+		if w == nil && !(b.walks.on() && (q.ByCursor || start == 1)) {
+			// A walk begins on the first page; the listing's ids serve a
+			// page elsewhere in it, or every page when walks are not kept.
+			if page, ok, err := p.fromListCache(keys, filter); ok {
+				return page, ok, err
+			}
+		}
+		res, total, err = p.cut(keys, filter, w)
+	}
 	switch {
 	case errors.Is(err, errNotCut):
 		return nil, false, nil
@@ -142,11 +157,12 @@ func (p *listPlan) cut(keys []*ldap.SortKey, filter string, w *walk) (*ldap.Sear
 	// each entry of a walk's page against the filter again.
 	attrs := appendMissing(slices.Clone(p.fp.attrs), ldapfilter.Attributes(p.recheckFilter())...)
 	p.cutRead = rc.readSetFor(attrs)
-	vlv := b.opt.VLV && !b.vlvOff.Load()
+	vlv := p.browse || b.opt.VLV && !b.vlvOff.Load()
 	// A walk begins with the first page (or a cursor's), or a few pages
 	// further on (cutPaged reads the pages before it); deeper, the
-	// directory cuts the one page where it can (Virtual List View).
-	if w != nil || b.walks.on() && (!vlv || count > 0) {
+	// directory cuts the one page where it can (Virtual List View). A
+	// listing with a browsing index is always cut that way.
+	if !p.browse && (w != nil || b.walks.on() && (!vlv || count > 0)) {
 		res, total, err := p.cutPaged(keys, filter, attrs, w)
 		if !errors.Is(err, errNotCut) || !vlv {
 			return res, total, err

@@ -36,6 +36,7 @@ listen: 0.0.0.0:8080
 mapping: sometimes
 ldap:
   url: ftp://x
+  browsing_indexes: true
   global_acis: ['(targetattr="cn")(version 3.0; acl "x"; allow (frob) userdn="ldap:///all";)']
 oauth:
   audiences: [x]
@@ -43,6 +44,7 @@ limits:
   max_page_size: 5
   default_page_size: 10
   max_filter_bytes: 8192
+  cursor_walks: 2000
 users:
   rdn_attribute: uid
   attributes:
@@ -68,6 +70,8 @@ log:
 		"oauth: one of jwks_url",
 		"limits: need 1 <= default_page_size <= max_page_size",
 		"limits.max_filter_bytes: between 1 and 4096",
+		"limits.cursor_walks: between 1 and 1024",
+		"ldap.browsing_indexes: 389 Directory Server only",
 		"users: User.attributes[0]: ldap is required",
 		"users: User.attributes[1]: invalid SCIM path",
 		"log.level",

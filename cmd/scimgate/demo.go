@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scimgate/scimgate/ldapbackend"
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv"
 	"github.com/scimgate/scimgate/ldapbackend/slapd"
 	"github.com/scimgate/scimgate/oauth"
@@ -82,6 +83,9 @@ func portFree(port, what, env string) error {
 type demoDirectory struct {
 	url, suffix, adminDN, adminPassword string
 	stop                                func() error
+	// browse, on 389 DS, adds and builds the browsing indexes of cfg's
+	// listings (scimgate vlv-indexes); nil elsewhere.
+	browse func(ctx context.Context, cfg *Config) error
 }
 
 // startDemoDirectory starts slapd, or 389 DS for directory "389", on
@@ -98,7 +102,18 @@ func startDemoDirectory(ctx context.Context, directory, dir, port string, cfg *C
 		if err != nil {
 			return nil, fmt.Errorf("389 Directory Server: %v", err)
 		}
-		return &demoDirectory{srv.URL, srv.Suffix, srv.AdminDN, srv.AdminPassword, srv.Stop}, nil
+		browse := func(ctx context.Context, cfg *Config) error {
+			types, err := cfg.bindings()
+			if err != nil {
+				return err
+			}
+			ixs := ldapbackend.BrowsingIndexes(types)
+			if err := srv.LDAPModify(ctx, ldapbackend.BrowsingIndexLDIF(dirsrv.BackendName, cfg.ServiceDN, ixs)); err != nil {
+				return fmt.Errorf("adding the browsing indexes: %v", err)
+			}
+			return srv.RunTask(ctx, ldapbackend.BrowsingIndexTaskLDIF(dirsrv.BackendName, ixs))
+		}
+		return &demoDirectory{srv.URL, srv.Suffix, srv.AdminDN, srv.AdminPassword, srv.Stop, browse}, nil
 	}
 	fmt.Fprintf(stderr, "starting slapd on %s (data in %s)\n", addr, dir)
 	srv, err := slapd.Start(ctx, slapd.Options{
@@ -108,7 +123,7 @@ func startDemoDirectory(ctx context.Context, directory, dir, port string, cfg *C
 	if err != nil {
 		return nil, fmt.Errorf("slapd: %v", err)
 	}
-	return &demoDirectory{srv.URL, srv.Suffix, srv.AdminDN, srv.AdminPassword, srv.Stop}, nil
+	return &demoDirectory{srv.URL, srv.Suffix, srv.AdminDN, srv.AdminPassword, srv.Stop, nil}, nil
 }
 
 // portsFree checks a demo's SCIM, metrics and LDAP ports; suffix ends
@@ -165,8 +180,15 @@ func runDemo(ctx context.Context, cfgPath, runDir, directory, httpPort, ldapPort
 		// 389 checks its own aci attribute and rejects oauthscope: scimgate's
 		// ACIs live in scimgateAci; versions come from entryusn.
 		cfg.LDAP.Directory, cfg.LDAP.ACIAttribute, cfg.LDAP.VersionAttribute = "389", "scimgateAci", "entryusn"
+		// Every listing of a whole type is cut by a browsing index.
+		cfg.LDAP.BrowsingIndexes = true
 	}
 	cfg.defaults()
+	if srv.browse != nil {
+		if err := srv.browse(ctx, cfg); err != nil {
+			return err
+		}
+	}
 	if errs := cfg.validate(); len(errs) > 0 {
 		return errors.Join(errs...)
 	}

@@ -245,6 +245,13 @@ func TestDemo(t *testing.T) {
 		if n := num(scim.must(200, "GET", "/Users", "none", nil).body, "totalResults"); n != 0 {
 			t.Errorf("a token without scopes sees %d users on 389", n)
 		}
+		// The demo adds the browsing indexes: a page of users comes from them.
+		page := scim.must(200, "GET", "/Users?startIndex=11&count=10", "connector", nil)
+		_, _, metrics := rawGet(env["METRICS_URL"], "", 5*time.Second)
+		if num(page.body, "itemsPerPage") != 10 || metricValue(metrics, `scimgate_list_pages_total{served="indexed"}`) == "" {
+			t.Errorf("a page of users on 389: %d users; pages served from a browsing index: %q", num(page.body, "itemsPerPage"),
+				metricValue(metrics, `scimgate_list_pages_total{served="indexed"}`))
+		}
 		if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/scimgate/scimgate/ldapbackend"
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv"
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv/dirsrvtest"
 )
@@ -292,4 +294,86 @@ func TestIfMatchAtomicOn389(t *testing.T) {
 		t.Errorf("the counter is %s after %d increments (statuses %v): updates were lost", got, clients*each, codes)
 	}
 	t.Logf("statuses %v", codes)
+}
+
+// TestBrowsingIndexesOn389: with the browsing indexes "scimgate
+// vlv-indexes" prints added and built, and ldap.browsing_indexes set, 389
+// DS cuts every page of a type's whole listing by startIndex, and counts
+// it, from the index: no walk is held, a page anywhere in the listing is
+// served at once by a gateway that served none before it (no sticky
+// sessions needed), every user comes once in id order with the exact
+// totalResults, and a user added shows at once. A filtered listing, which
+// no index covers, is still paged by a walk.
+func TestBrowsingIndexesOn389(t *testing.T) {
+	const users, count = 400, 50
+	d := dirsrvtest.StartT(t, dirsrv.Options{SeedLDIF: []string{"../../testdata/demo/directory-389.ldif", writeUsersLDIF(t, users)}})
+	gateway := func() *testEnv {
+		return startGateway(t, d.URL, d.Suffix, func(c *Config) {
+			c.LDAP.Directory, c.LDAP.BrowsingIndexes = "389", true
+			c.Log.Level = "info"
+			c.Limits.DefaultPageSize, c.Limits.MaxPageSize, c.Limits.Lookthrough = count, count, 2*count
+			withMetrics(t)(c)
+		})
+	}
+	e, other := gateway(), gateway()
+	types, err := e.cfg.bindings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ixs := ldapbackend.BrowsingIndexes(types)
+	if err := d.LDAPModify(t.Context(), ldapbackend.BrowsingIndexLDIF(dirsrv.BackendName, serviceDN, ixs)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RunTask(t.Context(), ldapbackend.BrowsingIndexTaskLDIF(dirsrv.BackendName, ixs)); err != nil {
+		t.Fatal(err)
+	}
+	c := "connector"
+	ids := func(r response) (out []string) {
+		for i := range num(r.body, "itemsPerPage") {
+			out = append(out, str(r.body, fmt.Sprintf("Resources[%d].id", i)))
+		}
+		return out
+	}
+	indexed := func(g *testEnv) int {
+		n, _ := strconv.Atoi(metricValue(g.scrape(), `scimgate_list_pages_total{served="indexed"}`))
+		return n
+	}
+	var all []string
+	total := 0
+	for start, i := 1, 0; ; start, i = start+count, i+1 {
+		g := []*testEnv{e, other}[i%2] // no gateway sees two pages in a row
+		r := g.must(200, "GET", fmt.Sprintf("/Users?attributes=userName&startIndex=%d&count=%d", start, count), c, nil)
+		all = append(all, ids(r)...)
+		if total = num(r.body, "totalResults"); start+count > total {
+			break
+		}
+	}
+	if total < users || len(all) != total || !slices.IsSorted(all) || len(slices.Compact(slices.Clone(all))) != total {
+		t.Fatalf("a walk through two gateways by the index: %d ids (in id order %v), totalResults %d, want %d distinct", len(all), slices.IsSorted(all), total, total)
+	}
+	pages := (total + count - 1) / count
+	if n := indexed(e) + indexed(other); n != pages {
+		t.Errorf("%d pages, %d served from the index", pages, n)
+	}
+	for _, g := range []*testEnv{e, other} {
+		if v := metricValue(g.scrape(), "scimgate_list_walks"); v != "0" {
+			t.Errorf("walks held after a walk by the index: %s", v)
+		}
+	}
+	// A page deep in the listing, then the count alone, after a user is
+	// added: both from the index, both showing the user.
+	e.must(201, "POST", "/Users", c, map[string]any{"schemas": []string{userURN}, "userName": "browsing-added"})
+	deep := other.must(200, "GET", fmt.Sprintf("/Users?attributes=userName&startIndex=%d&count=%d", total-count+2, count), c, nil)
+	if num(deep.body, "totalResults") != total+1 || num(deep.body, "itemsPerPage") != count {
+		t.Errorf("a deep page after an add: totalResults %d (want %d), %d users", num(deep.body, "totalResults"), total+1, num(deep.body, "itemsPerPage"))
+	}
+	if n := num(other.must(200, "GET", "/Users?count=0", c, nil).body, "totalResults"); n != total+1 {
+		t.Errorf("the count after an add: %d, want %d", n, total+1)
+	}
+	// A filtered listing has no index: it is paged by a walk.
+	before := indexed(e)
+	r := e.must(200, "GET", fmt.Sprintf("/Users?filter=%s&attributes=userName&count=%d", url.QueryEscape(`active eq true`), count), c, nil)
+	if num(r.body, "itemsPerPage") != count || indexed(e) != before {
+		t.Errorf("a filtered listing: %d users, %d pages from the index", num(r.body, "itemsPerPage"), indexed(e)-before)
+	}
 }

@@ -16,6 +16,7 @@ Usage:
   scimgate aci eval --ldif TREE --requests R  decide access requests, with explanations
   scimgate demo                              a private slapd with demo data and the server (make run)
   scimgate token --scope "..." --sub NAME    sign a development token with the demo key
+  scimgate vlv-indexes [--config FILE]       print the 389 DS browsing indexes of the listings (ldap.browsing_indexes)
   scimgate help                              this text
 
 Run "scimgate COMMAND -h" for a command's flags.
@@ -50,6 +51,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return serveCmd(args[1:], stdout, stderr)
 	case "demo":
 		return demoCmd(args[1:], stdout, stderr)
+	case "vlv-indexes":
+		return vlvIndexesCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -197,8 +197,10 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		VLV: !cfg.LDAP.Is389(),
 		// 389 DS pages through a sorted list with Simple Paged Results.
 		SortedPaging: cfg.LDAP.Is389(),
-		Walks:        cfg.Limits.Walks,
-		CursorWalks:  cfg.Limits.CursorWalks,
+		// ... and cuts the listings it has a browsing index for.
+		BrowsingIndexes: cfg.LDAP.BrowsingIndexes,
+		Walks:           cfg.Limits.Walks,
+		CursorWalks:     cfg.Limits.CursorWalks,
 	})
 	if err != nil {
 		return err

@@ -219,6 +219,16 @@ func newDSE(o Options, l layout, host, port string) (string, error) {
 			"nsslapd-pluginDescription: " + p.cn,
 		}})
 	}
+	// dscreate adds the VLV control's feature entry, whose ACI lets every
+	// bound user send the control; template-dse.ldif lacks it, and without
+	// it only the Directory Manager may.
+	if vlv := "oid=2.16.840.1.113730.3.4.9,cn=features,cn=config"; findRecord(recs, vlv) == nil {
+		recs = append(recs, &dseRecord{lines: []string{
+			"dn: " + vlv, "objectClass: top", "objectClass: directoryServerFeature",
+			"oid: 2.16.840.1.113730.3.4.9", "cn: VLV Request Control",
+			`aci: (targetattr != "aci")(version 3.0; acl "VLV Request Control"; allow( read, search, compare, proxy ) userdn = "ldap:///all";)`,
+		}})
+	}
 	return renderDSE(recs), nil
 }
 

@@ -147,6 +147,20 @@ func (s *Server) reindex(ctx context.Context) error {
 	for _, ix := range backendIndexes {
 		add += "nsIndexAttribute: " + ix[0] + ":" + ix[1] + "\n"
 	}
+	return s.RunTask(ctx, add)
+}
+
+// RunTask adds a task entry (an LDIF add of one entry under cn=tasks,
+// cn=config) and waits until it is done: an error when it failed.
+func (s *Server) RunTask(ctx context.Context, add string) error {
+	l, err := slapd.ParseLDIF("task", []byte(add))
+	if err != nil {
+		return err
+	}
+	if l.Len() != 1 {
+		return fmt.Errorf("a task is one entry, not %d", l.Len())
+	}
+	task := l.DNs()[0]
 	if err := s.LDAPModify(ctx, add); err != nil {
 		return err
 	}
@@ -161,7 +175,7 @@ func (s *Server) reindex(ctx context.Context) error {
 		if err == nil && len(res.Entries) == 1 {
 			if code := res.Entries[0].GetAttributeValue("nsTaskExitCode"); code != "" {
 				if code != "0" {
-					return fmt.Errorf("the index task ended with %s: %s", code, res.Entries[0].GetAttributeValue("nsTaskLog"))
+					return fmt.Errorf("the task %s ended with %s: %s", task, code, res.Entries[0].GetAttributeValue("nsTaskLog"))
 				}
 				return nil
 			}

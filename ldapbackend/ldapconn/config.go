@@ -99,6 +99,11 @@ type LDAPConfig struct {
 	// asserted on; it must change with every modification. Default
 	// entryCSN (OpenLDAP); entryusn on 389 (with the USN plugin).
 	VersionAttribute string `yaml:"version_attribute"`
+	// BrowsingIndexes (389 DS only) says the directory has the browsing
+	// (VLV) index of every resource type's listing in id order that
+	// "scimgate vlv-indexes" prints: such a listing is then cut by the
+	// index, each page and its count, at any depth. Default false.
+	BrowsingIndexes bool `yaml:"browsing_indexes"`
 }
 
 // ServerConfig is one of LDAPConfig.Servers.
@@ -181,6 +186,9 @@ func (c *LDAPConfig) Validate(prefix string) []error {
 	case "", "openldap", "389":
 	default:
 		bad("directory", "must be openldap or 389, not %q", c.Directory)
+	}
+	if c.BrowsingIndexes && !c.Is389() {
+		bad("browsing_indexes", "389 Directory Server only (directory: 389)")
 	}
 
 	switch {

@@ -106,6 +106,15 @@ func ParseLDIF(source string, src []byte) (*LDIF, error) {
 // Len is the number of records.
 func (l *LDIF) Len() int { return len(l.recs) }
 
+// DNs are the records' DNs, in order.
+func (l *LDIF) DNs() []string {
+	out := make([]string, len(l.recs))
+	for i, r := range l.recs {
+		out[i] = r.dn
+	}
+	return out
+}
+
 // Apply writes every record over conn in order, as ldapmodify -a does, each
 // with a deadline from ctx (or RequestTimeout). It stops at the first
 // failing record, naming it by source and line; earlier records stay

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestVLVIndexesCommand: scimgate vlv-indexes prints, for each type of the
+// configuration, a vlvSearch of its whole listing (base, subtree, the
+// type's filter) with an ACI for the service account, its vlvIndex by id,
+// and the task that builds them all (TestBrowsingIndexesOn389 loads the
+// same LDIF into 389 DS).
+func TestVLVIndexesCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"vlv-indexes", "--config", "../../testdata/demo/scimgate.yaml", "--backend", "db1"}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{
+		"dn: cn=scimgateUser,cn=db1,cn=ldbm database,cn=plugins,cn=config\nchangetype: add\nobjectClass: top\nobjectClass: vlvSearch\ncn: scimgateUser\nvlvBase: ou=People,dc=example,dc=com\nvlvScope: 2\nvlvFilter: (objectClass=inetOrgPerson)\n",
+		`userdn="ldap:///cn=scimgate,ou=Services,dc=example,dc=com"`,
+		"dn: cn=scimgateUserById,cn=scimgateUser,cn=db1,cn=ldbm database,cn=plugins,cn=config\nchangetype: add\nobjectClass: top\nobjectClass: vlvIndex\ncn: scimgateUserById\nvlvSort: entryUUID\n",
+		"vlvBase: ou=Groups,dc=example,dc=com",
+		"nsInstance: db1\nnsIndexVLVAttribute: scimgateUserById\nnsIndexVLVAttribute: scimgateGroupById\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if code := run([]string{"vlv-indexes", "--config", "no-such-file.yaml"}, nil, &out, &errOut); code != 2 {
+		t.Errorf("a missing configuration: exit %d, want 2", code)
+	}
+}
