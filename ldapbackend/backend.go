@@ -314,8 +314,9 @@ func New(opt Options) (*Backend, error) {
 	return b, nil
 }
 
-// WalksHeld is how many walks (Options.Walks) the backend keeps now, each
-// on a connection of its own and a sorted list in the directory.
+// WalksHeld is how many walks (Options.Walks and CursorWalks) the backend
+// keeps now, each on a connection of its own (and, by startIndex, a
+// sorted list in the directory).
 func (b *Backend) WalksHeld() int { return b.walks.held() }
 
 func (b *Backend) state(t *resource.Type) (*typeState, error) {

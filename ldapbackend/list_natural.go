@@ -88,9 +88,11 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 				break
 			}
 			if tries == 16 {
-				if lastRead != "" {
-					read = []string{lastRead}
-				}
+				// The directory returns entries the gateway's own check
+				// drops (their access as the engine decides it differs
+				// from the filter's): the cursor stays where it was, as it
+				// names only entries served, and the kept walk goes on.
+				b.opt.Log.Warn().Str("last", lastRead).Msg("a cursor page found no entry the caller may see in 17 pages the directory returned")
 				break
 			}
 		}
@@ -152,14 +154,16 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 	if q.From != nil {
 		tag = q.From.Server
 		if kept {
-			if w = b.walks.take(key, p.count, 0, q.After, true); w != nil {
-				if w.conn.Server() == tag {
-					p.how = "walk"
-					return w, func(keep bool) { b.walks.done(w, keep) }, nil
-				}
-				// The same ids on another server: another order.
-				b.walks.done(w, true)
+			if w = b.walks.takeOn(key, p.count, 0, q.After, true, tag); w != nil {
+				p.how = "walk"
+				return w, func(keep bool) { b.walks.done(w, keep) }, nil
 			}
+		}
+		if serves, answers := b.walks.serves(tag); serves && !answers {
+			// One of the servers, which does not answer now: the walk can
+			// go on there once it does.
+			return nil, nil, resource.Unavailable(errors.New("the directory server of the walk does not answer"),
+				"the directory server whose order this walk follows does not answer: retry")
 		}
 	}
 	if w = b.walks.beginOn(rc.ctx, key, p.count, true, tag); w != nil {
@@ -173,7 +177,7 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 		case errors.Is(err, errNoSpare) && q.From == nil:
 			return nil, nil, errNotCut
 		case errors.Is(err, errNoSpare):
-			return nil, nil, resource.Unavailable(err, "every walk through a listing is in use: retry shortly, or raise limits.walks")
+			return nil, nil, resource.Unavailable(err, "every cursor walk is in use: retry shortly, or raise limits.cursor_walks")
 		case err != nil:
 			return nil, nil, MapError(err, "search")
 		}
@@ -312,7 +316,7 @@ func (p *listPlan) pagedSearch(w *walk, filter string, attrs []string, size int)
 func (p *listPlan) seek(w *walk, filter string) error {
 	from, idAttr := p.q.From, p.ts.m.IDAttr
 	if from.Server != w.conn.Server() {
-		if p.b.walks.serves(from.Server) {
+		if serves, _ := p.b.walks.serves(from.Server); serves {
 			// One of the servers, which does not answer now: the walk can
 			// go on there once it does.
 			return resource.Unavailable(errors.New("the directory server of the walk does not answer"),

@@ -127,10 +127,14 @@ func (w *walks) holdOn(ctx context.Context, tag string) (c ldapconn.HeldConn, re
 }
 
 // serves reports whether tag is one of several servers' that the
-// connection can hold a connection to (TagHolder).
-func (w *walks) serves(tag string) bool {
+// connection can hold a connection to (TagHolder), and answers whether
+// that server answers its checks now.
+func (w *walks) serves(tag string) (serves, answers bool) {
 	th, ok := w.holder.(ldapconn.TagHolder)
-	return ok && th.Serves(tag)
+	if !ok {
+		return false, false
+	}
+	return th.Serves(tag)
 }
 
 // dial holds a connection, to the server tagged tag when it can.
@@ -159,6 +163,11 @@ func (w *walks) naturalOn() bool { return w.holder != nil && w.max[1] > 0 }
 // keep the size of its first (the directory holds it), so a request for
 // another count continues none.
 func (w *walks) take(key listKey, count, start int, after string, byCursor bool) *walk {
+	return w.takeOn(key, count, start, after, byCursor, "")
+}
+
+// takeOn is take of a walk on the server tagged tag ("" any).
+func (w *walks) takeOn(key listKey, count, start int, after string, byCursor bool, tag string) *walk {
 	if w.holder == nil || count <= 0 {
 		return nil
 	}
@@ -171,6 +180,9 @@ func (w *walks) take(key listKey, count, start int, after string, byCursor bool)
 			continue
 		}
 		if byCursor && (after == "" || k.lastID != after) || !byCursor && (start <= 1 || k.index != start) {
+			continue
+		}
+		if tag != "" && k.conn.Server() != tag {
 			continue
 		}
 		w.idle = append(w.idle[:i], w.idle[i+1:]...)

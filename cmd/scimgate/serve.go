@@ -210,7 +210,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 		MaxFilterBytes: cfg.Limits.MaxFilterBytes, MaxPageSize: cfg.Limits.MaxPageSize, DefaultPageSize: cfg.Limits.DefaultPageSize, Mode: cfg.Mapping,
 	}, backend, resourceTypes, log)
 	auth := oauth.Middleware(validator, oauth.MiddlewareOptions{Realm: "scimgate", Logger: log.With().Str("component", "oauth").Logger(), OnFailure: m.TokenFailure})
-	m.Gauge("scimgate_list_walks", "Listings being paged through that the directory keeps sorted for their next page (limits.walks), each on an LDAP connection of its own.", func() float64 {
+	m.Gauge("scimgate_list_walks", "Walks through listings kept for their next page: by startIndex, sorted by the directory (limits.walks); by cursor, in its own order (limits.cursor_walks); each on an LDAP connection of its own.", func() float64 {
 		return float64(backend.WalksHeld())
 	})
 	m.Gauge("scimgate_aci_lockdown", "1 while the directory holds an invalid ACI and SCIM answers 503.", func() float64 {

@@ -336,13 +336,13 @@ func (c *Cluster) HoldOn(ctx context.Context, tag string) (HeldConn, error) {
 }
 
 // Serves implements TagHolder.
-func (c *Cluster) Serves(tag string) bool {
+func (c *Cluster) Serves(tag string) (serves, answers bool) {
 	for _, s := range c.servers {
 		if ServerTag(s.url) == tag {
-			return true
+			return true, s.up.Load()
 		}
 	}
-	return false
+	return false, false
 }
 
 // Add implements Conn.

@@ -153,8 +153,10 @@ func TestCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		tagA, tagB := ServerTag(e.cfg.Servers[0].URL), ServerTag(e.cfg.Servers[1].URL)
-		if !e.c.Serves(tagA) || !e.c.Serves(tagB) || e.c.Serves("elsewhere") {
-			t.Errorf("Serves: a %v, b %v, elsewhere %v", e.c.Serves(tagA), e.c.Serves(tagB), e.c.Serves("elsewhere"))
+		sa, ua := e.c.Serves(tagA)
+		sb, ub := e.c.Serves(tagB)
+		if se, _ := e.c.Serves("elsewhere"); !sa || !ua || !sb || !ub || se {
+			t.Errorf("Serves: a %v %v, b %v %v, elsewhere %v", sa, ua, sb, ub, se)
 		}
 		for _, tc := range []struct{ tag, want string }{{tagB, tagB}, {tagA, tagA}, {"elsewhere", tagA}} {
 			h, err := e.c.HoldOn(t.Context(), tc.tag)
@@ -177,6 +179,9 @@ func TestCluster(t *testing.T) {
 		defer h.Close()
 		if h.Server() != tagA {
 			t.Errorf("HoldOn of a server that is down held a connection to %s, want a reader's", h.Server())
+		}
+		if serves, answers := e.c.Serves(tagB); !serves || answers {
+			t.Errorf("Serves of a server that is down: %v %v, want true false", serves, answers)
 		}
 	})
 

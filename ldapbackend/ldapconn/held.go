@@ -25,8 +25,9 @@ type Holder interface {
 type TagHolder interface {
 	Holder
 	HoldOn(ctx context.Context, tag string) (HeldConn, error)
-	// Serves reports whether one of the servers has the tag.
-	Serves(tag string) bool
+	// Serves reports whether one of the servers has the tag, and whether
+	// that server answers its health checks now.
+	Serves(tag string) (serves, answers bool)
 }
 
 // HeldConn is a bound connection outside the pool. Each search is bounded

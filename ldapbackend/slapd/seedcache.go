@@ -12,27 +12,36 @@ import (
 	"path/filepath"
 )
 
+// seedCacheVersion changes when what this package does to the seeds before slapadd (the
+// memberOf values it adds, slapadd's flags) changes.
+const seedCacheVersion = 1
+
 // seedCacheKey digests what the database slapadd makes from o's seeds depends on: the
-// configuration (its working directory and rootpw left out), each seed's contents, and the
-// slapadd program (its path, size and time).
+// configuration (its working directory and rootpw left out), the schema files it includes,
+// each seed's contents, the slapadd program (its path, size and time) and seedCacheVersion.
 func seedCacheKey(o Options) (string, error) {
 	h := sha256.New()
 	o.AdminPassword = "" // random by default, and not in the database
-	fmt.Fprintf(h, "%q\n", renderConf(o, "/seed-cache"))
+	fmt.Fprintf(h, "v%d\n%q\n", seedCacheVersion, renderConf(o, "/seed-cache"))
 	fi, err := os.Stat(o.Slapadd)
 	if err != nil {
 		return "", err
 	}
 	fmt.Fprintf(h, "%s %d %d\n", o.Slapadd, fi.Size(), fi.ModTime().UnixNano())
-	for _, p := range o.SeedLDIF {
+	files := []string{filepath.Join(o.SchemaDir, schemaFile)}
+	for _, s := range systemSchemas {
+		files = append(files, filepath.Join(o.SystemSchemaDir, s))
+	}
+	files = append(append(files, o.ExtraSchema...), o.SeedLDIF...)
+	for _, p := range files {
 		f, err := os.Open(p)
 		if err != nil {
-			return "", fmt.Errorf("seed: %w", err)
+			return "", fmt.Errorf("seed cache: %w", err)
 		}
 		n, err := io.Copy(h, f)
 		f.Close()
 		if err != nil {
-			return "", fmt.Errorf("seed: %w", err)
+			return "", fmt.Errorf("seed cache: %w", err)
 		}
 		fmt.Fprintf(h, "\n%d\n", n)
 	}
@@ -58,13 +67,20 @@ func copyDB(ctx context.Context, from, to string) error {
 	return nil
 }
 
-// storeSeeded keeps the database in dataDir, which slapadd just made, under key.
+// storeSeeded keeps the database in dataDir, which slapadd just made, under key: copied to
+// a file of its own first, then renamed, so that two runs storing the same key at once each
+// publish a whole copy.
 func storeSeeded(ctx context.Context, o Options, key, dataDir string) error {
 	dir := filepath.Join(o.SeedCache, key)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, "data.mdb.tmp")
+	f, err := os.CreateTemp(dir, "data.mdb.*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	f.Close()
 	if err := copyDB(ctx, filepath.Join(dataDir, "data.mdb"), tmp); err != nil {
 		return errors.Join(err, os.Remove(tmp))
 	}

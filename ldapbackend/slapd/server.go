@@ -135,7 +135,10 @@ func (s *Server) start(ctx context.Context, seeds []seedFile) error {
 		if s.seedCached != "" {
 			err = copyDB(ctx, s.seedCached, filepath.Join(dbDirs[0], "data.mdb"))
 		} else if err = slapadd(ctx, o, s.Dir, s.conf, seeds); err == nil && s.seedKey != "" {
-			err = storeSeeded(ctx, o, s.seedKey, dbDirs[0])
+			if err := storeSeeded(ctx, o, s.seedKey, dbDirs[0]); err != nil && o.Logger != nil {
+				// The cache only saves time: the database loaded is fine.
+				fmt.Fprintf(o.Logger, "slapd: keeping the seeded database in %s: %v\n", o.SeedCache, err)
+			}
 		}
 		if err != nil {
 			// A half-loaded database must not pass for a loaded one at the next Start.
