@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/ldapbackend/dirsrv"
+	"github.com/scimgate/scimgate/ldapbackend/dirsrv/dirsrvtest"
+)
+
+// BenchmarkBrowsingIndex389 measures a page of users by startIndex on 389
+// DS, 100 a page, with and without the browsing index of the listing
+// (ldap.browsing_indexes, scimgate vlv-indexes): the first page, and a page
+// deep in the listing that no walk reaches (another gateway's). 389 loads
+// users over LDAP at some hundreds a second, so the sizes are 2,000 and
+// 20,000; each page served from the index costs the same at both, where
+// without it the first page sorts every match.
+func BenchmarkBrowsingIndex389(b *testing.B) {
+	for _, size := range []int{2000, 20000} {
+		d := dirsrvtest.StartT(b, dirsrv.Options{SeedLDIF: []string{"../../testdata/demo/directory-389.ldif", writeUsersLDIF(b, size)},
+			StartTimeout: 5 * time.Minute})
+		gateway := func(indexed bool) *testEnv {
+			return startGateway(b, d.URL, d.Suffix, func(c *Config) {
+				c.LDAP.Directory, c.LDAP.BrowsingIndexes = "389", indexed
+				c.Log.Level = "warn"
+				c.Limits.Lookthrough = 100000
+			})
+		}
+		plain, indexed := gateway(false), gateway(true)
+		types, err := indexed.cfg.bindings()
+		if err != nil {
+			b.Fatal(err)
+		}
+		ixs := ldapbackend.BrowsingIndexes(types)
+		if err := d.LDAPModify(b.Context(), ldapbackend.BrowsingIndexLDIF(dirsrv.BackendName, serviceDN, ixs)); err != nil {
+			b.Fatal(err)
+		}
+		if err := d.RunTask(b.Context(), ldapbackend.BrowsingIndexTaskLDIF(dirsrv.BackendName, ixs)); err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range []struct {
+			name string
+			g    *testEnv
+		}{{"browsing-index", indexed}, {"no-index", plain}} {
+			for _, where := range []struct {
+				name  string
+				start int
+			}{{"first-page", 1}, {"deep-page", size / 2}} {
+				b.Run(fmt.Sprintf("users=%d/%s/%s", size, c.name, where.name), func(b *testing.B) {
+					n := 0
+					for b.Loop() {
+						// A new walk every time: the first page of one, or a page
+						// no walk of this gateway reaches.
+						r := c.g.must(200, "GET", fmt.Sprintf("/Users?attributes=userName&count=100&startIndex=%d", where.start+n%2), "connector", nil)
+						if num(r.body, "itemsPerPage") != 100 {
+							b.Fatalf("a page of %d users", num(r.body, "itemsPerPage"))
+						}
+						n++
+					}
+					b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(n), "ms/page")
+				})
+			}
+		}
+	}
+}
