@@ -24,7 +24,7 @@ import (
 //
 // The walk is kept on its connection for the next page (walks). A cursor
 // that continues no walk kept here (another gateway served the page
-// before, or the walk was closed) names the ids read last and the server
+// before, or the walk was closed) names the ids served last and the server
 // whose order they are in: a new walk on that server reads the matches'
 // ids from the first until it finds them (seek), which costs a pass over
 // the ids before them, once. A walk goes on where it was, whatever is
@@ -40,9 +40,7 @@ func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 	key.sort = naturalOrder
 
 	// read holds the ids of the entries served last (the next cursor
-	// names them); pages whose entries all stopped matching since the walk
-	// reached them leave the last one read there instead, so that the next
-	// cursor goes on past them.
+	// names them); a page that serves none leaves it as it was.
 	var (
 		w       *walk
 		release func(keep bool)
