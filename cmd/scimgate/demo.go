@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/scimgate/scimgate/ldapbackend"
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv"
 	"github.com/scimgate/scimgate/ldapbackend/slapd"
 	"github.com/scimgate/scimgate/oauth"
@@ -102,17 +101,7 @@ func startDemoDirectory(ctx context.Context, directory, dir, port string, cfg *C
 		if err != nil {
 			return nil, fmt.Errorf("389 Directory Server: %v", err)
 		}
-		browse := func(ctx context.Context, cfg *Config) error {
-			types, err := cfg.bindings()
-			if err != nil {
-				return err
-			}
-			ixs := ldapbackend.BrowsingIndexes(types)
-			if err := srv.LDAPModify(ctx, ldapbackend.BrowsingIndexLDIF(dirsrv.BackendName, cfg.ServiceDN, ixs)); err != nil {
-				return fmt.Errorf("adding the browsing indexes: %v", err)
-			}
-			return srv.RunTask(ctx, ldapbackend.BrowsingIndexTaskLDIF(dirsrv.BackendName, ixs))
-		}
+		browse := func(ctx context.Context, cfg *Config) error { return addBrowsingIndexes(ctx, srv, cfg) }
 		return &demoDirectory{srv.URL, srv.Suffix, srv.AdminDN, srv.AdminPassword, srv.Stop, browse}, nil
 	}
 	fmt.Fprintf(stderr, "starting slapd on %s (data in %s)\n", addr, dir)

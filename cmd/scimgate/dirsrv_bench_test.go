@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scimgate/scimgate/ldapbackend"
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv"
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv/dirsrvtest"
 )
@@ -29,15 +28,7 @@ func BenchmarkBrowsingIndex389(b *testing.B) {
 			})
 		}
 		plain, indexed := gateway(false), gateway(true)
-		types, err := indexed.cfg.bindings()
-		if err != nil {
-			b.Fatal(err)
-		}
-		ixs := ldapbackend.BrowsingIndexes(types)
-		if err := d.LDAPModify(b.Context(), ldapbackend.BrowsingIndexLDIF(dirsrv.BackendName, serviceDN, ixs)); err != nil {
-			b.Fatal(err)
-		}
-		if err := d.RunTask(b.Context(), ldapbackend.BrowsingIndexTaskLDIF(dirsrv.BackendName, ixs)); err != nil {
+		if err := addBrowsingIndexes(b.Context(), d, indexed.cfg); err != nil {
 			b.Fatal(err)
 		}
 		for _, c := range []struct {

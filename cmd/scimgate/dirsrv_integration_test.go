@@ -12,7 +12,6 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/scimgate/scimgate/ldapbackend"
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv"
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv/dirsrvtest"
 )
@@ -316,15 +315,7 @@ func TestBrowsingIndexesOn389(t *testing.T) {
 		})
 	}
 	e, other := gateway(), gateway()
-	types, err := e.cfg.bindings()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ixs := ldapbackend.BrowsingIndexes(types)
-	if err := d.LDAPModify(t.Context(), ldapbackend.BrowsingIndexLDIF(dirsrv.BackendName, serviceDN, ixs)); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.RunTask(t.Context(), ldapbackend.BrowsingIndexTaskLDIF(dirsrv.BackendName, ixs)); err != nil {
+	if err := addBrowsingIndexes(t.Context(), d, e.cfg); err != nil {
 		t.Fatal(err)
 	}
 	c := "connector"

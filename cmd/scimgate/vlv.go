@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 
 	"github.com/scimgate/scimgate/ldapbackend"
+	"github.com/scimgate/scimgate/ldapbackend/dirsrv"
 )
 
 // vlvIndexesCmd prints, as LDIF for ldapmodify, the 389 DS browsing
@@ -38,4 +40,19 @@ func vlvIndexesCmd(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprint(stdout, "# Builds them; the task entry's nsTaskExitCode says when it is done.\n")
 	fmt.Fprint(stdout, ldapbackend.BrowsingIndexTaskLDIF(*backend, ixs))
 	return 0
+}
+
+// addBrowsingIndexes adds to srv, a 389 DS instance of package dirsrv, the
+// browsing indexes of cfg's listings, and builds them (make run-389, the
+// tests).
+func addBrowsingIndexes(ctx context.Context, srv *dirsrv.Server, cfg *Config) error {
+	types, err := cfg.bindings()
+	if err != nil {
+		return err
+	}
+	ixs := ldapbackend.BrowsingIndexes(types)
+	if err := srv.LDAPModify(ctx, ldapbackend.BrowsingIndexLDIF(dirsrv.BackendName, cfg.ServiceDN, ixs)); err != nil {
+		return fmt.Errorf("adding the browsing indexes: %v", err)
+	}
+	return srv.RunTask(ctx, ldapbackend.BrowsingIndexTaskLDIF(dirsrv.BackendName, ixs))
 }
