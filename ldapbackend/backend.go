@@ -176,8 +176,11 @@ type typeState struct {
 	// that read under proxied authorization.
 	full, fullProxied atomic.Pointer[fetchPlan]
 	filter            ldapfilter.Filter // selects the type's entries (typeFilter); shared, never changed
-	read              []readAttr        // the readable mappings, in mapping order
-	nCanon            int               // distinct readAttr.canon values
+	// browse: 389 DS has the browsing index of the type's listing
+	// (CheckBrowsingIndexes).
+	browse atomic.Bool
+	read   []readAttr // the readable mappings, in mapping order
+	nCanon int        // distinct readAttr.canon values
 }
 
 // readAttr is what rendering an entry needs of one readable mapping,

@@ -1,9 +1,12 @@
 package ldapbackend
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/go-ldap/ldap/v3"
 	"github.com/scimgate/scimgate/aci/ldapfilter"
 	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 )
@@ -75,4 +78,65 @@ func listingFilter(m *scimldap.TypeMapping) ldapfilter.Filter {
 		}
 	}
 	return f
+}
+
+// CheckBrowsingIndexes reads the browsing indexes 389 DS has (the vlvSearch
+// and vlvIndex entries under cn=ldbm database,cn=plugins,cn=config that the
+// service account may read: BrowsingIndexLDIF's ACI lets it) and serves a
+// type's listing from its index (Options.BrowsingIndexes) only when the
+// index is there, built, and made for exactly the gateway's search. Without
+// one 389 would still answer the request, by sorting every match for every
+// page. It returns a problem for each type left without an index.
+func (b *Backend) CheckBrowsingIndexes(ctx context.Context) []error {
+	if !b.opt.BrowsingIndexes {
+		return nil
+	}
+	req := &ldap.SearchRequest{BaseDN: "cn=ldbm database,cn=plugins,cn=config", Scope: ldap.ScopeWholeSubtree,
+		DerefAliases: ldap.NeverDerefAliases, Filter: "(|(objectClass=vlvSearch)(objectClass=vlvIndex))",
+		Attributes: []string{"objectClass", "vlvBase", "vlvScope", "vlvFilter", "vlvSort", "vlvEnabled"}}
+	res, err := b.searchRaw(ctx, req)
+	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		for _, ts := range b.byType {
+			ts.browse.Store(false)
+		}
+		return []error{fmt.Errorf("reading the browsing indexes: %v", err)}
+	}
+	type search struct{ base, scope, filter string }
+	searches := map[string]search{}
+	sorts := map[string][]*ldap.Entry{} // parent (vlvSearch) DN -> its vlvIndex entries
+	if res != nil {
+		for _, e := range res.Entries {
+			dn, _ := ldapfilter.NormalizeDN(e.DN)
+			if containsFold(e.GetAttributeValues("objectClass"), "vlvSearch") {
+				base, _ := ldapfilter.NormalizeDN(e.GetAttributeValue("vlvBase"))
+				searches[dn] = search{base, e.GetAttributeValue("vlvScope"), e.GetAttributeValue("vlvFilter")}
+				continue
+			}
+			if i := strings.Index(dn, ","); i > 0 {
+				sorts[dn[i+1:]] = append(sorts[dn[i+1:]], e)
+			}
+		}
+	}
+	var errs []error
+	for _, ts := range b.byType {
+		found := false
+		for dn, s := range searches {
+			if s.base != ts.base || s.scope != "2" || !strings.EqualFold(s.filter, ts.filter.String()) {
+				continue
+			}
+			for _, ix := range sorts[dn] {
+				if strings.EqualFold(strings.TrimSpace(ix.GetAttributeValue("vlvSort")), ts.m.IDAttr) &&
+					ix.GetAttributeValue("vlvEnabled") == "1" {
+					found = true
+				}
+			}
+		}
+		ts.browse.Store(found)
+		if !found {
+			errs = append(errs, fmt.Errorf("%s: no built browsing index of the listing (base %s, subtree, filter %s, sorted by %s) that the service account may read: its listings are paged by walks (scimgate vlv-indexes prints it)",
+				ts.t.ID, ts.m.BaseDN, ts.filter.String(), ts.m.IDAttr))
+		}
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs
 }

@@ -31,7 +31,7 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 	// A cursor walk goes through the listing in the directory's own order
 	// (list_natural.go), from its first page on.
 	natural := q.ByCursor && count > 0 && (q.After == "" || q.From != nil) && b.walks.naturalOn()
-	if !natural && (!b.opt.VLV || b.vlvOff.Load()) && !(b.opt.SortedPaging && b.walks.on()) {
+	if !natural && (!b.opt.VLV || b.vlvOff.Load()) && !(b.opt.SortedPaging && b.walks.on()) && !ts.browse.Load() {
 		return nil, false, nil
 	}
 	if _, mapped := rc.ctx.Value(proxyKey{}).(string); mapped {
@@ -82,7 +82,7 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 	var res *ldap.SearchResult
 	var total int
 	err = errNotCut
-	if b.opt.BrowsingIndexes && sortAttr == "" && !q.ByCursor && filter == ts.filter.String() {
+	if ts.browse.Load() && sortAttr == "" && !q.ByCursor && filter == ts.filter.String() {
 		p.browse = true
 		if res, total, err = p.cut(keys, filter, nil); err == nil {
 			p.how = "indexed"

@@ -294,3 +294,20 @@ users:
 		t.Errorf("a valid mapping was reported:\n%s", all)
 	}
 }
+
+// TestMappingFilterChecked: a type's filter that does not parse is a
+// configuration error, not a listing widened to every entry of the class.
+func TestMappingFilterChecked(t *testing.T) {
+	c, err := loadConfig("../../testdata/demo/scimgate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Groups.Filter = "(cn=unclosed"
+	all := ""
+	for _, e := range c.validate() {
+		all += e.Error() + "\n"
+	}
+	if !strings.Contains(all, "filter:") {
+		t.Errorf("a type filter that does not parse passed validation:\n%s", all)
+	}
+}

@@ -306,17 +306,32 @@ func TestIfMatchAtomicOn389(t *testing.T) {
 func TestBrowsingIndexesOn389(t *testing.T) {
 	const users, count = 400, 50
 	d := dirsrvtest.StartT(t, dirsrv.Options{SeedLDIF: []string{"../../testdata/demo/directory-389.ldif", writeUsersLDIF(t, users)}})
-	gateway := func() *testEnv {
+	gateway := func(browse bool) *testEnv {
 		return startGateway(t, d.URL, d.Suffix, func(c *Config) {
-			c.LDAP.Directory, c.LDAP.BrowsingIndexes = "389", true
+			c.LDAP.Directory, c.LDAP.BrowsingIndexes = "389", browse
 			c.Log.Level = "info"
 			c.Limits.DefaultPageSize, c.Limits.MaxPageSize, c.Limits.Lookthrough = count, count, 2*count
 			withMetrics(t)(c)
 		})
 	}
-	e, other := gateway(), gateway()
-	if err := addBrowsingIndexes(t.Context(), d, e.cfg); err != nil {
+	// Without the indexes, a gateway told they are there finds that
+	// they are not, says so, and pages by walks.
+	missing := gateway(true)
+	waitFor(t, 5*time.Second, "the warning of a listing without its index", func() (bool, string) {
+		return strings.Contains(missing.logs.String(), "no built browsing index"), tail(missing.logs.String(), 500)
+	})
+	if r := missing.must(200, "GET", fmt.Sprintf("/Users?attributes=userName&count=%d", count), "connector", nil); num(r.body, "itemsPerPage") != count ||
+		metricValue(missing.scrape(), `scimgate_list_pages_total{served="indexed"}`) != "" {
+		t.Errorf("without the indexes: %d users, indexed pages %q", num(r.body, "itemsPerPage"), metricValue(missing.scrape(), `scimgate_list_pages_total{served="indexed"}`))
+	}
+	if err := addBrowsingIndexes(t.Context(), d, missing.cfg); err != nil {
 		t.Fatal(err)
+	}
+	e, other := gateway(true), gateway(true)
+	for _, g := range []*testEnv{e, other} {
+		waitFor(t, 5*time.Second, "every listing has its browsing index", func() (bool, string) {
+			return strings.Contains(g.logs.String(), "every listing has its browsing index"), tail(g.logs.String(), 500)
+		})
 	}
 	c := "connector"
 	ids := func(r response) (out []string) {

@@ -205,6 +205,9 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
+	if cfg.LDAP.BrowsingIndexes {
+		go watchBrowsingIndexes(ctx, backend, log)
+	}
 	srv := scim.New(scim.Config{
 		BaseURL: cfg.BaseURL, BasePath: cfg.BasePath, MaxBodyBytes: cfg.Limits.MaxBodyBytes,
 		MaxFilterBytes: cfg.Limits.MaxFilterBytes, MaxPageSize: cfg.Limits.MaxPageSize, DefaultPageSize: cfg.Limits.DefaultPageSize, Mode: cfg.Mapping,

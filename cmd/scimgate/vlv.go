@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/scimgate/scimgate/ldapbackend"
 	"github.com/scimgate/scimgate/ldapbackend/dirsrv"
 )
@@ -55,4 +57,33 @@ func addBrowsingIndexes(ctx context.Context, srv *dirsrv.Server, cfg *Config) er
 		return fmt.Errorf("adding the browsing indexes: %v", err)
 	}
 	return srv.RunTask(ctx, ldapbackend.BrowsingIndexTaskLDIF(dirsrv.BackendName, ixs))
+}
+
+// browsingCheckInterval is how often the gateway looks again for the
+// browsing indexes of its listings (ldap.browsing_indexes).
+const browsingCheckInterval = time.Minute
+
+// watchBrowsingIndexes checks at once, then every browsingCheckInterval,
+// which listings 389 has a built browsing index for, and logs each one
+// without (a listing whose index is added later uses it from the next
+// check).
+func watchBrowsingIndexes(ctx context.Context, backend *ldapbackend.Backend, log zerolog.Logger) {
+	last := ""
+	for {
+		problems := backend.CheckBrowsingIndexes(ctx)
+		if text := fmt.Sprint(problems); text != last {
+			last = text
+			for _, p := range problems {
+				log.Warn().Err(p).Msg("a listing has no browsing index: 389 would sort every match for each page, so it is paged by walks")
+			}
+			if len(problems) == 0 {
+				log.Info().Msg("every listing has its browsing index")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(browsingCheckInterval):
+		}
+	}
 }

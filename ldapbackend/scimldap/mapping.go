@@ -6,6 +6,7 @@ import (
 
 	filter "github.com/scim2/filter-parser/v2"
 
+	"github.com/scimgate/scimgate/aci/ldapfilter"
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
@@ -174,6 +175,13 @@ func (m *TypeMapping) Compile(coreURN string) []error {
 	}
 	if m.IDAttr == "" {
 		m.IDAttr = "entryUUID"
+	}
+	if m.Filter != "" {
+		// The listing's filter is the structural class and this: one that
+		// does not parse would widen it to every entry of the class.
+		if _, err := ldapfilter.Parse(m.Filter); err != nil {
+			bad("%s: filter: %v", m.Name, err)
+		}
 	}
 	seen := map[string]bool{}
 	for i, a := range m.Attrs {
