@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
+
 	"github.com/scimgate/scimgate/aci/ldapfilter"
 	"github.com/scimgate/scimgate/ldapbackend/scimldap"
 )

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -23,6 +24,10 @@ func vlvIndexesCmd(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "scimgate.yaml", "configuration file")
 	backend := fs.String("backend", "userRoot", "the 389 ldbm backend that holds the suffix")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !backendName.MatchString(*backend) {
+		fmt.Fprintf(stderr, "scimgate: --backend %q: a 389 backend name (letters, digits, - and _)\n", *backend)
 		return 2
 	}
 	cfg, err := loadConfig(*cfgPath)
@@ -58,6 +63,9 @@ func addBrowsingIndexes(ctx context.Context, srv *dirsrv.Server, cfg *Config) er
 	}
 	return srv.RunTask(ctx, ldapbackend.BrowsingIndexTaskLDIF(dirsrv.BackendName, ixs))
 }
+
+// backendName is what a 389 ldbm backend may be called.
+var backendName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // browsingCheckInterval is how often the gateway looks again for the
 // browsing indexes of its listings (ldap.browsing_indexes).

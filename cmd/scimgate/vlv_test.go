@@ -30,4 +30,7 @@ func TestVLVIndexesCommand(t *testing.T) {
 	if code := run([]string{"vlv-indexes", "--config", "no-such-file.yaml"}, nil, &out, &errOut); code != 2 {
 		t.Errorf("a missing configuration: exit %d, want 2", code)
 	}
+	if code := run([]string{"vlv-indexes", "--config", "../../testdata/demo/scimgate.yaml", "--backend", "a,b"}, nil, &out, &errOut); code != 2 {
+		t.Errorf("a backend name with a comma: exit %d, want 2", code)
+	}
 }
