@@ -164,8 +164,9 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 				"the directory server whose order this walk follows does not answer: retry")
 		}
 	}
+	var give func(keep bool)
 	if w = b.walks.beginOn(rc.ctx, key, p.count, true, tag); w != nil {
-		release = func(keep bool) { b.walks.done(w, keep) }
+		give = func(keep bool) { b.walks.done(w, keep) }
 	} else {
 		// No room to keep a walk: this request holds a connection of its
 		// own while it reads (as many as walks may be kept), and the next
@@ -180,13 +181,20 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 			return nil, nil, MapError(err, "search")
 		}
 		w = &walk{key: key, conn: conn, count: p.count}
-		release = func(bool) { done() }
+		give = func(bool) { done() }
 	}
+	// The walk goes back unless it is handed out: a failed seek, or a
+	// panic in it.
+	handed := false
+	defer func() {
+		if !handed {
+			give(false)
+		}
+	}()
 	w.natural = true
 	p.how = "paged"
 	if q.From != nil {
 		if err := p.seek(w, filter); err != nil {
-			release(false)
 			if unreachable(err) {
 				return nil, nil, MapError(err, "search")
 			}
@@ -197,7 +205,8 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 			return nil, nil, err
 		}
 	}
-	return w, release, nil
+	handed = true
+	return w, give, nil
 }
 
 // naturalOrder is the order of a walk in the directory's own order, in

@@ -171,8 +171,12 @@ func (p *listPlan) cut(keys []*ldap.SortKey, filter string, w *walk) (*ldap.Sear
 	if !vlv {
 		return nil, 0, errNotCut
 	}
+	windowAttrs := attrs
+	if count == 0 {
+		windowAttrs = []string{"1.1"} // the count alone: the one entry VLV returns is not read
+	}
 	window := func(offset int) (*ldap.SearchResult, ldapconn.VLVResult, error) {
-		req := ts.searchRequest(filter, 0, attrs,
+		req := ts.searchRequest(filter, 0, windowAttrs,
 			[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), &ldapconn.VLVRequest{Offset: offset, After: max(count, 1) - 1}})
 		// The pool does not keep the connection of a VLV search (see
 		// ldapconn.Pool.Search): sssvlv keeps its sorted list there.
