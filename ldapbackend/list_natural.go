@@ -152,9 +152,9 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 	if q.From != nil {
 		tag = q.From.Server
 		if kept {
-			if w = b.walks.takeOn(key, p.count, 0, q.After, true, tag); w != nil {
+			if k := b.walks.takeOn(key, p.count, 0, q.After, true, tag); k != nil {
 				p.how = "walk"
-				return w, func(keep bool) { b.walks.done(w, keep) }, nil
+				return k, func(keep bool) { b.walks.done(k, keep) }, nil
 			}
 		}
 		if serves, answers := b.walks.serves(tag); serves && !answers {
@@ -164,9 +164,11 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 				"the directory server whose order this walk follows does not answer: retry")
 		}
 	}
+	// The closures below hold the walk itself: w, a result, is nil by the
+	// time a deferred call runs after an error.
 	var give func(keep bool)
-	if w = b.walks.beginOn(rc.ctx, key, p.count, true, tag); w != nil {
-		give = func(keep bool) { b.walks.done(w, keep) }
+	if k := b.walks.beginOn(rc.ctx, key, p.count, true, tag); k != nil {
+		w, give = k, func(keep bool) { b.walks.done(k, keep) }
 	} else {
 		// No room to keep a walk: this request holds a connection of its
 		// own while it reads (as many as walks may be kept), and the next

@@ -258,8 +258,9 @@ func (w *walks) idleOf(natural bool) int {
 // done gives back a walk a request used (take, begin): kept for a
 // continuation when keep is true, closed otherwise.
 func (w *walks) done(k *walk, keep bool) {
+	n := kind(k.natural) // before the lock: a nil walk must not leave it held
 	w.mu.Lock()
-	w.busy[kind(k.natural)]--
+	w.busy[n]--
 	if keep && (k.gen == w.gen || k.natural) {
 		k.used = time.Now()
 		w.idle = append(w.idle, k)
