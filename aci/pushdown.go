@@ -23,6 +23,11 @@ type NotPushable struct {
 	Reason string
 }
 
+// ReasonGroupsIncomplete is the NotPushable reason that may pass: the
+// caller's groups could not all be found (a lookup failed, or nesting was
+// cut), so a filter naming them could leave some out.
+const ReasonGroupsIncomplete = "the caller's groups could not all be found"
+
 func (e *NotPushable) Error() string {
 	if e.ACI == nil {
 		return e.Reason
@@ -416,7 +421,7 @@ func (p *pusher) cond(c condEval) (*pnode, string) {
 		case uaGroupDN:
 			groups, incomplete := p.st.groups()
 			if incomplete {
-				return nil, "the caller's groups could not all be found"
+				return nil, ReasonGroupsIncomplete
 			}
 			items := make([]*pnode, 0, len(groups))
 			for _, g := range sortedKeys(groups) {

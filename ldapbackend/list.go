@@ -69,6 +69,10 @@ func (p *listPlan) serve() (*resource.Page, error) {
 		if page, ok, err := p.uniform(); ok {
 			return page, err
 		}
+		if p.pushTransient {
+			return nil, resource.Unavailable(errors.New(aci.ReasonGroupsIncomplete),
+				"the caller's groups could not all be read: retry")
+		}
 		return nil, invalidCursor("this walk cannot go on in the directory's order (the caller's access to the listing changed): start it again with an empty cursor")
 	}
 	if p.q.Filter != nil {
@@ -111,7 +115,10 @@ type listPlan struct {
 	pushDone bool
 	cutRead  *acisource.ReadSet // what the entries of a page the directory cut hold (list_vlv.go)
 	browse   bool               // the page is cut with the type's browsing index (Options.BrowsingIndexes)
-	how      string             // how the page was served (Options.OnListPage)
+	// pushTransient: pushdown declined for a reason that may pass (the
+	// caller's groups could not all be found).
+	pushTransient bool
+	how           string // how the page was served (Options.OnListPage)
 }
 
 func (b *Backend) newListPlan(rc *reqCtx, ts *typeState, q *resource.ListQuery) (*listPlan, error) {

@@ -32,6 +32,7 @@ func (p *listPlan) pushdown() (filter string, ok bool) {
 			if np.ACI != nil {
 				ref = np.ACI.Ref()
 			}
+			p.pushTransient = np.Reason == aci.ReasonGroupsIncomplete
 			if _, seen := p.b.pushWarned.LoadOrStore(ref+"\x00"+np.Reason, true); !seen {
 				p.b.opt.Log.Warn().Str("aci", ref).Str("reason", np.Reason).Str("type", p.ts.t.Name).
 					Msg("an ACI keeps lists from being cut by the directory: the gateway reads every match of such a listing itself, up to limits.lookthrough")
