@@ -268,8 +268,8 @@ func (tr *filterTranslator) jsonFilter(a *AttrMapping, vf filter.Expression, tex
 		}
 		return fOr(l, r), nil
 	}
-	var conj []*filter.AttributeExpression
-	if err := flattenAnd(vf, &conj, a, text); err != nil {
+	conj, err := andTerms(vf, a, text)
+	if err != nil {
 		return fpart{}, err
 	}
 	type piece struct{ key, s string }
@@ -354,19 +354,13 @@ func (tr *filterTranslator) jsonFilter(a *AttrMapping, vf filter.Expression, tex
 // of maps store, and otherwise compares only sub-attributes those
 // mappings store.
 func pinnedToTyped(vf filter.Expression, maps []*AttrMapping) bool {
-	var conj []*filter.AttributeExpression
-	var collect func(e filter.Expression) bool
-	collect = func(e filter.Expression) bool {
-		switch x := e.(type) {
-		case *filter.LogicalExpression:
-			return strings.EqualFold(string(x.Operator), "and") && collect(x.Left) && collect(x.Right)
-		case *filter.AttributeExpression:
-			conj = append(conj, x)
-			return x.AttributePath.URIPrefix == nil && x.AttributePath.SubAttribute == nil
-		}
+	if vf == nil {
 		return false
 	}
-	if vf == nil || !collect(vf) {
+	conj, bad := resource.AndTerms(vf)
+	if bad != nil || slices.ContainsFunc(conj, func(x *filter.AttributeExpression) bool {
+		return x.AttributePath.URIPrefix != nil || x.AttributePath.SubAttribute != nil
+	}) {
 		return false
 	}
 	typ := ""
@@ -396,24 +390,19 @@ func pinnedToTyped(vf filter.Expression, maps []*AttrMapping) bool {
 	return slices.ContainsFunc(maps, func(a *AttrMapping) bool { return a.TypeEq == typ })
 }
 
-// flattenAnd collects the comparisons of a value filter made of and.
-func flattenAnd(e filter.Expression, out *[]*filter.AttributeExpression, a *AttrMapping, text string) error {
-	switch x := e.(type) {
+// andTerms collects the comparisons of a value filter made of and
+// (resource.AndTerms), or says why it is not one.
+func andTerms(e filter.Expression, a *AttrMapping, text string) ([]*filter.AttributeExpression, error) {
+	conj, bad := resource.AndTerms(e)
+	switch bad.(type) {
+	case nil:
+		return conj, nil
 	case *filter.LogicalExpression:
-		if !strings.EqualFold(string(x.Operator), "and") {
-			return resource.InvalidFilter("in a value filter of %s, or can join and-ed comparisons but not be inside them", describeJSON(a))
-		}
-		if err := flattenAnd(x.Left, out, a, text); err != nil {
-			return err
-		}
-		return flattenAnd(x.Right, out, a, text)
-	case *filter.AttributeExpression:
-		*out = append(*out, x)
-		return nil
+		return nil, resource.InvalidFilter("in a value filter of %s, or can join and-ed comparisons but not be inside them", describeJSON(a))
 	case *filter.NotExpression:
-		return resource.InvalidFilter("not cannot be used inside a value filter of %s", describeJSON(a))
+		return nil, resource.InvalidFilter("not cannot be used inside a value filter of %s", describeJSON(a))
 	}
-	return resource.InvalidFilter("%q: unsupported value filter over %s", text, describeJSON(a))
+	return nil, resource.InvalidFilter("%q: unsupported value filter over %s", text, describeJSON(a))
 }
 
 // FoldSpaceCase approximates how caseIgnoreMatch compares two values:

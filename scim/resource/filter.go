@@ -573,3 +573,30 @@ func validAttrName(s string) bool {
 func isAlpha(c byte) bool    { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 func isDigit(c byte) bool    { return '0' <= c && c <= '9' }
 func isNameChar(c byte) bool { return isAlpha(c) || isDigit(c) || c == '-' || c == '_' }
+
+// AndTerms returns the comparisons of e when e is one, or an and of them
+// however nested, in order from left to right; otherwise bad is the first
+// part that is neither (an or, a not, a value path).
+func AndTerms(e filter.Expression) (terms []*filter.AttributeExpression, bad filter.Expression) {
+	var walk func(e filter.Expression) filter.Expression
+	walk = func(e filter.Expression) filter.Expression {
+		switch x := e.(type) {
+		case *filter.LogicalExpression:
+			if !strings.EqualFold(string(x.Operator), "and") {
+				return x
+			}
+			if bad := walk(x.Left); bad != nil {
+				return bad
+			}
+			return walk(x.Right)
+		case *filter.AttributeExpression:
+			terms = append(terms, x)
+			return nil
+		}
+		return e
+	}
+	if bad = walk(e); bad != nil {
+		return nil, bad
+	}
+	return terms, nil
+}

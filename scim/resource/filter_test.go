@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -343,4 +344,33 @@ func FuzzParsePath(f *testing.F) {
 			t.Fatalf("ParsePath(%q) = nil, nil", s)
 		}
 	})
+}
+
+// TestAndTerms: the comparisons of an and, however nested, left to right;
+// the first part that is not one otherwise.
+func TestAndTerms(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		terms []string // attribute names
+		bad   bool
+	}{
+		{`type eq "work"`, []string{"type"}, false},
+		{`type eq "work" and value sw "a" and primary eq true`, []string{"type", "value", "primary"}, false},
+		{`(type eq "work" and (value sw "a" and display pr))`, []string{"type", "value", "display"}, false},
+		{`type eq "work" or value sw "a"`, nil, true},
+		{`type eq "work" and not (value sw "a")`, nil, true},
+	} {
+		e, err := ParseFilter(tc.in)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		terms, bad := AndTerms(e)
+		var names []string
+		for _, x := range terms {
+			names = append(names, x.AttributePath.AttributeName)
+		}
+		if (bad != nil) != tc.bad || !slices.Equal(names, tc.terms) {
+			t.Errorf("%s: terms %v, bad %v; want %v, bad %v", tc.in, names, bad, tc.terms, tc.bad)
+		}
+	}
 }

@@ -628,38 +628,31 @@ func (p *patcher) applyFiltered(kind string, tgt target, v any) error {
 // seedFromFilter builds the value an add creates when its filter matches
 // nothing: the filter must be an eq or an and of eqs on sub-attributes.
 func seedFromFilter(e filter.Expression, def schema.CoreAttribute) (any, bool) {
-	m := map[string]any{}
-	var walk func(e filter.Expression) bool
-	walk = func(e filter.Expression) bool {
-		switch x := e.(type) {
-		case *filter.LogicalExpression:
-			return strings.EqualFold(string(x.Operator), "and") && walk(x.Left) && walk(x.Right)
-		case *filter.AttributeExpression:
-			if !strings.EqualFold(string(x.Operator), "eq") || x.CompareValue == nil {
-				return false
-			}
-			sub, err := valueFilterSub(x.AttributePath, def)
-			if err != nil {
-				return false
-			}
-			v, err := coerceAttr(sub, x.CompareValue, sub.Name(), false)
-			if err != nil || v == nil {
-				return false
-			}
-			if !def.HasSubAttributes() {
-				m["value"] = v
-				return true
-			}
-			if _, dup := m[sub.Name()]; dup {
-				return false
-			}
-			m[sub.Name()] = v
-			return true
-		}
-		return false
-	}
-	if !walk(e) {
+	terms, bad := AndTerms(e)
+	if bad != nil {
 		return nil, false
+	}
+	m := map[string]any{}
+	for _, x := range terms {
+		if !strings.EqualFold(string(x.Operator), "eq") || x.CompareValue == nil {
+			return nil, false
+		}
+		sub, err := valueFilterSub(x.AttributePath, def)
+		if err != nil {
+			return nil, false
+		}
+		v, err := coerceAttr(sub, x.CompareValue, sub.Name(), false)
+		if err != nil || v == nil {
+			return nil, false
+		}
+		if !def.HasSubAttributes() {
+			m["value"] = v
+			continue
+		}
+		if _, dup := m[sub.Name()]; dup {
+			return nil, false
+		}
+		m[sub.Name()] = v
 	}
 	if !def.HasSubAttributes() {
 		return m["value"], true
