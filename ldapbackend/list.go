@@ -118,7 +118,8 @@ type listPlan struct {
 	// pushTransient: pushdown declined for a reason that may pass (the
 	// caller's groups could not all be found).
 	pushTransient bool
-	how           string // how the page was served (Options.OnListPage)
+	rechecker     *ldapfilter.Compiled // recheckFilter, compiled by recheck
+	how           string               // how the page was served (Options.OnListPage)
 }
 
 func (b *Backend) newListPlan(rc *reqCtx, ts *typeState, q *resource.ListQuery) (*listPlan, error) {

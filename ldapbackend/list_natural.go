@@ -33,9 +33,7 @@ import (
 func (p *listPlan) natural(filter string) (*resource.Page, bool, error) {
 	b, rc, ts, q := p.b, p.rc, p.ts, p.q
 	count := p.count
-	attrs := appendMissing(slices.Clone(p.fp.attrs), ldapfilter.Attributes(p.recheckFilter())...)
-	attrs = appendMissing(attrs, ts.m.IDAttr)
-	p.cutRead = rc.readSetFor(attrs)
+	attrs := p.cutAttrs(ts.m.IDAttr)
 	key := p.walkKey()
 	key.sort = naturalOrder
 

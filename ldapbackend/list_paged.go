@@ -200,10 +200,23 @@ func afterID(idAttr, id string) ldapfilter.Filter {
 // what matched when it began, and the directory serves each entry of it
 // as it is now. Each entry left is still decided afresh (renderUniform).
 func (p *listPlan) recheck(res *ldap.SearchResult) {
-	f := ldapfilter.Compile(p.recheckFilter())
+	if p.rechecker == nil { // compiled once: a walk's pages may be read several times a request
+		p.rechecker = ldapfilter.Compile(p.recheckFilter())
+	}
 	res.Entries = slices.DeleteFunc(res.Entries, func(le *ldap.Entry) bool {
-		return f.Match(acisource.Adapt(le, p.cutRead)) == ldapfilter.False
+		return p.rechecker.Match(acisource.Adapt(le, p.cutRead)) == ldapfilter.False
 	})
+}
+
+// cutAttrs is what the entries of a page the directory cuts are read
+// with: what the page renders, what the listing's filter (the caller's
+// access compiled in) reads, so that recheck can test each entry against
+// it again, and extra; cutRead is set to match.
+func (p *listPlan) cutAttrs(extra ...string) []string {
+	attrs := appendMissing(slices.Clone(p.fp.attrs), ldapfilter.Attributes(p.recheckFilter())...)
+	attrs = appendMissing(attrs, extra...)
+	p.cutRead = p.rc.readSetFor(attrs)
+	return attrs
 }
 
 // recheckFilter is the listing's filter with the caller's access

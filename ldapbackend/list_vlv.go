@@ -3,12 +3,10 @@ package ldapbackend
 import (
 	"context"
 	"errors"
-	"slices"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scimgate/scimgate/aci"
-	"github.com/scimgate/scimgate/aci/ldapfilter"
 	"github.com/scimgate/scimgate/ldapbackend/acisource"
 	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
 	"github.com/scimgate/scimgate/scim/resource"
@@ -153,10 +151,7 @@ var errNotCut = errors.New("the directory did not cut the page")
 func (p *listPlan) cut(keys []*ldap.SortKey, filter string, w *walk) (*ldap.SearchResult, int, error) {
 	b, rc, ts := p.b, p.rc, p.ts
 	start, count := p.start, p.count
-	// What the page renders and what the client's filter reads, to check
-	// each entry of a walk's page against the filter again.
-	attrs := appendMissing(slices.Clone(p.fp.attrs), ldapfilter.Attributes(p.recheckFilter())...)
-	p.cutRead = rc.readSetFor(attrs)
+	attrs := p.cutAttrs()
 	vlv := p.browse || b.opt.VLV && !b.vlvOff.Load()
 	// A walk begins with the first page (or a cursor's), or a few pages
 	// further on (cutPaged reads the pages before it); deeper, the
