@@ -422,6 +422,9 @@ func (c *Config) validate() []error {
 			}
 		}
 	}
+	if len(c.Identity.ServiceClients) > 0 && c.Mapping != "optional" {
+		bad("identity.service_clients: only for mapping: optional, where a client's token may run as the service account for want of an entry")
+	}
 	switch c.Mapping {
 	case "disabled":
 	case "optional", "required":

@@ -34,6 +34,8 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 	bad := write("bad.yaml", `
 listen: 0.0.0.0:8080
 mapping: sometimes
+identity:
+  service_clients: [reports]
 ldap:
   url: ftp://x
   browsing_indexes: true
@@ -65,6 +67,7 @@ log:
 	for _, want := range []string{
 		"listen: plain HTTP is only allowed on a loopback address",
 		"mapping: must be disabled, optional or required",
+		"identity.service_clients: only for mapping: optional",
 		"ldap.url",
 		"ldap.global_acis",
 		"oauth: one of jwks_url",

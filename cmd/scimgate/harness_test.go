@@ -180,11 +180,19 @@ func tail(s string, n int) string {
 
 func (e *testEnv) token(sub, scopes string) string {
 	e.t.Helper()
+	return e.tokenFrom(sub, sub, scopes)
+}
+
+// tokenFrom signs a token for subject sub issued to client: a user's
+// token when they differ, the client's own token (client credentials,
+// RFC 9068 section 2.2) when they are the same.
+func (e *testEnv) tokenFrom(sub, client, scopes string) string {
+	e.t.Helper()
 	k, err := oauth.LoadSigningKey(demoKey)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	tok, err := oauth.SignDevToken(k, oauth.DevClaims{Subject: sub, ClientID: sub, Scopes: strings.Fields(scopes), TTL: time.Hour})
+	tok, err := oauth.SignDevToken(k, oauth.DevClaims{Subject: sub, ClientID: client, Scopes: strings.Fields(scopes), TTL: time.Hour})
 	if err != nil {
 		e.t.Fatal(err)
 	}

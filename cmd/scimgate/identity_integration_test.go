@@ -113,14 +113,32 @@ func TestMappingRequired(t *testing.T) {
 }
 
 func TestMappingOptional(t *testing.T) {
-	e := startEnvWith(t, func(c *Config) { c.Mapping = "optional" })
+	e := startEnvWith(t, func(c *Config) {
+		c.Mapping = "optional"
+		c.Identity.ServiceClients = []string{"reports"}
+	})
 	setupIdentity(t, e)
-	// An unknown subject falls back to the service account: its scopes decide.
+	// A client's own token (its subject is its client id) whose subject
+	// maps to no entry runs as the service account: its scopes decide.
 	e.tokens["ghost"] = e.token("ghost", "scim:read")
 	if n := num(e.must(200, "GET", "/Users", "ghost", nil).body, "totalResults"); n < 40 {
 		t.Fatalf("fallback to the service account sees %d users", n)
 	}
 	e.must(404, "GET", "/Me", "ghost", nil)
+	// So does any token of a client named in identity.service_clients.
+	e.tokens["reports-app"] = e.tokenFrom("0f3c-service-principal", "reports", "scim:read")
+	e.must(200, "GET", "/Users", "reports-app", nil)
+	// A user's token is mapped, and refused when its subject maps to no
+	// entry (a user deleted from the directory, say): never the service
+	// account's rights.
+	e.tokens["alice-okta"] = e.tokenFrom("alice", "okta", "scim:me")
+	e.must(200, "GET", "/Me", "alice-okta", nil)
+	e.tokens["ghost-okta"] = e.tokenFrom("ghost", "okta", "scim:read")
+	r := e.must(401, "GET", "/Users", "ghost-okta", nil)
+	if h := r.header.Get("WWW-Authenticate"); !strings.Contains(h, `error="invalid_token"`) {
+		t.Fatalf("challenge %q", h)
+	}
+	e.must(401, "GET", "/Me", "ghost-okta", nil)
 	e.must(200, "GET", "/Me", "alice", nil)
 }
 
@@ -206,12 +224,11 @@ func TestIdentityDeprovision(t *testing.T) {
 			if err := e.ldap.LDAPModify(t.Context(), seed); err != nil {
 				t.Fatal(err)
 			}
-			// gone is what /Me answers a subject that no longer maps: 401
-			// when mapping is required, the service account's 404 when not.
-			gone := 401
-			if mode == "optional" {
-				gone = 404
-			}
+			// A subject that no longer maps is refused in both modes: the
+			// tokens here are users' (issued to the "okta" client), and in
+			// optional mode only a client's own token runs as the service
+			// account for want of an entry.
+			const gone = 401
 			// An administrator (a mapped user with scim:write) deprovisions.
 			e.tokens["admin"] = e.token("priya", "scim:read scim:write")
 			phone := func(n string) map[string]any {
@@ -247,7 +264,7 @@ func TestIdentityDeprovision(t *testing.T) {
 			for _, d := range direct {
 				t.Run(d.name+" in the directory", func(t *testing.T) {
 					e := e.in(t)
-					e.tokens[d.user] = e.token(d.user, "scim:me")
+					e.tokens[d.user] = e.tokenFrom(d.user, "okta", "scim:me")
 					// It works before. The write drops the cached mappings
 					// and moves the change marker: once the marker has
 					// settled, reads cache the mapping again.

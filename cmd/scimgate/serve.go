@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -75,7 +76,7 @@ func withDeadline(d time.Duration, next http.Handler) http.Handler {
 // and otherwise runs as the service account; one whose entry is
 // deactivated is refused in both modes, so that a deprovisioned user's
 // token gets no rights at all, the service account's included.
-func identityMapping(m *identity.Mapper, required bool) func(context.Context, *oauth.Principal) (string, error) {
+func identityMapping(m *identity.Mapper, required bool, serviceClients []string) func(context.Context, *oauth.Principal) (string, error) {
 	return func(ctx context.Context, p *oauth.Principal) (string, error) {
 		value := p.Subject
 		if m.Claim() != "sub" {
@@ -88,13 +89,33 @@ func identityMapping(m *identity.Mapper, required bool) func(context.Context, *o
 			return dn, nil
 		case errors.Is(err, identity.ErrInactiveIdentity):
 			return "", &resource.Error{Status: http.StatusUnauthorized, Detail: "the token's subject is a deactivated directory user"}
-		case errors.Is(err, identity.ErrNoIdentity) && !required:
+		case errors.Is(err, identity.ErrNoIdentity) && !required && clientsOwnToken(p, serviceClients):
 			return "", nil
 		case errors.Is(err, identity.ErrNoIdentity):
 			return "", &resource.Error{Status: http.StatusUnauthorized, Detail: "the token's subject is not a known directory user"}
 		}
 		return "", err
 	}
+}
+
+// clientsOwnToken reports whether, in the optional mode, a token whose
+// subject maps to no entry may run as the service account: one a client
+// holds for itself (its sub is its client id, as RFC 9068 section 2.2 has
+// it for the client credentials grant), or one from a client the
+// configuration lists. A user's token is not one: a user deleted from the
+// directory must not go on as the service account.
+func clientsOwnToken(p *oauth.Principal, serviceClients []string) bool {
+	if p.ClientID == "" {
+		return false
+	}
+	if slices.Contains(serviceClients, p.ClientID) {
+		return true
+	}
+	sub, ok := p.Claims["sub"].(string)
+	if !ok && p.Claims == nil {
+		sub = p.Subject
+	}
+	return sub == p.ClientID
 }
 
 // newIdentityMapper builds the mapper of the mapped identity modes: it
@@ -225,7 +246,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 
 	var mapUser func(context.Context, *oauth.Principal) (string, error)
 	if mapper != nil {
-		mapUser = identityMapping(mapper, cfg.Mapping == "required")
+		mapUser = identityMapping(mapper, cfg.Mapping == "required", cfg.Identity.ServiceClients)
 		srv.MeHandler = srv.Me(scim.UserTypeIn(resourceTypes), backend)
 	}
 

@@ -34,6 +34,13 @@ type Config struct {
 	// misses included; a change in the directory ends it sooner (see
 	// Mapper).
 	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// ServiceClients are, in the optional mode, the OAuth clients whose
+	// tokens run as the service account when their subject maps to no
+	// entry, besides the tokens a client holds for itself (subject equal
+	// to the client id, RFC 9068 section 2.2). Any other subject that maps
+	// to no entry is refused, so that a user deleted from the directory
+	// does not go on as the service account.
+	ServiceClients []string `yaml:"service_clients"`
 }
 
 // Defaults fills empty fields; usersBase is the Users type's base DN.

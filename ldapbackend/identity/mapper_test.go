@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -125,7 +126,7 @@ func TestIdentityDefaults(t *testing.T) {
 	var c Config
 	c.Defaults("ou=People,dc=example,dc=com")
 	want := Config{SubjectClaim: "sub", SearchBase: "ou=People,dc=example,dc=com", Filter: "(uid={})", CacheTTL: 30 * time.Second}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults %+v, want %+v", c, want)
 	}
 	if errs := c.Validate("identity"); errs != nil {
