@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -161,12 +163,28 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 			return nil, nil, resource.Unavailable(errors.New("the directory server of the walk does not answer"),
 				"the directory server whose order this walk follows does not answer: retry")
 		}
+		if kept {
+			// A seek for this very page may be going on (one that outlived
+			// its request, say): wait for its walk rather than seek again.
+			if ch := b.walks.seeking(p.seekKey(key)); ch != nil {
+				select {
+				case <-ch:
+				case <-rc.ctx.Done():
+					return nil, nil, seekGoesOn()
+				}
+				if k := b.walks.takeOn(key, p.count, 0, q.After, true, tag); k != nil {
+					p.how = "walk"
+					return k, func(keep bool) { b.walks.done(k, keep) }, nil
+				}
+			}
+		}
 	}
 	// The closures below hold the walk itself: w, a result, is nil by the
 	// time a deferred call runs after an error.
 	var give func(keep bool)
+	keepable := false
 	if k := b.walks.beginOn(rc.ctx, key, p.count, true, tag); k != nil {
-		w, give = k, func(keep bool) { b.walks.done(k, keep) }
+		w, give, keepable = k, func(keep bool) { b.walks.done(k, keep) }, true
 	} else {
 		// No room to keep a walk: this request holds a connection of its
 		// own while it reads (as many as walks may be kept), and the next
@@ -194,7 +212,17 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 	w.natural = true
 	p.how = "paged"
 	if q.From != nil {
-		if err := p.seek(w, filter); err != nil {
+		var err error
+		if keepable {
+			err = p.seekKept(w, filter, p.seekKey(key))
+		} else {
+			err = p.seek(rc.ctx, w, filter)
+		}
+		if errors.Is(err, errSeekGoesOn) {
+			handed = true // to the seek
+			return nil, nil, seekGoesOn()
+		}
+		if err != nil {
 			if unreachable(err) {
 				return nil, nil, MapError(err, "search")
 			}
@@ -207,6 +235,82 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 	}
 	handed = true
 	return w, give, nil
+}
+
+// seekBudget bounds a seek that outlives its request (seekKept).
+const seekBudget = 5 * time.Minute
+
+// errSeekGoesOn: the request ended before the seek it began, which goes
+// on; the walk it finds is kept for the client's retry (seekGoesOn).
+var errSeekGoesOn = errors.New("a seek outlived its request")
+
+func seekGoesOn() error {
+	return resource.Unavailable(errSeekGoesOn,
+		"this gateway is finding where the walk was, which takes a while in a large directory: retry the same request shortly")
+}
+
+// seekKey says which page a seek is for.
+func (p *listPlan) seekKey(key listKey) seekKey {
+	return seekKey{key: key, after: p.q.After, server: p.q.From.Server, count: p.count}
+}
+
+// seekKept seeks on a walk that can be kept, on a context of its own
+// (bounded by seekBudget): when the request ends first (its deadline, or
+// the client gave up), the seek goes on and the walk it finds is kept, so
+// the client's retry of the same page goes on from there (errSeekGoesOn).
+// A seek over millions of entries may take longer than a request may: it
+// is not begun again by every retry. Meanwhile a retry waits for it.
+func (p *listPlan) seekKept(w *walk, filter string, sk seekKey) error {
+	b := p.b
+	ch := b.walks.beginSeek(sk)
+	if ch == nil {
+		// Another seek for the same page began meanwhile: this one runs
+		// within its request.
+		return p.seek(p.rc.ctx, w, filter)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(p.rc.ctx), seekBudget)
+	result := make(chan error, 1)
+	var (
+		mu        sync.Mutex
+		abandoned bool
+	)
+	go func() {
+		defer cancel()
+		err := p.seek(ctx, w, filter)
+		mu.Lock()
+		// Once it is set, the request is gone: the walk is this
+		// goroutine's to keep or close.
+		gone := abandoned
+		result <- err
+		mu.Unlock()
+		if gone {
+			if err == nil {
+				w.lastID = sk.after
+				b.opt.Log.Info().Str("after", sk.after).Msg("a seek outlived its request: its walk is kept for the retry")
+			} else {
+				b.opt.Log.Warn().Err(err).Msg("a seek that outlived its request failed")
+			}
+			b.walks.done(w, err == nil)
+		}
+		b.walks.endSeek(sk, ch)
+	}()
+	select {
+	case err := <-result:
+		b.walks.endSeek(sk, ch)
+		return err
+	case <-p.rc.ctx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	select {
+	case err := <-result:
+		// It ended just now: the request goes on with it.
+		b.walks.endSeek(sk, ch)
+		return err
+	default:
+		abandoned = true
+		return errSeekGoesOn
+	}
 }
 
 // naturalOrder is the order of a walk in the directory's own order, in
@@ -279,7 +383,7 @@ func (p *listPlan) naturalNext(w *walk, filter string, attrs []string, count int
 	if count == 0 || len(w.pending) > 0 || w.paged && w.cookie == nil {
 		return out, nil
 	}
-	res, err := p.pagedSearch(w, filter, attrs, count)
+	res, err := p.pagedSearch(p.rc.ctx, w, filter, attrs, count)
 	if err != nil {
 		return nil, err
 	}
@@ -288,12 +392,12 @@ func (p *listPlan) naturalNext(w *walk, filter string, attrs []string, count int
 
 // pagedSearch asks the walk's connection for the next page of an unsorted
 // Simple Paged Results search.
-func (p *listPlan) pagedSearch(w *walk, filter string, attrs []string, size int) (*ldap.SearchResult, error) {
+func (p *listPlan) pagedSearch(ctx context.Context, w *walk, filter string, attrs []string, size int) (*ldap.SearchResult, error) {
 	paging := ldap.NewControlPaging(uint32(size))
 	paging.SetCookie(w.cookie)
 	req := p.ts.searchRequest(filter, 0, attrs, []ldap.Control{paging})
 	var res *ldap.SearchResult
-	err := p.b.do(p.rc.ctx, "search", func(ctx context.Context) error {
+	err := p.b.do(ctx, "search", func(ctx context.Context) error {
 		var err error
 		res, err = w.conn.Search(ctx, req)
 		return err
@@ -320,7 +424,7 @@ func (p *listPlan) pagedSearch(w *walk, filter string, attrs []string, size int)
 // all, so whatever follows the newest one found is what the walk had not
 // read. A cursor of another server, or whose entries are all gone, is 400
 // invalidCursor: the walk cannot go on, and the client starts it again.
-func (p *listPlan) seek(w *walk, filter string) error {
+func (p *listPlan) seek(ctx context.Context, w *walk, filter string) error {
 	from, idAttr := p.q.From, p.ts.m.IDAttr
 	if from.Server != w.conn.Server() {
 		if serves, _ := p.b.walks.serves(from.Server); serves {
@@ -341,7 +445,7 @@ func (p *listPlan) seek(w *walk, filter string) error {
 	pass := func(stop int) (newest int, err error) {
 		w.cookie, w.paged, w.pending, newest = nil, false, nil, -1
 		for {
-			res, err := p.pagedSearch(w, filter, []string{idAttr}, min(seekPage, max(50*p.count, 250)))
+			res, err := p.pagedSearch(ctx, w, filter, []string{idAttr}, min(seekPage, max(50*p.count, 250)))
 			if err != nil {
 				return -1, err
 			}

@@ -46,6 +46,50 @@ type walks struct {
 	gen  uint64  // bumped by flush: walks begun before are not continued
 	// sweeping: a timer will close the walks left idle.
 	sweeping bool
+	// seeks are the seeks going on (list_natural.go), each with a channel
+	// closed when it ends: a request for the same page waits for it.
+	seeks map[seekKey]chan struct{}
+}
+
+// seekKey says which page of which walk a seek is for.
+type seekKey struct {
+	key           listKey
+	after, server string
+	count         int
+}
+
+// seeking returns the channel of the seek going on for sk, or nil.
+func (w *walks) seeking(sk seekKey) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seeks[sk]
+}
+
+// beginSeek registers a seek for sk and returns its channel, or nil when
+// one is going on already.
+func (w *walks) beginSeek(sk seekKey) chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seeks[sk] != nil {
+		return nil
+	}
+	if w.seeks == nil {
+		w.seeks = map[seekKey]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	w.seeks[sk] = ch
+	return ch
+}
+
+// endSeek ends the seek of sk registered with ch (once: later calls do
+// nothing), waking the requests that wait for it.
+func (w *walks) endSeek(sk seekKey, ch chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seeks[sk] == ch {
+		delete(w.seeks, sk)
+		close(ch)
+	}
 }
 
 // walkIdle is how long a walk waits for its client's next page;

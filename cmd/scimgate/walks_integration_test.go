@@ -9,6 +9,22 @@ import (
 	"testing"
 )
 
+// pagesServed reads how many list pages the gateway served, by how
+// (scimgate_list_pages_total).
+func pagesServed(t *testing.T, e *testEnv) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, l := range metricLines(e.scrape(), "scimgate_list_pages_total") {
+		how := l[strings.Index(l, `"`)+1 : strings.LastIndex(l, `"`)]
+		n, err := strconv.Atoi(l[strings.LastIndexByte(l, ' ')+1:])
+		if err != nil {
+			t.Fatalf("metric line %q: %v", l, err)
+		}
+		out[how] = n
+	}
+	return out
+}
+
 // TestWalks: a client paging on through a listing by startIndex is served
 // each page after the first from the list slapd sorted for the walk's
 // first page (sssvlv keeps it on the walk's connection); by cursor, from
@@ -33,16 +49,7 @@ func TestWalks(t *testing.T) {
 		if len(env) > 0 {
 			from = env[0]
 		}
-		out := map[string]int{}
-		for _, l := range metricLines(from.scrape(), "scimgate_list_pages_total") {
-			how := l[strings.Index(l, `"`)+1 : strings.LastIndex(l, `"`)]
-			n, err := strconv.Atoi(l[strings.LastIndexByte(l, ' ')+1:])
-			if err != nil {
-				t.Fatalf("metric line %q: %v", l, err)
-			}
-			out[how] = n
-		}
-		return out
+		return pagesServed(t, from)
 	}
 	since := func(before map[string]int) map[string]int {
 		out := map[string]int{}
