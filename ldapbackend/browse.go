@@ -2,6 +2,7 @@ package ldapbackend
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,54 +20,98 @@ import (
 // the listing, and its count, from the index, whatever the directory's
 // size (Options.BrowsingIndexes).
 type BrowsingIndex struct {
-	Type   string // the resource type's id ("User")
-	Name   string // the vlvSearch's cn; the vlvIndex's is Name + "ById"
-	Base   string
-	Filter string
-	Sort   string
+	Type    string // the resource type's id ("User")
+	Name    string // the vlvSearch's cn; the vlvIndex's is Name + "ById"
+	Backend string // the ldbm backend that holds Base (userRoot)
+	Base    string
+	Filter  string
+	Sort    string
 }
 
-// BrowsingIndexes lists the browsing index of each type's listing.
-func BrowsingIndexes(types []TypeBinding) []BrowsingIndex {
+// BrowsingIndexes lists the browsing index of each type's listing;
+// backend names the ldbm backend that holds a type's base DN.
+func BrowsingIndexes(types []TypeBinding, backend func(typeID string) string) []BrowsingIndex {
 	out := make([]BrowsingIndex, 0, len(types))
 	for _, tb := range types {
-		out = append(out, BrowsingIndex{Type: tb.Type.ID, Name: "scimgate" + tb.Type.ID, Base: tb.Mapping.BaseDN,
-			Filter: listingFilter(tb.Mapping).String(), Sort: tb.Mapping.IDAttr})
+		out = append(out, BrowsingIndex{Type: tb.Type.ID, Name: "scimgate" + tb.Type.ID, Backend: backend(tb.Type.ID),
+			Base: tb.Mapping.BaseDN, Filter: listingFilter(tb.Mapping).String(), Sort: tb.Mapping.IDAttr})
 	}
 	return out
 }
 
 // BrowsingIndexLDIF renders the indexes as the entries 389 keeps them in,
-// under the ldbm backend named backend (userRoot by default), as an
-// ldapmodify add; BrowsingIndexTaskLDIF's task builds them. 389 lets a
-// search use a browsing index only when its user may read the vlvSearch
-// entry: each carries an ACI that lets serviceDN.
-func BrowsingIndexLDIF(backend, serviceDN string, ixs []BrowsingIndex) string {
-	var b strings.Builder
-	parent := "cn=" + backend + ",cn=ldbm database,cn=plugins,cn=config"
-	for _, ix := range ixs {
-		search := "cn=" + ix.Name + "," + parent
-		fmt.Fprintf(&b, "# %s: every entry in id order\ndn: %s\nchangetype: add\nobjectClass: top\nobjectClass: vlvSearch\ncn: %s\n"+
-			"vlvBase: %s\nvlvScope: 2\nvlvFilter: %s\n"+
-			"aci: (targetattr=\"*\")(version 3.0; acl \"scimgate lists with this index\"; allow (read,search,compare) userdn=\"ldap:///%s\";)\n\n",
-			ix.Type, search, ix.Name, ix.Base, ix.Filter, serviceDN)
-		fmt.Fprintf(&b, "dn: cn=%sById,%s\nchangetype: add\nobjectClass: top\nobjectClass: vlvIndex\ncn: %sById\nvlvSort: %s\n\n",
-			ix.Name, search, ix.Name, ix.Sort)
+// each under its ldbm backend, as an ldapmodify add;
+// BrowsingIndexTaskLDIF's tasks build them. 389 lets a search use a
+// browsing index only when its user may read the vlvSearch entry: each
+// carries an ACI that lets serviceDN, which must not hold a double quote
+// (an ACI has no way to write one inside its userdn).
+func BrowsingIndexLDIF(serviceDN string, ixs []BrowsingIndex) (string, error) {
+	if strings.ContainsAny(serviceDN, "\"\x00\n\r") {
+		return "", fmt.Errorf("the service DN %q holds a double quote or a line break, which an ACI's userdn cannot hold: name the service account otherwise", serviceDN)
 	}
-	return b.String()
+	var b strings.Builder
+	for _, ix := range ixs {
+		search := "cn=" + ldap.EscapeDN(ix.Name) + ",cn=" + ldap.EscapeDN(ix.Backend) + ",cn=ldbm database,cn=plugins,cn=config"
+		fmt.Fprintf(&b, "# %s: every entry in id order\n", ix.Type)
+		ldifLine(&b, "dn", search)
+		b.WriteString("changetype: add\nobjectClass: top\nobjectClass: vlvSearch\n")
+		ldifLine(&b, "cn", ix.Name)
+		ldifLine(&b, "vlvBase", ix.Base)
+		b.WriteString("vlvScope: 2\n")
+		ldifLine(&b, "vlvFilter", ix.Filter)
+		ldifLine(&b, "aci", `(targetattr="*")(version 3.0; acl "scimgate lists with this index"; allow (read,search,compare) userdn="ldap:///`+serviceDN+`";)`)
+		b.WriteString("\n")
+		ldifLine(&b, "dn", "cn="+ldap.EscapeDN(ix.Name+"ById")+","+search)
+		b.WriteString("changetype: add\nobjectClass: top\nobjectClass: vlvIndex\n")
+		ldifLine(&b, "cn", ix.Name+"ById")
+		ldifLine(&b, "vlvSort", ix.Sort)
+		b.WriteString("\n")
+	}
+	return b.String(), nil
 }
 
-// BrowsingIndexTaskLDIF is the 389 index task that builds the indexes of
-// backend (an ldapmodify add under cn=tasks,cn=config; its nsTaskExitCode
-// says when it is done).
-func BrowsingIndexTaskLDIF(backend string, ixs []BrowsingIndex) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "dn: cn=scimgate-browsing-indexes,cn=index,cn=tasks,cn=config\nchangetype: add\nobjectClass: top\n"+
-		"objectClass: extensibleObject\ncn: scimgate-browsing-indexes\nnsInstance: %s\n", backend)
-	for _, ix := range ixs {
-		fmt.Fprintf(&b, "nsIndexVLVAttribute: %sById\n", ix.Name)
+// ldifLine writes one attribute line of an LDIF record (RFC 2849): the
+// value as it is when it is a SAFE-STRING, else base64.
+func ldifLine(b *strings.Builder, attr, value string) {
+	safe := value == "" || value[0] != ' ' && value[0] != ':' && value[0] != '<' && value[len(value)-1] != ' '
+	for i := 0; safe && i < len(value); i++ {
+		c := value[i]
+		safe = c != 0 && c != '\n' && c != '\r' && c < 0x80
 	}
-	return b.String()
+	if safe {
+		fmt.Fprintf(b, "%s: %s\n", attr, value)
+		return
+	}
+	fmt.Fprintf(b, "%s:: %s\n", attr, base64.StdEncoding.EncodeToString([]byte(value)))
+}
+
+// BrowsingIndexTaskLDIF is, for each backend of the indexes, the 389 index
+// task that builds its indexes (an ldapmodify add under
+// cn=tasks,cn=config, whose nsTaskExitCode says when it is done), named
+// with suffix so that a second run adds tasks of its own.
+func BrowsingIndexTaskLDIF(ixs []BrowsingIndex, suffix string) []string {
+	var backends []string
+	byBackend := map[string][]BrowsingIndex{}
+	for _, ix := range ixs {
+		if byBackend[ix.Backend] == nil {
+			backends = append(backends, ix.Backend)
+		}
+		byBackend[ix.Backend] = append(byBackend[ix.Backend], ix)
+	}
+	var out []string
+	for _, be := range backends {
+		var b strings.Builder
+		name := "scimgate-browsing-indexes-" + be + suffix
+		ldifLine(&b, "dn", "cn="+ldap.EscapeDN(name)+",cn=index,cn=tasks,cn=config")
+		b.WriteString("changetype: add\nobjectClass: top\nobjectClass: extensibleObject\n")
+		ldifLine(&b, "cn", name)
+		ldifLine(&b, "nsInstance", be)
+		for _, ix := range byBackend[be] {
+			ldifLine(&b, "nsIndexVLVAttribute", ix.Name+"ById")
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
 
 // listingFilter selects the entries of a type: its structural object

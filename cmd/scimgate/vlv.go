@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -22,12 +24,9 @@ func vlvIndexesCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vlv-indexes", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "scimgate.yaml", "configuration file")
-	backend := fs.String("backend", "userRoot", "the 389 ldbm backend that holds the suffix")
+	backends := backendFlag{all: "userRoot"}
+	fs.Var(&backends, "backend", "the 389 ldbm backend that holds the types' base DNs (default userRoot); Type=name, repeated, for a type held by another")
 	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if !backendName.MatchString(*backend) {
-		fmt.Fprintf(stderr, "scimgate: --backend %q: a 389 backend name (letters, digits, - and _)\n", *backend)
 		return 2
 	}
 	cfg, err := loadConfig(*cfgPath)
@@ -40,13 +39,61 @@ func vlvIndexesCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "scimgate: %s: %v\n", *cfgPath, err)
 		return 2
 	}
-	ixs := ldapbackend.BrowsingIndexes(types)
+	for id := range backends.byType {
+		if !slices.ContainsFunc(types, func(tb ldapbackend.TypeBinding) bool { return tb.Type.ID == id }) {
+			fmt.Fprintf(stderr, "scimgate: --backend %s=...: the configuration has no resource type %s\n", id, id)
+			return 2
+		}
+	}
+	ixs := ldapbackend.BrowsingIndexes(types, backends.of)
+	entries, err := ldapbackend.BrowsingIndexLDIF(cfg.ServiceDN, ixs)
+	if err != nil {
+		fmt.Fprintf(stderr, "scimgate: %v\n", err)
+		return 2
+	}
 	fmt.Fprint(stdout, "# The browsing indexes of scimgate's listings (ldap.browsing_indexes: true), and\n"+
-		"# the task that builds them: add it all with ldapmodify -f as cn=Directory Manager.\n\n")
-	fmt.Fprint(stdout, ldapbackend.BrowsingIndexLDIF(*backend, cfg.ServiceDN, ixs))
+		"# the tasks that build them: add it all with ldapmodify -c -f as cn=Directory Manager\n"+
+		"# (-c goes on past the indexes added by an earlier run; to change one, delete its\n"+
+		"# vlvIndex and vlvSearch entries first).\n\n")
+	fmt.Fprint(stdout, entries)
 	fmt.Fprint(stdout, "# Builds them; the task entry's nsTaskExitCode says when it is done.\n")
-	fmt.Fprint(stdout, ldapbackend.BrowsingIndexTaskLDIF(*backend, ixs))
+	fmt.Fprint(stdout, strings.Join(ldapbackend.BrowsingIndexTaskLDIF(ixs, time.Now().UTC().Format("-20060102150405")), "\n"))
 	return 0
+}
+
+// backendFlag is vlv-indexes' --backend: a backend name for every type,
+// or Type=name for one.
+type backendFlag struct {
+	all    string
+	byType map[string]string
+}
+
+func (f *backendFlag) String() string { return f.all }
+
+func (f *backendFlag) Set(v string) error {
+	typ, name, one := strings.Cut(v, "=")
+	if !one {
+		name = typ
+	}
+	if !backendName.MatchString(name) {
+		return fmt.Errorf("%q: a 389 backend name (letters, digits, - and _)", name)
+	}
+	if !one {
+		f.all = name
+		return nil
+	}
+	if f.byType == nil {
+		f.byType = map[string]string{}
+	}
+	f.byType[typ] = name
+	return nil
+}
+
+func (f *backendFlag) of(typeID string) string {
+	if b, ok := f.byType[typeID]; ok {
+		return b
+	}
+	return f.all
 }
 
 // addBrowsingIndexes adds to srv, a 389 DS instance of package dirsrv, the
@@ -57,11 +104,20 @@ func addBrowsingIndexes(ctx context.Context, srv *dirsrv.Server, cfg *Config) er
 	if err != nil {
 		return err
 	}
-	ixs := ldapbackend.BrowsingIndexes(types)
-	if err := srv.LDAPModify(ctx, ldapbackend.BrowsingIndexLDIF(dirsrv.BackendName, cfg.ServiceDN, ixs)); err != nil {
+	ixs := ldapbackend.BrowsingIndexes(types, func(string) string { return dirsrv.BackendName })
+	entries, err := ldapbackend.BrowsingIndexLDIF(cfg.ServiceDN, ixs)
+	if err != nil {
+		return err
+	}
+	if err := srv.LDAPModify(ctx, entries); err != nil {
 		return fmt.Errorf("adding the browsing indexes: %v", err)
 	}
-	return srv.RunTask(ctx, ldapbackend.BrowsingIndexTaskLDIF(dirsrv.BackendName, ixs))
+	for _, task := range ldapbackend.BrowsingIndexTaskLDIF(ixs, "") {
+		if err := srv.RunTask(ctx, task); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // backendName is what a 389 ldbm backend may be called.

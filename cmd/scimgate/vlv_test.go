@@ -21,11 +21,32 @@ func TestVLVIndexesCommand(t *testing.T) {
 		`userdn="ldap:///cn=scimgate,ou=Services,dc=example,dc=com"`,
 		"dn: cn=scimgateUserById,cn=scimgateUser,cn=db1,cn=ldbm database,cn=plugins,cn=config\nchangetype: add\nobjectClass: top\nobjectClass: vlvIndex\ncn: scimgateUserById\nvlvSort: entryUUID\n",
 		"vlvBase: ou=Groups,dc=example,dc=com",
+		"objectClass: extensibleObject\ncn: scimgate-browsing-indexes-db1-",
 		"nsInstance: db1\nnsIndexVLVAttribute: scimgateUserById\nnsIndexVLVAttribute: scimgateGroupById\n",
+		"ldapmodify -c -f",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the output lacks %q:\n%s", want, out.String())
 		}
+	}
+	// A type held by another backend: its index goes there, built by a
+	// task of its own.
+	out.Reset()
+	if code := run([]string{"vlv-indexes", "--config", "../../testdata/demo/scimgate.yaml", "--backend", "db1", "--backend", "Group=groups_db"}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{
+		"dn: cn=scimgateUser,cn=db1,cn=ldbm database",
+		"dn: cn=scimgateGroup,cn=groups_db,cn=ldbm database",
+		"nsInstance: db1\nnsIndexVLVAttribute: scimgateUserById\nnsIndexVLVAttribute: scimgateSyncProfileById\n",
+		"nsInstance: groups_db\nnsIndexVLVAttribute: scimgateGroupById\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("with a backend for Group, the output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if code := run([]string{"vlv-indexes", "--config", "../../testdata/demo/scimgate.yaml", "--backend", "Nosuch=db2"}, nil, &out, &errOut); code != 2 {
+		t.Errorf("a backend for a type the configuration lacks: exit %d, want 2", code)
 	}
 	if code := run([]string{"vlv-indexes", "--config", "no-such-file.yaml"}, nil, &out, &errOut); code != 2 {
 		t.Errorf("a missing configuration: exit %d, want 2", code)
