@@ -3,6 +3,7 @@ package ldapbackend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -166,16 +167,18 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 		if kept {
 			// A seek for this very page may be going on (one that outlived
 			// its request, say): wait for its walk rather than seek again.
+			// (A seek that ended since the walk was looked for above has
+			// kept it: it is looked for again.)
 			if ch := b.walks.seeking(p.seekKey(key)); ch != nil {
 				select {
 				case <-ch:
 				case <-rc.ctx.Done():
 					return nil, nil, seekGoesOn()
 				}
-				if k := b.walks.takeOn(key, p.count, 0, q.After, true, tag); k != nil {
-					p.how = "walk"
-					return k, func(keep bool) { b.walks.done(k, keep) }, nil
-				}
+			}
+			if k := b.walks.takeOn(key, p.count, 0, q.After, true, tag); k != nil {
+				p.how = "walk"
+				return k, func(keep bool) { b.walks.done(k, keep) }, nil
 			}
 		}
 	}
@@ -259,7 +262,10 @@ func (p *listPlan) seekKey(key listKey) seekKey {
 // the client gave up), the seek goes on and the walk it finds is kept, so
 // the client's retry of the same page goes on from there (errSeekGoesOn).
 // A seek over millions of entries may take longer than a request may: it
-// is not begun again by every retry. Meanwhile a retry waits for it.
+// is not begun again by every retry. Meanwhile a retry waits for it. At
+// most half of the cursor walks go on that way (walks.detach), so that
+// requests given up at once cannot hold them all; past that a seek ends
+// with its request.
 func (p *listPlan) seekKept(w *walk, filter string, sk seekKey) error {
 	b := p.b
 	ch := b.walks.beginSeek(sk)
@@ -276,7 +282,16 @@ func (p *listPlan) seekKept(w *walk, filter string, sk seekKey) error {
 	)
 	go func() {
 		defer cancel()
-		err := p.seek(ctx, w, filter)
+		err := func() (err error) {
+			// A panic here would end the process (no request recovers
+			// it): it fails the seek instead.
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("the seek panicked: %v", r)
+				}
+			}()
+			return p.seek(ctx, w, filter)
+		}()
 		mu.Lock()
 		// Once it is set, the request is gone: the walk is this
 		// goroutine's to keep or close.
@@ -284,13 +299,8 @@ func (p *listPlan) seekKept(w *walk, filter string, sk seekKey) error {
 		result <- err
 		mu.Unlock()
 		if gone {
-			if err == nil {
-				w.lastID = sk.after
-				b.opt.Log.Info().Str("after", sk.after).Msg("a seek outlived its request: its walk is kept for the retry")
-			} else {
-				b.opt.Log.Warn().Err(err).Msg("a seek that outlived its request failed")
-			}
-			b.walks.done(w, err == nil)
+			p.keepSought(w, sk, err)
+			b.walks.undetach()
 		}
 		b.walks.endSeek(sk, ch)
 	}()
@@ -301,16 +311,55 @@ func (p *listPlan) seekKept(w *walk, filter string, sk seekKey) error {
 	case <-p.rc.ctx.Done():
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	select {
 	case err := <-result:
-		// It ended just now: the request goes on with it.
+		mu.Unlock()
+		// It ended just now, after the request did: where it found the
+		// walk is kept for the retry. (A failed seek's walk is given back
+		// by the caller.)
+		if err == nil {
+			p.keepSought(w, sk, nil)
+			err = errSeekGoesOn
+		}
 		b.walks.endSeek(sk, ch)
 		return err
 	default:
+	}
+	if b.walks.detach() {
 		abandoned = true
+		mu.Unlock()
 		return errSeekGoesOn
 	}
+	mu.Unlock()
+	// As many seeks go on without their requests as may: this one ends
+	// with its own.
+	cancel()
+	err := <-result
+	b.walks.endSeek(sk, ch)
+	return err
+}
+
+// keepSought gives back a walk whose seek ended after its request did:
+// kept for the retry of the same page if the seek found where the walk
+// was, closed if not.
+func (p *listPlan) keepSought(w *walk, sk seekKey, err error) {
+	b := p.b
+	if err != nil {
+		var se *resource.Error
+		ev := b.opt.Log.Warn()
+		if errors.As(err, &se) && se.Status < 500 {
+			ev = b.opt.Log.Info() // the cursor's own fault (invalidCursor)
+		}
+		ev.Err(err).Msg("a seek that outlived its request failed")
+		b.walks.done(w, false)
+		return
+	}
+	w.lastID = sk.after
+	// The retry goes on with it: it is not the first walk closed to make
+	// room for another.
+	w.continued = true
+	b.opt.Log.Info().Str("after", sk.after).Msg("a seek outlived its request: its walk is kept for the retry")
+	b.walks.done(w, true)
 }
 
 // naturalOrder is the order of a walk in the directory's own order, in

@@ -49,6 +49,27 @@ type walks struct {
 	// seeks are the seeks going on (list_natural.go), each with a channel
 	// closed when it ends: a request for the same page waits for it.
 	seeks map[seekKey]chan struct{}
+	// detached counts the seeks going on after their requests ended.
+	detached int
+}
+
+// detach counts one more seek going on after its request ended, if fewer
+// than half of the cursor walks (at least one) do; false if not.
+func (w *walks) detach() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.detached >= max(1, w.max[1]/2) {
+		return false
+	}
+	w.detached++
+	return true
+}
+
+// undetach ends one detach.
+func (w *walks) undetach() {
+	w.mu.Lock()
+	w.detached--
+	w.mu.Unlock()
 }
 
 // seekKey says which page of which walk a seek is for.

@@ -150,3 +150,45 @@ func TestPositionIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestWalksSeeks: one seek at a time for a page (the others wait on its
+// channel, closed once), and at most half of the cursor walks going on
+// after their requests ended.
+func TestWalksSeeks(t *testing.T) {
+	w := newWalks(&fakeHolder{}, 0, 5)
+	sk := seekKey{key: listKey{typ: "User"}, after: "x", server: "s", count: 100}
+	ch := w.beginSeek(sk)
+	if ch == nil || w.beginSeek(sk) != nil || w.seeking(sk) == nil {
+		t.Fatal("a second seek for the same page began, or the first is not seen")
+	}
+	other := sk
+	other.after = "y"
+	if w.seeking(other) != nil {
+		t.Error("a seek for another page is seen")
+	}
+	w.endSeek(sk, ch)
+	w.endSeek(sk, ch) // once only: a second end does nothing
+	select {
+	case <-ch:
+	default:
+		t.Error("the seek's end did not wake its waiters")
+	}
+	if w.seeking(sk) != nil || w.beginSeek(sk) == nil {
+		t.Error("an ended seek is still seen")
+	}
+	var got []bool
+	for range 3 {
+		got = append(got, w.detach())
+	}
+	if !slices.Equal(got, []bool{true, true, false}) {
+		t.Errorf("five cursor walks: seeks going on after their requests %v, want two, not more", got)
+	}
+	w.undetach()
+	if !w.detach() {
+		t.Error("a seek ended: another may go on")
+	}
+	one := newWalks(&fakeHolder{}, 0, 1)
+	if first, second := one.detach(), one.detach(); !first || second {
+		t.Error("one cursor walk: one seek may go on")
+	}
+}

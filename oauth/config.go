@@ -32,7 +32,7 @@ const (
 var defaultScopeClaims = []string{"scope", "scp"}
 
 // defaultClientIDClaims are the claims the client id is read from, first present wins.
-var defaultClientIDClaims = []string{"client_id", "azp", "cid"}
+var defaultClientIDClaims = []string{"client_id", "azp", "appid", "cid"}
 
 // supportedAlgorithms are the only JWS algorithms the package will ever verify:
 // asymmetric ones. HMAC and "none" are not in the list and cannot be configured.
@@ -98,7 +98,7 @@ type Config struct {
 	// SubjectClaim names the claim giving Principal.Subject. Default sub.
 	SubjectClaim string `yaml:"subject_claim"`
 	// ClientIDClaims are tried in order for Principal.ClientID. Default
-	// [client_id, azp, cid].
+	// [client_id, azp, appid, cid] (appid: Entra ID's v1 tokens).
 	ClientIDClaims []string `yaml:"client_id_claims"`
 	// MaxTokenBytes caps the token length; larger tokens are refused before any
 	// parsing. Default 8192; between 256 and 1048576.

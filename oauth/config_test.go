@@ -127,7 +127,7 @@ unknown_clients: no_scopes
 	}
 	d := Config{}.withDefaults()
 	if d.Leeway != time.Minute || d.MaxTokenBytes != 8192 || d.SubjectClaim != "sub" ||
-		!slices.Equal(d.ScopeClaims, []string{"scope", "scp"}) || !slices.Equal(d.ClientIDClaims, []string{"client_id", "azp", "cid"}) ||
+		!slices.Equal(d.ScopeClaims, []string{"scope", "scp"}) || !slices.Equal(d.ClientIDClaims, []string{"client_id", "azp", "appid", "cid"}) ||
 		!slices.Equal(d.Algorithms, SupportedAlgorithms()) || d.UnknownClients != UnknownClientsAllow {
 		t.Fatalf("defaults %+v", d)
 	}

@@ -186,6 +186,7 @@ func TestJWTClaims(t *testing.T) {
 		{"custom scope claim", func(c *Config) { c.ScopeClaims = []string{"perms"} }, with(goodClaims(), map[string]any{"perms": "p1 p2"}), "alice", "connector-1", []string{"p1", "p2"}},
 		{"azp when no client_id", nil, with(goodClaims(), map[string]any{"client_id": nil, "azp": "azp-client"}), "alice", "azp-client", []string{"scim:read", "scim:write"}},
 		{"cid last", nil, with(goodClaims(), map[string]any{"client_id": nil, "cid": "okta-client"}), "alice", "okta-client", []string{"scim:read", "scim:write"}},
+		{"appid (Entra ID v1)", nil, with(goodClaims(), map[string]any{"client_id": nil, "appid": "entra-app"}), "alice", "entra-app", []string{"scim:read", "scim:write"}},
 		{"no client id", nil, with(goodClaims(), map[string]any{"client_id": nil}), "alice", "", []string{"scim:read", "scim:write"}},
 		{"custom subject claim", func(c *Config) { c.SubjectClaim = "uid" }, with(goodClaims(), map[string]any{"uid": "bob"}), "bob", "connector-1", []string{"scim:read", "scim:write"}},
 		{"expired within leeway", nil, with(goodClaims(), map[string]any{"exp": testT0.Add(-30 * time.Second).Unix()}), "alice", "connector-1", []string{"scim:read", "scim:write"}},

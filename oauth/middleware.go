@@ -177,7 +177,7 @@ func unverifiedIDs(token string) (sub, client, jti string) {
 		}
 		return ""
 	}
-	return str("sub"), str("client_id", "azp", "cid"), str("jti")
+	return str("sub"), str("client_id", "azp", "appid", "cid"), str("jti")
 }
 
 // fail answers an authentication or authorisation failure: status, challenge,

@@ -76,7 +76,7 @@ func withDeadline(d time.Duration, next http.Handler) http.Handler {
 // and otherwise runs as the service account; one whose entry is
 // deactivated is refused in both modes, so that a deprovisioned user's
 // token gets no rights at all, the service account's included.
-func identityMapping(m *identity.Mapper, required bool, serviceClients []string) func(context.Context, *oauth.Principal) (string, error) {
+func identityMapping(m *identity.Mapper, required bool, serviceClients []string, log zerolog.Logger) func(context.Context, *oauth.Principal) (string, error) {
 	return func(ctx context.Context, p *oauth.Principal) (string, error) {
 		value := p.Subject
 		if m.Claim() != "sub" {
@@ -91,6 +91,12 @@ func identityMapping(m *identity.Mapper, required bool, serviceClients []string)
 			return "", &resource.Error{Status: http.StatusUnauthorized, Detail: "the token's subject is a deactivated directory user"}
 		case errors.Is(err, identity.ErrNoIdentity) && !required && clientsOwnToken(p, serviceClients):
 			return "", nil
+		case errors.Is(err, identity.ErrNoIdentity) && !required:
+			// Say why, for the operator whose identity provider gives its
+			// clients' own tokens another sub (Keycloak, Auth0).
+			log.Info().Str("client_id", p.ClientID).Str("sub", p.Subject).
+				Msg("a token whose subject maps to no entry is refused: it is not its client's own (sub = client id), nor from a client in identity.service_clients")
+			return "", &resource.Error{Status: http.StatusUnauthorized, Detail: "the token's subject is not a known directory user"}
 		case errors.Is(err, identity.ErrNoIdentity):
 			return "", &resource.Error{Status: http.StatusUnauthorized, Detail: "the token's subject is not a known directory user"}
 		}
@@ -246,7 +252,7 @@ func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- stri
 
 	var mapUser func(context.Context, *oauth.Principal) (string, error)
 	if mapper != nil {
-		mapUser = identityMapping(mapper, cfg.Mapping == "required", cfg.Identity.ServiceClients)
+		mapUser = identityMapping(mapper, cfg.Mapping == "required", cfg.Identity.ServiceClients, log.With().Str("component", "identity").Logger())
 		srv.MeHandler = srv.Me(scim.UserTypeIn(resourceTypes), backend)
 	}
 
