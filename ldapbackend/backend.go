@@ -154,6 +154,9 @@ type Backend struct {
 	refsFollowChanges bool
 	// vlvOff is set when the directory turned the VLV control down.
 	vlvOff atomic.Bool
+	// windowsOff is set when the directory named no sorted list in its
+	// VLV response (cutWindow): it keeps none to page through.
+	windowsOff atomic.Bool
 	// pushWarned remembers the ACIs already logged for keeping lists
 	// from being cut by the directory (pushdown), so each is logged once.
 	pushWarned sync.Map

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -33,24 +32,7 @@ func (p *listPlan) cutPaged(keys []*ldap.SortKey, filter string, attrs []string,
 		paging := ldap.NewControlPaging(uint32(count))
 		paging.SetCookie(w.cookie)
 		req := ts.searchRequest(filter, 0, attrs, []ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), paging})
-		for busy := 0; ; busy++ {
-			err = b.do(rc.ctx, "search", func(ctx context.Context) error {
-				var err error
-				res, err = w.conn.Search(ctx, req)
-				return err
-			})
-			// sssvlv answers Busy when the next page comes before it has
-			// marked the last one done (it sends the result first): the
-			// list is intact, and the page is asked for again.
-			if !ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) || w.cookie == nil || busy == 20 {
-				break
-			}
-			select {
-			case <-rc.ctx.Done():
-				return nil, 0, rc.ctx.Err()
-			case <-time.After(time.Duration(busy+1) * time.Millisecond):
-			}
-		}
+		res, err = p.busyRetry(w.cookie != nil, func(ctx context.Context) (*ldap.SearchResult, error) { return w.conn.Search(ctx, req) })
 		if err != nil {
 			return nil, 0, err
 		}

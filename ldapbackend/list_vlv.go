@@ -89,9 +89,11 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 	}
 	if errors.Is(err, errNotCut) {
 		w := b.walks.take(p.walkKey(), count, start, q.After, q.ByCursor)
-		if w == nil && !(b.walks.on() && (q.ByCursor || start == 1)) {
+		if w == nil && !(b.walks.on() && (q.ByCursor || start == 1)) && !(p.windowed() && b.walks.windowTotal(p.walkKey()) > b.opt.Lookthrough) {
 			// A walk begins on the first page; the listing's ids serve a
-			// page elsewhere in it, or every page when walks are not kept.
+			// page elsewhere in it, or every page when walks are not kept,
+			// unless a window (cutWindow) found the listing larger than
+			// the ids kept: reading them would sort it for nothing.
 			if page, ok, err := p.fromListCache(keys, filter); ok {
 				return page, ok, err
 			}
@@ -153,10 +155,20 @@ func (p *listPlan) cut(keys []*ldap.SortKey, filter string, w *walk) (*ldap.Sear
 	start, count := p.start, p.count
 	attrs := p.cutAttrs()
 	vlv := p.browse || b.opt.VLV && !b.vlvOff.Load()
-	// A walk begins with the first page (or a cursor's), or a few pages
-	// further on (cutPaged reads the pages before it); deeper, the
-	// directory cuts the one page where it can (Virtual List View). A
-	// listing with a browsing index is always cut that way.
+	// A walk begins with the first page (or a cursor's). A later page
+	// that continues none is a window of a sorted list kept here
+	// (cutWindow, OpenLDAP), or else begins a walk a few pages further on
+	// (cutPaged reads the pages before it); deeper, the directory cuts
+	// the one page where it can (Virtual List View). A listing with a
+	// browsing index is always cut that way.
+	if w == nil && p.windowed() {
+		// A page deeper than the first that continues no walk: from a
+		// sorted list kept here, sorted now if there is none.
+		res, total, err := p.cutWindow(keys, filter, attrs)
+		if !errors.Is(err, errNotCut) {
+			return res, total, err
+		}
+	}
 	if !p.browse && (w != nil || b.walks.on() && (!vlv || count > 0)) {
 		res, total, err := p.cutPaged(keys, filter, attrs, w)
 		if !errors.Is(err, errNotCut) || !vlv {

@@ -51,6 +51,33 @@ type walks struct {
 	seeks map[seekKey]chan struct{}
 	// detached counts the seeks going on after their requests ended.
 	detached int
+	// windowTotals is the count of the list last sorted for a window of
+	// each listing (up to maxWindowTotals listings).
+	windowTotals map[listKey]int
+}
+
+// maxWindowTotals bounds walks.windowTotals.
+const maxWindowTotals = 256
+
+// windowSorted notes the count of the list of a window of key.
+func (w *walks) windowSorted(key listKey, total int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.windowTotals == nil || len(w.windowTotals) >= maxWindowTotals {
+		w.windowTotals = map[listKey]int{}
+	}
+	w.windowTotals[key] = total
+}
+
+// windowTotal is the count of the list last sorted for a window of key,
+// -1 if none.
+func (w *walks) windowTotal(key listKey) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n, ok := w.windowTotals[key]; ok {
+		return n
+	}
+	return -1
 }
 
 // detach counts one more seek going on after its request ended, if fewer
@@ -146,6 +173,13 @@ type walk struct {
 	natural bool
 	paged   bool     // a paged search began (natural)
 	pending []string // ids a seek read past the cursor, served first (natural)
+
+	// window: a sorted list the directory keeps on the walk's connection,
+	// whose pages are asked for by offset, any of them (list_window.go).
+	window     bool
+	vlvContext []byte    // the directory's name for the list
+	sortedAt   time.Time // when it was sorted
+	mark       string    // the directory's change marker then ("" if not known)
 }
 
 // done reports whether a walk in the directory's order read everything.
@@ -241,7 +275,7 @@ func (w *walks) takeOn(key listKey, count, start int, after string, byCursor boo
 	defer closeAll(w.sweepLocked(time.Now()))
 	for i := len(w.idle) - 1; i >= 0; i-- {
 		k := w.idle[i]
-		if k.key != key || k.gen != w.gen && !k.natural || k.count != count {
+		if k.window || k.key != key || k.gen != w.gen && !k.natural || k.count != count {
 			continue
 		}
 		if byCursor && (after == "" || k.lastID != after) || !byCursor && (start <= 1 || k.index != start) {
@@ -256,6 +290,43 @@ func (w *walks) takeOn(key listKey, count, start int, after string, byCursor boo
 		return k
 	}
 	return nil
+}
+
+// takeWindow takes the most recently used window walk of key kept here
+// whose list was sorted since the gateway's last write, and while the
+// directory's change marker is mark (not "") or less than windowFresh
+// ago; those of key that are not are closed.
+func (w *walks) takeWindow(key listKey, mark string) *walk {
+	if w.holder == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	expired := w.sweepLocked(time.Now())
+	defer func() { closeAll(expired) }()
+	// The most recently used first (idle is least recently used first):
+	// others still good stay, for requests of the listing at once.
+	var found *walk
+	for i := len(w.idle) - 1; i >= 0; i-- {
+		k := w.idle[i]
+		switch {
+		case !k.window || k.key != key:
+			continue
+		case k.gen == w.gen && (mark != "" && k.mark == mark || time.Since(k.sortedAt) < windowFresh):
+			if found != nil {
+				continue
+			}
+			found = k
+		default:
+			expired = append(expired, k)
+		}
+		w.idle = slices.Delete(w.idle, i, i+1)
+	}
+	if found != nil {
+		w.busy[0]++
+		found.continued = true
+	}
+	return found
 }
 
 // begin holds a new connection for a walk of key with pages of count,

@@ -192,3 +192,48 @@ func TestWalksSeeks(t *testing.T) {
 		t.Error("one cursor walk: one seek may go on")
 	}
 }
+
+// TestWalksWindows: a window walk serves any page of its listing (no
+// startIndex or count to match), while the directory's change marker is
+// the one it was sorted under or for windowFresh, and not once the
+// gateway wrote; index walks never take it, nor it them.
+func TestWalksWindows(t *testing.T) {
+	h := &fakeHolder{}
+	w := newWalks(h, 4, 0)
+	ctx := t.Context()
+	a, b := listKey{typ: "User", filter: "(a)"}, listKey{typ: "User", filter: "(b)"}
+	k := w.begin(ctx, a, 100)
+	k.window, k.sortedAt, k.mark = true, time.Now(), "m1"
+	w.done(k, true)
+	if w.take(a, 100, 101, "", false) != nil || w.take(a, 100, 0, "", true) != nil || w.takeWindow(b, "m1") != nil {
+		t.Fatal("a window walk was taken as an index walk, or for another listing")
+	}
+	if got := w.takeWindow(a, "m2"); got != k {
+		t.Fatal("the window walk, fresh, was not taken after a change")
+	}
+	w.done(k, true)
+	idx := w.begin(ctx, a, 100)
+	idx.index = 101
+	w.done(idx, true)
+	k.sortedAt = time.Now().Add(-time.Hour)
+	if got := w.takeWindow(a, "m1"); got != k {
+		t.Fatal("an old window was not taken while the directory has not changed, or an index walk was taken as a window")
+	}
+	w.done(k, true)
+	if w.takeWindow(a, "m2") != nil || w.held() != 1 {
+		t.Fatalf("a window sorted windowFresh ago, before a change, was taken, or kept (%d held)", w.held())
+	}
+	k = w.begin(ctx, a, 100)
+	k.window, k.sortedAt = true, time.Now().Add(-windowFresh)
+	w.done(k, true)
+	if w.takeWindow(a, "") != nil {
+		t.Fatal("a window sorted windowFresh ago, with no change marker, was taken")
+	}
+	k = w.begin(ctx, a, 100)
+	k.window, k.sortedAt, k.mark = true, time.Now(), "m1"
+	w.done(k, true)
+	w.flush()
+	if w.takeWindow(a, "m1") != nil {
+		t.Fatal("a window sorted before the gateway's write was taken")
+	}
+}

@@ -60,7 +60,7 @@ func New() *Metrics {
 		}, []string{"op", "outcome"}),
 		listPages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scimgate_list_pages_total",
-			Help: "List pages by how they were served: walk (the next page of a walk kept here), paged (a cursor walk's first page, or a seek), sorted (the directory sorted every match), indexed (a 389 browsing index), ids, small, lookthrough (the gateway read every match), count, none.",
+			Help: "List pages by how they were served: walk (the next page of a walk kept here), paged (a cursor walk's first page, or a seek), sorted (the directory sorted every match), window (a page of a list the directory sorted for another page), indexed (a 389 browsing index), ids, small, lookthrough (the gateway read every match), count, none.",
 		}, []string{"served"}),
 	}
 	m.aciAllowed, m.aciDenied = m.aciDecisions.WithLabelValues("allow"), m.aciDecisions.WithLabelValues("deny")

@@ -3,6 +3,7 @@ package ldapconn
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
@@ -16,6 +17,10 @@ import (
 // than return every match.
 type VLVRequest struct {
 	Offset, After int
+	// ContextID, from the response to an earlier request on the same
+	// connection, asks for a window of the list that request sorted
+	// (OpenLDAP's sssvlv keeps it for the connection): no sort again.
+	ContextID []byte
 }
 
 func (c *VLVRequest) GetControlType() string { return ldap.ControlTypeVLVRequest }
@@ -31,6 +36,9 @@ func (c *VLVRequest) Encode() *ber.Packet {
 	off.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(c.Offset), "offset"))
 	off.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(0), "contentCount"))
 	val.AppendChild(off)
+	if c.ContextID != nil {
+		val.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, string(c.ContextID), "contextID"))
+	}
 
 	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
 	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, ldap.ControlTypeVLVRequest, "Control Type"))
@@ -45,8 +53,9 @@ func (c *VLVRequest) String() string {
 
 // VLVResult is what the VLV response control reports.
 type VLVResult struct {
-	Position, Count int // the target's position and the number of matches
-	Code            int // 0 on success
+	Position, Count int    // the target's position and the number of matches
+	Code            int    // 0 on success
+	ContextID       []byte // names the sorted list for the next request, if the directory keeps it
 }
 
 // ParseVLVResponse finds and decodes the VLV response control among a search
@@ -77,7 +86,13 @@ func ParseVLVResponse(controls []ldap.Control) (VLVResult, error) {
 			}
 			out[i] = int(v)
 		}
-		return VLVResult{Position: out[0], Count: out[1], Code: out[2]}, nil
+		r := VLVResult{Position: out[0], Count: out[1], Code: out[2]}
+		if len(p.Children) > 3 {
+			if id := p.Children[3].Data.Bytes(); len(id) > 0 {
+				r.ContextID = slices.Clone(id)
+			}
+		}
+		return r, nil
 	}
 	return VLVResult{}, errors.New("no VLV response control")
 }

@@ -1,6 +1,7 @@
 package ldapconn
 
 import (
+	"reflect"
 	"slices"
 	"sort"
 	"testing"
@@ -54,6 +55,29 @@ func TestVLVControl(t *testing.T) {
 	if !slices.Equal(got, ids[len(ids)-2:]) || v.Count != len(ids) {
 		t.Errorf("window at the end: %v %+v, want %v", got, v, ids[len(ids)-2:])
 	}
+	if len(v.ContextID) == 0 {
+		t.Fatal("sssvlv named no context for its sorted list")
+	}
+	// A window of the list sorted before, by its context: the same list,
+	// as it was sorted (a user added since is not in it), from any offset.
+	if err := c.Add(&ldap.AddRequest{DN: "uid=vlv-late,ou=People,dc=example,dc=com", Attributes: []ldap.Attribute{
+		{Type: "objectClass", Vals: []string{"inetOrgPerson"}}, {Type: "uid", Vals: []string{"vlv-late"}}, {Type: "cn", Vals: []string{"x"}}, {Type: "sn", Vals: []string{"x"}}}}); err != nil {
+		t.Fatalf("adding a user as the service account: %v", err)
+	}
+	for _, offset := range []int{2, 1, len(ids) - 1} {
+		res, err := c.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, []string{"entryUUID"},
+			[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys([]*ldap.SortKey{{AttributeType: "entryUUID"}}), &VLVRequest{Offset: offset, After: 1, ContextID: v.ContextID}}))
+		if err != nil {
+			t.Fatalf("VLV search at %d by context: %v", offset, err)
+		}
+		w, err := ParseVLVResponse(res.Controls)
+		if err != nil || w.Count != len(ids) || len(res.Entries) == 0 || res.Entries[0].GetAttributeValue("entryUUID") != ids[offset-1] {
+			t.Errorf("window at %d by context: %d entries, %+v, %v; want the list sorted before (%d)", offset, len(res.Entries), w, err, len(ids))
+		}
+	}
+	if _, v := window(1, 0); v.Count != len(ids)+1 {
+		t.Errorf("a window without a context: count %d, want the list sorted again (%d)", v.Count, len(ids)+1)
+	}
 	// Past the end: sssvlv refuses the offset (76, virtualListViewError),
 	// which the backend answers with a count of its own.
 	_, err = c.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, []string{"entryUUID"},
@@ -75,8 +99,13 @@ func TestVLVResponseMalformed(t *testing.T) {
 		t.Error("ParseVLVResponse without the control succeeded")
 	}
 	v, err := ParseVLVResponse([]ldap.Control{ldap.NewControlString(ldap.ControlTypeVLVResponse, false, "\x30\x09\x02\x01\x03\x02\x01\x2a\x0a\x01\x00")})
-	if err != nil || v != (VLVResult{Position: 3, Count: 42}) {
+	if err != nil || !reflect.DeepEqual(v, VLVResult{Position: 3, Count: 42}) {
 		t.Errorf("a well-formed response: %+v %v", v, err)
+	}
+	// With a context id.
+	v, err = ParseVLVResponse([]ldap.Control{ldap.NewControlString(ldap.ControlTypeVLVResponse, false, "\x30\x0d\x02\x01\x03\x02\x01\x2a\x0a\x01\x00\x04\x02ab")})
+	if err != nil || !reflect.DeepEqual(v, VLVResult{Position: 3, Count: 42, ContextID: []byte("ab")}) {
+		t.Errorf("a response with a context id: %+v %v", v, err)
 	}
 }
 

@@ -1,0 +1,152 @@
+package ldapbackend
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scimgate/scimgate/ldapbackend/ldapconn"
+)
+
+// windowFresh is how long a window walk's sorted list serves pages once
+// the directory has changed since it was sorted (its change marker moved
+// on, or is not known): past it a page sorts the listing again, so what
+// a listing shows is never older than that. While the directory has not
+// changed, the list is what a sort would give now, and serves on.
+const windowFresh = time.Minute
+
+// cutWindow serves a page by startIndex that continues no walk kept here
+// (a client whose pages are spread over several gateways, that began
+// deeper, or that goes back or jumps about) from a sorted list OpenLDAP's
+// sssvlv keeps on a connection held for it: Virtual List View with the
+// list's context id. The first such page of a listing sorts its matches,
+// as any page that continues no walk must; every later page of it on this
+// gateway, at any offset and with any count, is a window of that list,
+// which costs the page's entries and a walk through the list to the
+// offset (a few ms at a million entries), while the directory has not
+// changed since the sort, or else for windowFresh, and until the gateway
+// writes. totalResults is the list's count. errNotCut when no walk
+// can be kept: the page is cut the usual way.
+func (p *listPlan) cutWindow(keys []*ldap.SortKey, filter string, attrs []string) (*ldap.SearchResult, int, error) {
+	b, rc, ts := p.b, p.rc, p.ts
+	start, count := p.start, p.count
+	key := p.walkKey()
+	for attempt := 0; ; attempt++ {
+		var w *walk
+		mark := b.changeMarker()
+		if attempt == 0 {
+			w = b.walks.takeWindow(key, mark)
+		}
+		fresh := w == nil
+		if fresh {
+			if w = b.walks.begin(rc.ctx, key, count); w == nil {
+				return nil, 0, errNotCut
+			}
+			w.window, w.sortedAt, w.mark = true, time.Now(), mark
+		}
+		window := func(offset, after int, attrs []string) (*ldap.SearchResult, ldapconn.VLVResult, error) {
+			req := ts.searchRequest(filter, 0, attrs, []ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys),
+				&ldapconn.VLVRequest{Offset: offset, After: after, ContextID: w.vlvContext}})
+			// Busy, on a list sorted before: sssvlv had not yet marked
+			// the last request done.
+			res, err := p.busyRetry(!fresh, func(ctx context.Context) (*ldap.SearchResult, error) { return w.conn.Search(ctx, req) })
+			if err != nil {
+				return nil, ldapconn.VLVResult{}, err
+			}
+			v, err := ldapconn.ParseVLVResponse(res.Controls)
+			if err == nil && (v.Code != 0 || !sortSucceeded(res.Controls)) {
+				err = errors.New("the directory did not sort or cut the list")
+			}
+			if len(v.ContextID) > 0 {
+				w.vlvContext = v.ContextID
+			}
+			return res, v, err
+		}
+		var (
+			res *ldap.SearchResult
+			v   ldapconn.VLVResult
+			err error
+		)
+		if fresh {
+			// The sort, and the count alone: an offset past the end would
+			// be refused with the list's context id lost, and the next
+			// request would sort again.
+			if _, v, err = window(1, 0, []string{"1.1"}); err == nil && len(w.vlvContext) == 0 {
+				b.windowsOff.Store(true)
+				b.opt.Log.Warn().Msg("the directory names no sorted list in its Virtual List View responses: pages that continue no walk are sorted again each")
+				err = errNotCut
+			}
+		}
+		if err == nil && (!fresh || start <= v.Count) {
+			res, v, err = window(start, count-1, attrs)
+			if ldap.IsErrorWithCode(err, ldapconn.ResultVLVError) {
+				// An offset past the end of the list: its count alone.
+				_, v, err = window(1, 0, []string{"1.1"})
+				if err == nil && start <= v.Count {
+					err = errors.New("the directory refused an offset within the list")
+				}
+			}
+		}
+		if err != nil {
+			b.walks.done(w, false)
+			switch {
+			case errors.Is(err, errNotCut):
+				return nil, 0, errNotCut
+			case !fresh && rc.ctx.Err() == nil:
+				// The directory no longer has the list (the connection was
+				// closed, or slapd restarted): the listing is sorted again.
+				continue
+			case unreachable(err):
+				return nil, 0, MapError(err, "search")
+			}
+			b.opt.Log.Debug().Err(err).Msg("a sorted window search failed; listing another way")
+			return nil, 0, errNotCut
+		}
+		p.how = "window"
+		if fresh {
+			p.how = "sorted"
+		}
+		// Kept for the listing's other pages.
+		b.walks.windowSorted(key, v.Count)
+		b.walks.done(w, true)
+		if res == nil || start > v.Count {
+			return nil, v.Count, nil
+		}
+		p.recheck(res)
+		return res, v.Count, nil
+	}
+}
+
+// windowed reports whether a page that continues no walk is a window
+// (cutWindow): one by startIndex after the first, on OpenLDAP (sssvlv)
+// while walks are kept.
+func (p *listPlan) windowed() bool {
+	b := p.b
+	return p.start > 1 && p.count > 0 && !p.q.ByCursor && !p.browse && b.opt.VLV && !b.vlvOff.Load() &&
+		b.walks.on() && !b.windowsOff.Load()
+}
+
+// busyRetry runs a search on a walk's connection, asking again, when
+// continuing is set, while sssvlv answers Busy: it does so when the next
+// request comes before it has marked the last one done (it sends the
+// result first), and the list is intact. (On a new list, Busy says every
+// sort sssvlv may keep is in use: no retry.)
+func (p *listPlan) busyRetry(continuing bool, search func(ctx context.Context) (*ldap.SearchResult, error)) (res *ldap.SearchResult, err error) {
+	for busy := 0; ; busy++ {
+		err = p.b.do(p.rc.ctx, "search", func(ctx context.Context) error {
+			var err error
+			res, err = search(ctx)
+			return err
+		})
+		if !continuing || !ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) || busy == 20 {
+			return res, err
+		}
+		select {
+		case <-p.rc.ctx.Done():
+			return nil, p.rc.ctx.Err()
+		case <-time.After(time.Duration(busy+1) * time.Millisecond):
+		}
+	}
+}
