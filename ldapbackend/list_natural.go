@@ -332,9 +332,14 @@ func (p *listPlan) seekKept(w *walk, filter string, sk seekKey) error {
 	}
 	mu.Unlock()
 	// As many seeks go on without their requests as may: this one ends
-	// with its own.
+	// with its own (unless it found the walk's place just now, which is
+	// kept for the retry).
 	cancel()
 	err := <-result
+	if err == nil {
+		p.keepSought(w, sk, nil)
+		err = errSeekGoesOn
+	}
 	b.walks.endSeek(sk, ch)
 	return err
 }

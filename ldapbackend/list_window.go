@@ -104,6 +104,20 @@ func (p *listPlan) cutWindow(keys []*ldap.SortKey, filter string, attrs []string
 			b.opt.Log.Debug().Err(err).Msg("a sorted window search failed; listing another way")
 			return nil, 0, errNotCut
 		}
+		if res != nil && start <= v.Count {
+			p.recheck(res)
+			if len(res.Entries) == 0 {
+				// Every entry of the page is gone, or no longer matches,
+				// since the list was sorted: an empty page inside the list
+				// would read as its end. A list sorted before is sorted
+				// again; a new one is not kept.
+				b.walks.done(w, false)
+				if !fresh && rc.ctx.Err() == nil {
+					continue
+				}
+				return nil, 0, errNotCut
+			}
+		}
 		p.how = "window"
 		if fresh {
 			p.how = "sorted"
@@ -114,7 +128,6 @@ func (p *listPlan) cutWindow(keys []*ldap.SortKey, filter string, attrs []string
 		if res == nil || start > v.Count {
 			return nil, v.Count, nil
 		}
-		p.recheck(res)
 		return res, v.Count, nil
 	}
 }

@@ -63,7 +63,7 @@ const maxWindowTotals = 256
 func (w *walks) windowSorted(key listKey, total int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.windowTotals == nil || len(w.windowTotals) >= maxWindowTotals {
+	if _, ok := w.windowTotals[key]; !ok && len(w.windowTotals) >= maxWindowTotals || w.windowTotals == nil {
 		w.windowTotals = map[listKey]int{}
 	}
 	w.windowTotals[key] = total
@@ -271,8 +271,8 @@ func (w *walks) takeOn(key listKey, count, start int, after string, byCursor boo
 		return nil
 	}
 	w.mu.Lock()
+	defer closeAll(w.sweepLocked(time.Now())) // after the lock is let go (deferred calls run last first)
 	defer w.mu.Unlock()
-	defer closeAll(w.sweepLocked(time.Now()))
 	for i := len(w.idle) - 1; i >= 0; i-- {
 		k := w.idle[i]
 		if k.window || k.key != key || k.gen != w.gen && !k.natural || k.count != count {
@@ -301,9 +301,9 @@ func (w *walks) takeWindow(key listKey, mark string) *walk {
 		return nil
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	expired := w.sweepLocked(time.Now())
-	defer func() { closeAll(expired) }()
+	defer func() { closeAll(expired) }() // after the lock is let go (deferred calls run last first)
+	defer w.mu.Unlock()
 	// The most recently used first (idle is least recently used first):
 	// others still good stay, for requests of the listing at once.
 	var found *walk

@@ -2,6 +2,7 @@ package ldapbackend
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -235,5 +236,18 @@ func TestWalksWindows(t *testing.T) {
 	w.flush()
 	if w.takeWindow(a, "m1") != nil {
 		t.Fatal("a window sorted before the gateway's write was taken")
+	}
+	// The counts windows found: a listing noted again keeps the others;
+	// one more than maxWindowTotals begins afresh.
+	for i := range maxWindowTotals {
+		w.windowSorted(listKey{typ: "User", filter: fmt.Sprint(i)}, i)
+	}
+	w.windowSorted(listKey{typ: "User", filter: "7"}, 70)
+	if w.windowTotal(listKey{typ: "User", filter: "7"}) != 70 || w.windowTotal(listKey{typ: "User", filter: "200"}) != 200 {
+		t.Error("noting a listing's count again lost the others")
+	}
+	w.windowSorted(b, 5)
+	if w.windowTotal(b) != 5 || w.windowTotal(listKey{typ: "User", filter: "200"}) != -1 {
+		t.Error("the counts grew past maxWindowTotals")
 	}
 }
