@@ -95,6 +95,26 @@ func TestWindows(t *testing.T) {
 		t.Errorf("a client jumping about was served %v, want one sort (its first page) and the rest windows", got)
 	}
 
+	// Every user of a page deleted in the directory itself (no write
+	// through the gateway, so the window stays): the window's page would
+	// be empty, which would read as the end of the list, so the listing
+	// is sorted again and the page holds the users after them.
+	var del string
+	for _, id := range ref[6] {
+		del += fmt.Sprintf("dn: uid=%s,ou=People,dc=example,dc=com\nchangetype: delete\n\n", str(other.must(200, "GET", "/Users/"+id, c, nil).body, "userName"))
+	}
+	if err := e.ldap.LDAPModify(t.Context(), del); err != nil {
+		t.Fatal(err)
+	}
+	before = pagesServed(t, other)
+	if ids, n := page(other, 1+6*count); !slices.Equal(ids, ref[7]) || n != total-count {
+		t.Errorf("the page whose users were all deleted: %d users (totalResults %d), want the next page's %d (%d)", len(ids), n, len(ref[7]), total-count)
+	}
+	if got := since(other, before); got["sorted"] != 1 || len(got) != 1 {
+		t.Errorf("the page whose users were all deleted was served %v, want sorted again", got)
+	}
+	total -= count
+
 	// The gateway's own write: the next page that continues no walk sorts
 	// again, and counts the user written.
 	other.must(201, "POST", "/Users", c, map[string]any{
