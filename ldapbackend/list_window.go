@@ -27,7 +27,9 @@ const windowFresh = time.Minute
 // which costs the page's entries and a walk through the list to the
 // offset (a few ms at a million entries), while the directory has not
 // changed since the sort, or else for windowFresh, and until the gateway
-// writes. totalResults is the list's count. errNotCut when no walk
+// writes. A request for the listing while its windows are all in use (the
+// first being sorted, say) waits for one. totalResults is the list's
+// count. errNotCut when no walk
 // can be kept: the page is cut the usual way.
 func (p *listPlan) cutWindow(keys []*ldap.SortKey, filter string, attrs []string) (*ldap.SearchResult, int, error) {
 	b, rc, ts := p.b, p.rc, p.ts
@@ -37,21 +39,26 @@ func (p *listPlan) cutWindow(keys []*ldap.SortKey, filter string, attrs []string
 		var w *walk
 		mark := b.changeMarker()
 		if attempt == 0 {
-			w = b.walks.takeWindow(key, mark)
+			var begin bool
+			if w, begin = b.walks.takeWindow(rc.ctx, key, mark); w == nil && !begin {
+				return nil, 0, errNotCut // the request ended while it waited
+			}
+		} else {
+			b.walks.reserveWindow(key)
 		}
 		fresh := w == nil
 		if fresh {
-			if w = b.walks.begin(rc.ctx, key, count); w == nil {
+			if w = b.walks.beginWindow(rc.ctx, key, count, mark); w == nil {
 				return nil, 0, errNotCut
 			}
-			w.window, w.sortedAt, w.mark = true, time.Now(), mark
 		}
 		window := func(offset, after int, attrs []string) (*ldap.SearchResult, ldapconn.VLVResult, error) {
 			req := ts.searchRequest(filter, 0, attrs, []ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys),
 				&ldapconn.VLVRequest{Offset: offset, After: after, ContextID: w.vlvContext}})
-			// Busy, on a list sorted before: sssvlv had not yet marked
-			// the last request done.
-			res, err := p.busyRetry(!fresh, func(ctx context.Context) (*ldap.SearchResult, error) { return w.conn.Search(ctx, req) })
+			// Busy, on a list sorted before (the request names it, the
+			// page just after a new list's count too): sssvlv had not yet
+			// marked the last request done.
+			res, err := p.busyRetry(w.vlvContext != nil, func(ctx context.Context) (*ldap.SearchResult, error) { return w.conn.Search(ctx, req) })
 			if err != nil {
 				return nil, ldapconn.VLVResult{}, err
 			}
@@ -97,6 +104,7 @@ func (p *listPlan) cutWindow(keys []*ldap.SortKey, filter string, attrs []string
 			case !fresh && rc.ctx.Err() == nil:
 				// The directory no longer has the list (the connection was
 				// closed, or slapd restarted): the listing is sorted again.
+				b.opt.Log.Debug().Err(err).Msg("a window's list could not be read; the listing is sorted again")
 				continue
 			case unreachable(err):
 				return nil, 0, MapError(err, "search")

@@ -54,6 +54,10 @@ type walks struct {
 	// windowTotals is the count of the list last sorted for a window of
 	// each listing (up to maxWindowTotals listings).
 	windowTotals map[listKey]int
+	// windowsInUse counts the windows of each listing serving a page now;
+	// windowBack, if not nil, is closed when one comes back (takeWindow).
+	windowsInUse map[listKey]int
+	windowBack   chan struct{}
 }
 
 // maxWindowTotals bounds walks.windowTotals.
@@ -296,17 +300,47 @@ func (w *walks) takeOn(key listKey, count, start int, after string, byCursor boo
 // whose list was sorted since the gateway's last write, and while the
 // directory's change marker is mark (not "") or less than windowFresh
 // ago; those of key that are not are closed.
-func (w *walks) takeWindow(key listKey, mark string) *walk {
+//
+// While every window of key is in use (one being sorted, say), it waits
+// for one to come back rather than have the directory sort the listing
+// again. With none kept or in use, begin is set: the caller must begin one
+// (beginWindow), which the next requests wait for. nil and false if ctx
+// ends first.
+func (w *walks) takeWindow(ctx context.Context, key listKey, mark string) (k *walk, begin bool) {
 	if w.holder == nil {
-		return nil
+		return nil, false
 	}
+	for {
+		k, back := w.takeWindowOnce(key, mark)
+		if k != nil || back == nil {
+			return k, k == nil
+		}
+		select {
+		case <-back:
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+}
+
+// reserveWindow counts a window of key in use for a caller that will
+// begin one (beginWindow) without looking for one first.
+func (w *walks) reserveWindow(key listKey) {
+	w.mu.Lock()
+	w.windowUse(key, 1)
+	w.mu.Unlock()
+}
+
+// takeWindowOnce is takeWindow without the wait: when every window of key
+// is in use, back is closed once one comes back. When there is none, it
+// counts one in use for the caller, who must begin it (beginWindow).
+func (w *walks) takeWindowOnce(key listKey, mark string) (found *walk, back <-chan struct{}) {
 	w.mu.Lock()
 	expired := w.sweepLocked(time.Now())
 	defer func() { closeAll(expired) }() // after the lock is let go (deferred calls run last first)
 	defer w.mu.Unlock()
 	// The most recently used first (idle is least recently used first):
 	// others still good stay, for requests of the listing at once.
-	var found *walk
 	for i := len(w.idle) - 1; i >= 0; i-- {
 		k := w.idle[i]
 		switch {
@@ -325,8 +359,52 @@ func (w *walks) takeWindow(key listKey, mark string) *walk {
 	if found != nil {
 		w.busy[0]++
 		found.continued = true
+		w.windowUse(key, 1)
+		return found, nil
 	}
-	return found
+	if w.windowsInUse[key] == 0 {
+		// None: the caller sorts one (beginWindow), and those that come
+		// meanwhile wait for it. The window counts as in use from now.
+		w.windowUse(key, 1)
+		return nil, nil
+	}
+	if w.windowBack == nil {
+		w.windowBack = make(chan struct{})
+	}
+	return nil, w.windowBack
+}
+
+// beginWindow begins a window walk of key (begin), its list sorted now
+// under the directory's change marker mark, after a takeWindow that found
+// none (and counted it in use). nil, and the count given back, if no walk
+// can be kept.
+func (w *walks) beginWindow(ctx context.Context, key listKey, count int, mark string) *walk {
+	k := w.begin(ctx, key, count)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if k == nil {
+		w.windowUse(key, -1)
+		return nil
+	}
+	k.window, k.sortedAt, k.mark = true, time.Now(), mark
+	return k
+}
+
+// windowUse counts one window of key more (+1) or less (-1) in use, and
+// wakes the requests waiting for one when one comes back. w.mu is held.
+func (w *walks) windowUse(key listKey, d int) {
+	if w.windowsInUse == nil {
+		w.windowsInUse = map[listKey]int{}
+	}
+	if n := w.windowsInUse[key] + d; n > 0 {
+		w.windowsInUse[key] = n
+	} else {
+		delete(w.windowsInUse, key)
+	}
+	if d < 0 && w.windowBack != nil {
+		close(w.windowBack)
+		w.windowBack = nil
+	}
 }
 
 // begin holds a new connection for a walk of key with pages of count,
@@ -397,6 +475,9 @@ func (w *walks) done(k *walk, keep bool) {
 	n := kind(k.natural) // before the lock: a nil walk must not leave it held
 	w.mu.Lock()
 	w.busy[n]--
+	if k.window {
+		w.windowUse(k.key, -1)
+	}
 	if keep && (k.gen == w.gen || k.natural) {
 		k.used = time.Now()
 		w.idle = append(w.idle, k)

@@ -203,13 +203,24 @@ func TestWalksWindows(t *testing.T) {
 	w := newWalks(h, 4, 0)
 	ctx := t.Context()
 	a, b := listKey{typ: "User", filter: "(a)"}, listKey{typ: "User", filter: "(b)"}
+	// take is takeWindow, giving back the window it counts in use when it
+	// finds none (the caller would begin one).
+	take := func(key listKey, mark string) *walk {
+		k, begin := w.takeWindow(ctx, key, mark)
+		if begin {
+			w.mu.Lock()
+			w.windowUse(key, -1)
+			w.mu.Unlock()
+		}
+		return k
+	}
 	k := w.begin(ctx, a, 100)
 	k.window, k.sortedAt, k.mark = true, time.Now(), "m1"
 	w.done(k, true)
-	if w.take(a, 100, 101, "", false) != nil || w.take(a, 100, 0, "", true) != nil || w.takeWindow(b, "m1") != nil {
+	if w.take(a, 100, 101, "", false) != nil || w.take(a, 100, 0, "", true) != nil || take(b, "m1") != nil {
 		t.Fatal("a window walk was taken as an index walk, or for another listing")
 	}
-	if got := w.takeWindow(a, "m2"); got != k {
+	if got := take(a, "m2"); got != k {
 		t.Fatal("the window walk, fresh, was not taken after a change")
 	}
 	w.done(k, true)
@@ -217,24 +228,24 @@ func TestWalksWindows(t *testing.T) {
 	idx.index = 101
 	w.done(idx, true)
 	k.sortedAt = time.Now().Add(-time.Hour)
-	if got := w.takeWindow(a, "m1"); got != k {
+	if got := take(a, "m1"); got != k {
 		t.Fatal("an old window was not taken while the directory has not changed, or an index walk was taken as a window")
 	}
 	w.done(k, true)
-	if w.takeWindow(a, "m2") != nil || w.held() != 1 {
+	if take(a, "m2") != nil || w.held() != 1 {
 		t.Fatalf("a window sorted windowFresh ago, before a change, was taken, or kept (%d held)", w.held())
 	}
 	k = w.begin(ctx, a, 100)
 	k.window, k.sortedAt = true, time.Now().Add(-windowFresh)
 	w.done(k, true)
-	if w.takeWindow(a, "") != nil {
+	if take(a, "") != nil {
 		t.Fatal("a window sorted windowFresh ago, with no change marker, was taken")
 	}
 	k = w.begin(ctx, a, 100)
 	k.window, k.sortedAt, k.mark = true, time.Now(), "m1"
 	w.done(k, true)
 	w.flush()
-	if w.takeWindow(a, "m1") != nil {
+	if take(a, "m1") != nil {
 		t.Fatal("a window sorted before the gateway's write was taken")
 	}
 	// The counts windows found: a listing noted again keeps the others;
@@ -249,5 +260,55 @@ func TestWalksWindows(t *testing.T) {
 	w.windowSorted(b, 5)
 	if w.windowTotal(b) != 5 || w.windowTotal(listKey{typ: "User", filter: "200"}) != -1 {
 		t.Error("the counts grew past maxWindowTotals")
+	}
+}
+
+// TestWalksWindowWait: while a listing's only window is in use (its list
+// being sorted, say), a request for the listing waits for it rather than
+// sort again; it gives up when its context ends, and waits for nothing
+// when no window of the listing is in use.
+func TestWalksWindowWait(t *testing.T) {
+	w := newWalks(&fakeHolder{}, 4, 0)
+	a := listKey{typ: "User", filter: "(a)"}
+	k, begin := w.takeWindow(t.Context(), a, "m")
+	if k != nil || !begin {
+		t.Fatal("no window and no sort to begin")
+	}
+	// The first request sorts; the next waits for its window.
+	k = w.beginWindow(t.Context(), a, 100, "m")
+	type taken struct {
+		k     *walk
+		begin bool
+	}
+	got := make(chan taken)
+	go func() { k, begin := w.takeWindow(t.Context(), a, "m"); got <- taken{k, begin} }()
+	select {
+	case g := <-got:
+		t.Fatalf("a request did not wait for the window in use: %v", g)
+	case <-time.After(50 * time.Millisecond):
+	}
+	w.done(k, true)
+	if g := <-got; g.k != k {
+		t.Fatal("the request waiting did not get the window back")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if g, begin := w.takeWindow(ctx, a, "m"); g != nil || begin {
+		t.Fatal("a window in use was taken twice, or another sort begun")
+	}
+	// Given back and closed (a failed page): the waiter sorts anew.
+	go func() { k, begin := w.takeWindow(t.Context(), a, "m"); got <- taken{k, begin} }()
+	time.Sleep(20 * time.Millisecond)
+	w.done(k, false)
+	if g := <-got; g.k != nil || !g.begin {
+		t.Fatal("a closed window was handed out, or the waiter was not told to sort")
+	}
+	// No walk to be had: the count is given back, and nobody waits.
+	full := newWalks(&fakeHolder{}, 0, 0)
+	if k, begin := full.takeWindow(t.Context(), a, "m"); k != nil || begin {
+		t.Fatal("a window with walks off")
+	}
+	if w.beginWindow(t.Context(), a, 100, "m") == nil {
+		t.Fatal("no window begun")
 	}
 }

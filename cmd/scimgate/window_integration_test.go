@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -72,6 +73,28 @@ func TestWindows(t *testing.T) {
 	here, there := since(e, before), since(other, otherBefore)
 	if here["sorted"] != 2 || there["sorted"] != 1 || here["window"]+there["window"] != len(ref)-3 {
 		t.Errorf("a walk of %d pages alternating between two gateways was served %v and %v: want 2 and 1 sorted, the rest windows", len(ref), here, there)
+	}
+
+	// Requests for the listing at once, on a gateway that has no window
+	// of it: one sorts, the others wait for its window and take it in
+	// turn.
+	third := startGateway(t, e.ldap.URL, "dc=example,dc=com", quiet)
+	third.tokens[c] = e.tokens[c]
+	before = pagesServed(t, third)
+	var wg sync.WaitGroup
+	for i := 2; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := third.do("GET", fmt.Sprintf("/Users?attributes=userName&startIndex=%d&count=%d", 1+i*count, count), c, nil)
+			if r.status != 200 || num(r.body, "totalResults") != total || str(r.body, "Resources[0].id") != ref[i][0] {
+				t.Errorf("page %d asked at once with others: %d %s", i+1, r.status, tail(r.raw, 120))
+			}
+		}()
+	}
+	wg.Wait()
+	if got := since(third, before); got["sorted"] != 1 || got["window"] != 7 {
+		t.Errorf("eight pages asked at once were served %v: want one sort and seven windows", got)
 	}
 
 	// A client jumping about on one gateway: back, forward, another
