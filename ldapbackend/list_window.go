@@ -29,8 +29,8 @@ const windowFresh = time.Minute
 // changed since the sort, or else for windowFresh, and until the gateway
 // writes. A request for the listing while its windows are all in use (the
 // first being sorted, say) waits for one. totalResults is the list's
-// count. errNotCut when no walk
-// can be kept: the page is cut the usual way.
+// count. errNotCut when no walk can be kept: the page is cut the usual
+// way.
 func (p *listPlan) cutWindow(keys []*ldap.SortKey, filter string, attrs []string) (*ldap.SearchResult, int, error) {
 	b, rc, ts := p.b, p.rc, p.ts
 	start, count := p.start, p.count
