@@ -263,6 +263,7 @@ func New(opt Options) (*Backend, error) {
 	}
 	opt.ServiceDN = sdn
 	b := &Backend{opt: opt, byType: map[*resource.Type]*typeState{}, byName: map[string]*typeState{}, refs: newRefCache(opt.RefCacheTTL), lists: newListCache(), walks: newWalks(opt.Conn, opt.Walks, opt.CursorWalks)}
+	b.walks.marker = b.changeMarker
 	b.refsFollowChanges = opt.ACIs.Interval() > 0 && opt.ACIs.Interval() <= opt.RefCacheTTL
 	if opt.ACIs.Interval() > 0 {
 		// What the engine reads (groups, parents, the caller's entry) is

@@ -58,6 +58,9 @@ type walks struct {
 	// windowBack, if not nil, is closed when one comes back (takeWindow).
 	windowsInUse map[listKey]int
 	windowBack   chan struct{}
+	// marker gives the directory's change marker ("" if not known), for
+	// the sweep of stale windows; nil: not known.
+	marker func() string
 }
 
 // maxWindowTotals bounds walks.windowTotals.
@@ -323,6 +326,13 @@ func (w *walks) takeWindow(ctx context.Context, key listKey, mark string) (k *wa
 	}
 }
 
+// stale reports whether a window's list may no longer serve pages: the
+// directory's change marker is not mark (or either is not known) and it
+// was sorted windowFresh ago or more.
+func (k *walk) stale(now time.Time, mark string) bool {
+	return !(mark != "" && k.mark == mark) && now.Sub(k.sortedAt) >= windowFresh
+}
+
 // reserveWindow counts a window of key in use for a caller that will
 // begin one (beginWindow) without looking for one first.
 func (w *walks) reserveWindow(key listKey) {
@@ -346,7 +356,7 @@ func (w *walks) takeWindowOnce(key listKey, mark string) (found *walk, back <-ch
 		switch {
 		case !k.window || k.key != key:
 			continue
-		case k.gen == w.gen && (mark != "" && k.mark == mark || time.Since(k.sortedAt) < windowFresh):
+		case k.gen == w.gen && !k.stale(time.Now(), mark):
 			if found != nil {
 				continue
 			}
@@ -524,12 +534,17 @@ func (w *walks) sweep() {
 	closeAll(expired)
 }
 
-// sweepLocked takes the walks idle for walkIdle out of the store; the
-// caller closes them once it no longer holds the lock.
+// sweepLocked takes the walks idle for walkIdle out of the store, and the
+// windows that can no longer serve (stale); the caller closes them once
+// it no longer holds the lock.
 func (w *walks) sweepLocked(now time.Time) (expired []*walk) {
+	mark := ""
+	if w.marker != nil {
+		mark = w.marker()
+	}
 	n := 0
 	for _, k := range w.idle {
-		if now.Sub(k.used) >= walkIdle {
+		if now.Sub(k.used) >= walkIdle || k.window && k.stale(now, mark) {
 			expired = append(expired, k)
 			continue
 		}

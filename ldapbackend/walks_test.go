@@ -205,7 +205,11 @@ func TestWalksWindows(t *testing.T) {
 	a, b := listKey{typ: "User", filter: "(a)"}, listKey{typ: "User", filter: "(b)"}
 	// take is takeWindow, giving back the window it counts in use when it
 	// finds none (the caller would begin one).
+	// The directory's change marker, as the sweep sees it too.
+	cur := ""
+	w.marker = func() string { return cur }
 	take := func(key listKey, mark string) *walk {
+		cur = mark
 		k, begin := w.takeWindow(ctx, key, mark)
 		if begin {
 			w.mu.Lock()
@@ -248,6 +252,22 @@ func TestWalksWindows(t *testing.T) {
 	if take(a, "m1") != nil {
 		t.Fatal("a window sorted before the gateway's write was taken")
 	}
+	// The sweep closes the windows that can no longer serve: sorted
+	// windowFresh ago under another marker. One whose marker holds stays.
+	cur = "m1"
+	old := w.begin(ctx, a, 100)
+	old.window, old.sortedAt, old.mark = true, time.Now().Add(-windowFresh), "m1"
+	w.done(old, true)
+	w.sweep()
+	if w.held() != 1 {
+		t.Fatalf("a window whose marker holds was swept (%d held)", w.held())
+	}
+	cur = "m2"
+	w.sweep()
+	if w.held() != 0 {
+		t.Fatalf("a stale window was not swept (%d held)", w.held())
+	}
+
 	// The counts windows found: a listing noted again keeps the others;
 	// one more than maxWindowTotals begins afresh.
 	for i := range maxWindowTotals {
