@@ -37,10 +37,9 @@ func (p *listPlan) cutWindow(keys []*ldap.SortKey, filter string, attrs []string
 	key := p.walkKey()
 	for attempt := 0; ; attempt++ {
 		var w *walk
-		mark := b.changeMarker()
 		if attempt == 0 {
 			var begin bool
-			if w, begin = b.walks.takeWindow(rc.ctx, key, mark); w == nil && !begin {
+			if w, begin = b.walks.takeWindow(rc.ctx, key); w == nil && !begin {
 				return nil, 0, errNotCut // the request ended while it waited
 			}
 		} else {
@@ -48,7 +47,7 @@ func (p *listPlan) cutWindow(keys []*ldap.SortKey, filter string, attrs []string
 		}
 		fresh := w == nil
 		if fresh {
-			if w = b.walks.beginWindow(rc.ctx, key, count, mark); w == nil {
+			if w = b.walks.beginWindow(rc.ctx, key, count); w == nil {
 				return nil, 0, errNotCut
 			}
 		}

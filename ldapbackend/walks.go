@@ -299,22 +299,21 @@ func (w *walks) takeOn(key listKey, count, start int, after string, byCursor boo
 	return nil
 }
 
-// takeWindow takes the most recently used window walk of key kept here
-// whose list was sorted since the gateway's last write, and while the
-// directory's change marker is mark (not "") or less than windowFresh
-// ago; those of key that are not are closed.
+// takeWindow takes the most recently used window walk of key kept here.
+// The windows kept are those whose list was sorted since the gateway's
+// last write and can still serve (sweepLocked closes the stale ones).
 //
 // While every window of key is in use (one being sorted, say), it waits
 // for one to come back rather than have the directory sort the listing
 // again. With none kept or in use, begin is set: the caller must begin one
 // (beginWindow), which the next requests wait for. nil and false if ctx
 // ends first.
-func (w *walks) takeWindow(ctx context.Context, key listKey, mark string) (k *walk, begin bool) {
+func (w *walks) takeWindow(ctx context.Context, key listKey) (k *walk, begin bool) {
 	if w.holder == nil {
 		return nil, false
 	}
 	for {
-		k, back := w.takeWindowOnce(key, mark)
+		k, back := w.takeWindowOnce(key)
 		if k != nil || back == nil {
 			return k, k == nil
 		}
@@ -324,6 +323,14 @@ func (w *walks) takeWindow(ctx context.Context, key listKey, mark string) (k *wa
 			return nil, false
 		}
 	}
+}
+
+// changeMarker is the directory's change marker now, "" if not known.
+func (w *walks) changeMarker() string {
+	if w.marker == nil {
+		return ""
+	}
+	return w.marker()
 }
 
 // stale reports whether a window's list may no longer serve pages: the
@@ -344,33 +351,21 @@ func (w *walks) reserveWindow(key listKey) {
 // takeWindowOnce is takeWindow without the wait: when every window of key
 // is in use, back is closed once one comes back. When there is none, it
 // counts one in use for the caller, who must begin it (beginWindow).
-func (w *walks) takeWindowOnce(key listKey, mark string) (found *walk, back <-chan struct{}) {
+func (w *walks) takeWindowOnce(key listKey) (found *walk, back <-chan struct{}) {
 	w.mu.Lock()
 	expired := w.sweepLocked(time.Now())
 	defer func() { closeAll(expired) }() // after the lock is let go (deferred calls run last first)
 	defer w.mu.Unlock()
-	// The most recently used first (idle is least recently used first):
-	// others still good stay, for requests of the listing at once.
-	for i := len(w.idle) - 1; i >= 0; i-- {
-		k := w.idle[i]
-		switch {
-		case !k.window || k.key != key:
-			continue
-		case k.gen == w.gen && !k.stale(time.Now(), mark):
-			if found != nil {
-				continue
-			}
-			found = k
-		default:
-			expired = append(expired, k)
+	// The most recently used (idle is least recently used first); others
+	// stay, for requests of the listing at once.
+	for i, k := range slices.Backward(w.idle) {
+		if k.window && k.key == key {
+			w.idle = slices.Delete(w.idle, i, i+1)
+			w.busy[0]++
+			k.continued = true
+			w.windowUse(key, 1)
+			return k, nil
 		}
-		w.idle = slices.Delete(w.idle, i, i+1)
-	}
-	if found != nil {
-		w.busy[0]++
-		found.continued = true
-		w.windowUse(key, 1)
-		return found, nil
 	}
 	if w.windowsInUse[key] == 0 {
 		// None: the caller sorts one (beginWindow), and those that come
@@ -385,10 +380,11 @@ func (w *walks) takeWindowOnce(key listKey, mark string) (found *walk, back <-ch
 }
 
 // beginWindow begins a window walk of key (begin), its list sorted now
-// under the directory's change marker mark, after a takeWindow that found
-// none (and counted it in use). nil, and the count given back, if no walk
-// can be kept.
-func (w *walks) beginWindow(ctx context.Context, key listKey, count int, mark string) *walk {
+// under the directory's change marker as it is before the sort, after a
+// takeWindow that found none (and counted it in use). nil, and the count
+// given back, if no walk can be kept.
+func (w *walks) beginWindow(ctx context.Context, key listKey, count int) *walk {
+	mark := w.changeMarker()
 	k := w.begin(ctx, key, count)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -538,10 +534,7 @@ func (w *walks) sweep() {
 // windows that can no longer serve (stale); the caller closes them once
 // it no longer holds the lock.
 func (w *walks) sweepLocked(now time.Time) (expired []*walk) {
-	mark := ""
-	if w.marker != nil {
-		mark = w.marker()
-	}
+	mark := w.changeMarker()
 	n := 0
 	for _, k := range w.idle {
 		if now.Sub(k.used) >= walkIdle || k.window && k.stale(now, mark) {

@@ -210,7 +210,7 @@ func TestWalksWindows(t *testing.T) {
 	w.marker = func() string { return cur }
 	take := func(key listKey, mark string) *walk {
 		cur = mark
-		k, begin := w.takeWindow(ctx, key, mark)
+		k, begin := w.takeWindow(ctx, key)
 		if begin {
 			w.mu.Lock()
 			w.windowUse(key, -1)
@@ -290,18 +290,18 @@ func TestWalksWindows(t *testing.T) {
 func TestWalksWindowWait(t *testing.T) {
 	w := newWalks(&fakeHolder{}, 4, 0)
 	a := listKey{typ: "User", filter: "(a)"}
-	k, begin := w.takeWindow(t.Context(), a, "m")
+	k, begin := w.takeWindow(t.Context(), a)
 	if k != nil || !begin {
 		t.Fatal("no window and no sort to begin")
 	}
 	// The first request sorts; the next waits for its window.
-	k = w.beginWindow(t.Context(), a, 100, "m")
+	k = w.beginWindow(t.Context(), a, 100)
 	type taken struct {
 		k     *walk
 		begin bool
 	}
 	got := make(chan taken)
-	go func() { k, begin := w.takeWindow(t.Context(), a, "m"); got <- taken{k, begin} }()
+	go func() { k, begin := w.takeWindow(t.Context(), a); got <- taken{k, begin} }()
 	select {
 	case g := <-got:
 		t.Fatalf("a request did not wait for the window in use: %v", g)
@@ -313,11 +313,11 @@ func TestWalksWindowWait(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
-	if g, begin := w.takeWindow(ctx, a, "m"); g != nil || begin {
+	if g, begin := w.takeWindow(ctx, a); g != nil || begin {
 		t.Fatal("a window in use was taken twice, or another sort begun")
 	}
 	// Given back and closed (a failed page): the waiter sorts anew.
-	go func() { k, begin := w.takeWindow(t.Context(), a, "m"); got <- taken{k, begin} }()
+	go func() { k, begin := w.takeWindow(t.Context(), a); got <- taken{k, begin} }()
 	time.Sleep(20 * time.Millisecond)
 	w.done(k, false)
 	if g := <-got; g.k != nil || !g.begin {
@@ -325,10 +325,10 @@ func TestWalksWindowWait(t *testing.T) {
 	}
 	// No walk to be had: the count is given back, and nobody waits.
 	full := newWalks(&fakeHolder{}, 0, 0)
-	if k, begin := full.takeWindow(t.Context(), a, "m"); k != nil || begin {
+	if k, begin := full.takeWindow(t.Context(), a); k != nil || begin {
 		t.Fatal("a window with walks off")
 	}
-	if w.beginWindow(t.Context(), a, 100, "m") == nil {
+	if w.beginWindow(t.Context(), a, 100) == nil {
 		t.Fatal("no window begun")
 	}
 }
