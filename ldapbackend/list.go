@@ -367,6 +367,15 @@ func (b *Backend) fetchByIDs(ctx context.Context, ts *typeState, ids []string, a
 	return out, nil
 }
 
+// anyOf is the filter of the entries whose attr equals one of values.
+func anyOf(attr string, values []string) ldapfilter.Filter {
+	ors := make([]ldapfilter.Filter, len(values))
+	for i, v := range values {
+		ors[i] = &ldapfilter.Equality{Attr: attr, Value: v}
+	}
+	return &ldapfilter.Or{Filters: ors}
+}
+
 // searchAnyOf reads the entries of type ts whose attr equals one of
 // values, chunk values to a search, and hands each to found.
 func (b *Backend) searchAnyOf(ctx context.Context, ts *typeState, attr string, values []string, chunk int, attrs []string,
@@ -374,11 +383,7 @@ func (b *Backend) searchAnyOf(ctx context.Context, ts *typeState, attr string, v
 	for len(values) > 0 {
 		part := values[:min(len(values), chunk)]
 		values = values[len(part):]
-		ors := make([]ldapfilter.Filter, len(part))
-		for i, v := range part {
-			ors[i] = &ldapfilter.Equality{Attr: attr, Value: v}
-		}
-		f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, &ldapfilter.Or{Filters: ors}}}
+		f := &ldapfilter.And{Filters: []ldapfilter.Filter{ts.filter, anyOf(attr, part)}}
 		req := ts.searchRequest(f.String(), 0, attrs, nil)
 		res, err := b.search(ctx, req, op)
 		if err != nil {

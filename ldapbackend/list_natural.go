@@ -11,7 +11,6 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/scimgate/scimgate/aci/ldapfilter"
 	"github.com/scimgate/scimgate/scim/resource"
 )
 
@@ -152,17 +151,22 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 	tag := ""
 	if q.From != nil {
 		tag = q.From.Server
+		// kept: the walk kept here that ends where the cursor does.
+		keptWalk := func() (*walk, func(keep bool)) {
+			k := b.walks.takeOn(key, p.count, 0, q.After, true, tag)
+			if k == nil {
+				return nil, nil
+			}
+			p.how = "walk"
+			return k, func(keep bool) { b.walks.done(k, keep) }
+		}
 		if kept {
-			if k := b.walks.takeOn(key, p.count, 0, q.After, true, tag); k != nil {
-				p.how = "walk"
-				return k, func(keep bool) { b.walks.done(k, keep) }, nil
+			if k, give := keptWalk(); k != nil {
+				return k, give, nil
 			}
 		}
 		if serves, answers := b.walks.serves(tag); serves && !answers {
-			// One of the servers, which does not answer now: the walk can
-			// go on there once it does.
-			return nil, nil, resource.Unavailable(errors.New("the directory server of the walk does not answer"),
-				"the directory server whose order this walk follows does not answer: retry")
+			return nil, nil, walkServerDown()
 		}
 		if kept {
 			// A seek for this very page may be going on (one that outlived
@@ -176,9 +180,8 @@ func (p *listPlan) openNatural(key listKey, filter string, kept bool) (w *walk, 
 					return nil, nil, seekGoesOn()
 				}
 			}
-			if k := b.walks.takeOn(key, p.count, 0, q.After, true, tag); k != nil {
-				p.how = "walk"
-				return k, func(keep bool) { b.walks.done(k, keep) }, nil
+			if k, give := keptWalk(); k != nil {
+				return k, give, nil
 			}
 		}
 	}
@@ -310,32 +313,26 @@ func (p *listPlan) seekKept(w *walk, filter string, sk seekKey) error {
 		return err
 	case <-p.rc.ctx.Done():
 	}
+	var err error
 	mu.Lock()
 	select {
-	case err := <-result:
+	case err = <-result: // it ended just now, after the request did
 		mu.Unlock()
-		// It ended just now, after the request did: where it found the
-		// walk is kept for the retry. (A failed seek's walk is given back
-		// by the caller.)
-		if err == nil {
-			p.keepSought(w, sk, nil)
-			err = errSeekGoesOn
-		}
-		b.walks.endSeek(sk, ch)
-		return err
 	default:
-	}
-	if b.walks.detach() {
-		abandoned = true
+		if b.walks.detach() {
+			abandoned = true
+			mu.Unlock()
+			return errSeekGoesOn
+		}
 		mu.Unlock()
-		return errSeekGoesOn
+		// As many seeks go on without their requests as may: this one
+		// ends with its own.
+		cancel()
+		err = <-result
 	}
-	mu.Unlock()
-	// As many seeks go on without their requests as may: this one ends
-	// with its own (unless it found the walk's place just now, which is
-	// kept for the retry).
-	cancel()
-	err := <-result
+	// Where a seek that ended after the request did found the walk is
+	// kept for the retry. (A failed seek's walk is given back by the
+	// caller.)
 	if err == nil {
 		p.keepSought(w, sk, nil)
 		err = errSeekGoesOn
@@ -407,13 +404,9 @@ func (p *listPlan) naturalNext(w *walk, filter string, attrs []string, count int
 	if len(w.pending) > 0 {
 		ids := w.pending[:min(count, len(w.pending))]
 		w.pending = w.pending[len(ids):]
-		// On the walk's own connection: the server the seek read them on.
-		ors := make([]ldapfilter.Filter, len(ids))
-		for i, id := range ids {
-			ors[i] = &ldapfilter.Equality{Attr: p.ts.m.IDAttr, Value: id}
-		}
-		// The walk's filter (the caller's access compiled in) with the ids.
-		byID := "(&" + filter + (&ldapfilter.Or{Filters: ors}).String() + ")"
+		// On the walk's own connection: the server the seek read them on;
+		// with the walk's filter (the caller's access compiled in).
+		byID := "(&" + filter + anyOf(p.ts.m.IDAttr, ids).String() + ")"
 		var res *ldap.SearchResult
 		err := p.b.do(p.rc.ctx, "search", func(ctx context.Context) error {
 			var err error
@@ -482,10 +475,7 @@ func (p *listPlan) seek(ctx context.Context, w *walk, filter string) error {
 	from, idAttr := p.q.From, p.ts.m.IDAttr
 	if from.Server != w.conn.Server() {
 		if serves, _ := p.b.walks.serves(from.Server); serves {
-			// One of the servers, which does not answer now: the walk can
-			// go on there once it does.
-			return resource.Unavailable(errors.New("the directory server of the walk does not answer"),
-				"the directory server whose order this walk follows does not answer: retry")
+			return walkServerDown()
 		}
 		return invalidCursor("the directory server whose order this walk follows is not one this gateway reads from: start the walk again with an empty cursor")
 	}
@@ -529,25 +519,43 @@ func (p *listPlan) seek(ctx context.Context, w *walk, filter string) error {
 	newest, err := pass(last)
 	switch {
 	case errors.Is(err, errOtherOrder):
-		return invalidCursor("this directory server's order is not the one the walk followed: start the walk again with an empty cursor")
+		return cursorOtherOrder()
 	case err != nil:
 		return err
 	case newest == last:
 		return nil
 	case newest < 0:
-		return invalidCursor("the entries this cursor goes on after are gone: start the walk again with an empty cursor")
+		return cursorGone()
 	}
 	// The newest id is gone: the walk goes on after the newest found,
 	// which a second pass stops at (if it is still there).
 	switch again, err := pass(newest); {
 	case errors.Is(err, errOtherOrder):
-		return invalidCursor("this directory server's order is not the one the walk followed: start the walk again with an empty cursor")
+		return cursorOtherOrder()
 	case err != nil:
 		return err
 	case again != newest:
-		return invalidCursor("the entries this cursor goes on after are gone: start the walk again with an empty cursor")
+		return cursorGone()
 	}
 	return nil
+}
+
+// cursorOtherOrder and cursorGone refuse a cursor a seek cannot go on
+// from: the server's order is not the walk's, or its entries are gone.
+func cursorOtherOrder() error {
+	return invalidCursor("this directory server's order is not the one the walk followed: start the walk again with an empty cursor")
+}
+
+func cursorGone() error {
+	return invalidCursor("the entries this cursor goes on after are gone: start the walk again with an empty cursor")
+}
+
+// walkServerDown answers a cursor page whose walk's server is one of the
+// gateway's but does not answer now: the walk can go on there once it
+// does.
+func walkServerDown() error {
+	return resource.Unavailable(errors.New("the directory server of the walk does not answer"),
+		"the directory server whose order this walk follows does not answer: retry")
 }
 
 // errOtherOrder: a seek met the cursor's ids out of their order.
