@@ -71,9 +71,6 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 	// By id, or ties by id: the order the gateway itself uses.
 	keys = append(keys, &ldap.SortKey{AttributeType: ts.m.IDAttr})
 
-	// A client going on with a walk kept here (walks), or paging through
-	// a listing whose ordered ids are at hand while the directory has not
-	// changed (listCache).
 	// Every entry of the type in id order, which the directory has a
 	// browsing index for (389 DS): each page, and the count, from the
 	// index, wherever it is in the listing; no walk is needed.
@@ -88,8 +85,13 @@ func (p *listPlan) uniform() (page *resource.Page, ok bool, err error) {
 		p.browse = false
 	}
 	if errors.Is(err, errNotCut) {
-		w := b.walks.take(p.walkKey(), count, start, q.After, q.ByCursor)
-		if w == nil && !(b.walks.on() && (q.ByCursor || start == 1)) && !(p.windowed() && b.walks.windowTotal(p.walkKey()) > b.opt.Lookthrough) {
+		// A client going on with a walk kept here (walks), or paging
+		// through a listing whose ordered ids are at hand while the
+		// directory has not changed (listCache).
+		key := p.walkKey()
+		w := b.walks.take(key, count, start, q.After, q.ByCursor)
+		tooLarge := p.windowed() && b.walks.windowTotal(key) > b.opt.Lookthrough
+		if w == nil && !(b.walks.on() && (q.ByCursor || start == 1)) && !tooLarge {
 			// A walk begins on the first page; the listing's ids serve a
 			// page elsewhere in it, or every page when walks are not kept,
 			// unless a window (cutWindow) found the listing larger than
@@ -151,7 +153,7 @@ var errNotCut = errors.New("the directory did not cut the page")
 // entries (nil past the end) and the listing's total: for a cursor page,
 // the matches after the cursor.
 func (p *listPlan) cut(keys []*ldap.SortKey, filter string, w *walk) (*ldap.SearchResult, int, error) {
-	b, rc, ts := p.b, p.rc, p.ts
+	b, rc := p.b, p.rc
 	start, count := p.start, p.count
 	attrs := p.cutAttrs()
 	vlv := p.browse || b.opt.VLV && !b.vlvOff.Load()
@@ -182,30 +184,12 @@ func (p *listPlan) cut(keys []*ldap.SortKey, filter string, w *walk) (*ldap.Sear
 	if count == 0 {
 		windowAttrs = []string{"1.1"} // the count alone: the one entry VLV returns is not read
 	}
-	window := func(offset int) (*ldap.SearchResult, ldapconn.VLVResult, error) {
-		req := ts.searchRequest(filter, 0, windowAttrs,
-			[]ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys), &ldapconn.VLVRequest{Offset: offset, After: max(count, 1) - 1}})
+	res, v, err := vlvPage(func(offset, after int, attrs []string) (*ldap.SearchResult, ldapconn.VLVResult, error) {
 		// The pool does not keep the connection of a VLV search (see
 		// ldapconn.Pool.Search): sssvlv keeps its sorted list there.
-		res, err := b.searchRaw(rc.ctx, req)
-		if err != nil {
-			return nil, ldapconn.VLVResult{}, err
-		}
-		v, err := ldapconn.ParseVLVResponse(res.Controls)
-		if err == nil && (v.Code != 0 || !sortSucceeded(res.Controls)) {
-			err = errors.New("the directory did not sort or cut the list")
-		}
-		return res, v, err
-	}
-	res, v, err := window(start)
-	if ldap.IsErrorWithCode(err, ldapconn.ResultVLVError) {
-		// An offset past the last match: ask for the count alone.
-		_, v, err = window(1)
-		if err == nil && start <= v.Count {
-			err = errors.New("the directory refused an offset within the list")
-		}
-		res = nil
-	}
+		return p.vlvSearch(func(req *ldap.SearchRequest) (*ldap.SearchResult, error) { return b.searchRaw(rc.ctx, req) },
+			keys, filter, attrs, offset, after, nil)
+	}, start, max(count, 1)-1, windowAttrs)
 	if err != nil {
 		switch {
 		case ldap.IsErrorWithCode(err, ldap.LDAPResultUnavailableCriticalExtension):
@@ -225,6 +209,41 @@ func (p *listPlan) cut(keys []*ldap.SortKey, filter string, w *walk) (*ldap.Sear
 		res = nil
 	}
 	return res, v.Count, nil
+}
+
+// vlvSearch sends, through search, the Virtual List View request for the
+// after+1 entries from offset of filter's matches sorted by keys (of the
+// list sorted before that context names, if not nil), and reads the
+// response control: an error if the directory did not sort or cut.
+func (p *listPlan) vlvSearch(search func(*ldap.SearchRequest) (*ldap.SearchResult, error), keys []*ldap.SortKey, filter string,
+	attrs []string, offset, after int, context []byte) (*ldap.SearchResult, ldapconn.VLVResult, error) {
+	req := p.ts.searchRequest(filter, 0, attrs, []ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys),
+		&ldapconn.VLVRequest{Offset: offset, After: after, ContextID: context}})
+	res, err := search(req)
+	if err != nil {
+		return nil, ldapconn.VLVResult{}, err
+	}
+	v, err := ldapconn.ParseVLVResponse(res.Controls)
+	if err == nil && (v.Code != 0 || !sortSucceeded(res.Controls)) {
+		err = errors.New("the directory did not sort or cut the list")
+	}
+	return res, v, err
+}
+
+// vlvPage asks window for the after+1 entries from start, read with
+// attrs; at an offset past the last match (which the directory refuses)
+// it asks for the count alone, and the page is nil.
+func vlvPage(window func(offset, after int, attrs []string) (*ldap.SearchResult, ldapconn.VLVResult, error),
+	start, after int, attrs []string) (*ldap.SearchResult, ldapconn.VLVResult, error) {
+	res, v, err := window(start, after, attrs)
+	if ldap.IsErrorWithCode(err, ldapconn.ResultVLVError) {
+		_, v, err = window(1, 0, []string{"1.1"})
+		if err == nil && start <= v.Count {
+			err = errors.New("the directory refused an offset within the list")
+		}
+		res = nil
+	}
+	return res, v, err
 }
 
 // uniformAccess reports whether the caller's access to the type's entries

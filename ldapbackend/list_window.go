@@ -32,7 +32,7 @@ const windowFresh = time.Minute
 // count. errNotCut when no walk can be kept: the page is cut the usual
 // way.
 func (p *listPlan) cutWindow(keys []*ldap.SortKey, filter string, attrs []string) (*ldap.SearchResult, int, error) {
-	b, rc, ts := p.b, p.rc, p.ts
+	b, rc := p.b, p.rc
 	start, count := p.start, p.count
 	key := p.walkKey()
 	for attempt := 0; ; attempt++ {
@@ -52,19 +52,12 @@ func (p *listPlan) cutWindow(keys []*ldap.SortKey, filter string, attrs []string
 			}
 		}
 		window := func(offset, after int, attrs []string) (*ldap.SearchResult, ldapconn.VLVResult, error) {
-			req := ts.searchRequest(filter, 0, attrs, []ldap.Control{ldap.NewControlServerSideSortingWithSortKeys(keys),
-				&ldapconn.VLVRequest{Offset: offset, After: after, ContextID: w.vlvContext}})
 			// Busy, on a list sorted before (the request names it, the
 			// page just after a new list's count too): sssvlv had not yet
 			// marked the last request done.
-			res, err := p.busyRetry(w.vlvContext != nil, func(ctx context.Context) (*ldap.SearchResult, error) { return w.conn.Search(ctx, req) })
-			if err != nil {
-				return nil, ldapconn.VLVResult{}, err
-			}
-			v, err := ldapconn.ParseVLVResponse(res.Controls)
-			if err == nil && (v.Code != 0 || !sortSucceeded(res.Controls)) {
-				err = errors.New("the directory did not sort or cut the list")
-			}
+			res, v, err := p.vlvSearch(func(req *ldap.SearchRequest) (*ldap.SearchResult, error) {
+				return p.busyRetry(w.vlvContext != nil, func(ctx context.Context) (*ldap.SearchResult, error) { return w.conn.Search(ctx, req) })
+			}, keys, filter, attrs, offset, after, w.vlvContext)
 			if len(v.ContextID) > 0 {
 				w.vlvContext = v.ContextID
 			}
@@ -86,14 +79,7 @@ func (p *listPlan) cutWindow(keys []*ldap.SortKey, filter string, attrs []string
 			}
 		}
 		if err == nil && (!fresh || start <= v.Count) {
-			res, v, err = window(start, count-1, attrs)
-			if ldap.IsErrorWithCode(err, ldapconn.ResultVLVError) {
-				// An offset past the end of the list: its count alone.
-				_, v, err = window(1, 0, []string{"1.1"})
-				if err == nil && start <= v.Count {
-					err = errors.New("the directory refused an offset within the list")
-				}
-			}
+			res, v, err = vlvPage(window, start, count-1, attrs)
 		}
 		if err != nil {
 			b.walks.done(w, false)
