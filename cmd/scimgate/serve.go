@@ -90,15 +90,16 @@ func identityMapping(m *identity.Mapper, required bool, serviceClients []string,
 			return dn, nil
 		case errors.Is(err, identity.ErrInactiveIdentity):
 			return "", &resource.Error{Status: http.StatusUnauthorized, Detail: "the token's subject is a deactivated directory user"}
-		case errors.Is(err, identity.ErrNoIdentity) && !required && clientsOwnToken(p, serviceClients):
-			return "", nil
-		case errors.Is(err, identity.ErrNoIdentity) && !required:
-			// Say why, for the operator whose identity provider gives its
-			// clients' own tokens another sub (Keycloak, Auth0).
-			log.Info().Str("client_id", p.ClientID).Str("sub", p.Subject).
-				Msg("a token whose subject maps to no entry is refused: it is not its client's own (sub = client id), nor from a client in identity.service_clients")
-			return "", &resource.Error{Status: http.StatusUnauthorized, Detail: "the token's subject is not a known directory user"}
 		case errors.Is(err, identity.ErrNoIdentity):
+			if !required {
+				if clientsOwnToken(p, serviceClients) {
+					return "", nil
+				}
+				// Say why, for the operator whose identity provider gives
+				// its clients' own tokens another sub (Keycloak, Auth0).
+				log.Info().Str("client_id", p.ClientID).Str("sub", p.Subject).
+					Msg("a token whose subject maps to no entry is refused: it is not its client's own (sub = client id), nor from a client in identity.service_clients")
+			}
 			return "", &resource.Error{Status: http.StatusUnauthorized, Detail: "the token's subject is not a known directory user"}
 		}
 		return "", err
@@ -118,10 +119,7 @@ func clientsOwnToken(p *oauth.Principal, serviceClients []string) bool {
 	if slices.Contains(serviceClients, p.ClientID) {
 		return true
 	}
-	sub, ok := p.Claims["sub"].(string)
-	if !ok && p.Claims == nil {
-		sub = p.Subject
-	}
+	sub, _ := p.Claims["sub"].(string)
 	return sub == p.ClientID
 }
 
@@ -153,8 +151,6 @@ func newLogger(cfg LogConfig, w io.Writer) zerolog.Logger {
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
 }
 
-// serve runs the server until ctx ends, then stops gracefully. ready, when
-// set, receives the listening address once the server accepts requests.
 // defaultGCPercent is the garbage collector's target (GOGC) when the
 // environment sets none. The gateway's live heap is small (its caches,
 // tens of MB), while a list page allocates much (the LDAP client decodes
@@ -164,6 +160,8 @@ func newLogger(cfg LogConfig, w io.Writer) zerolog.Logger {
 // one. GOGC, or GOMEMLIMIT, set otherwise.
 const defaultGCPercent = 400
 
+// serve runs the server until ctx ends, then stops gracefully. ready, when
+// set, receives the listening address once the server accepts requests.
 func serve(ctx context.Context, cfg *Config, logOut io.Writer, ready chan<- string) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
