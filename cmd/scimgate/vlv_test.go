@@ -13,10 +13,22 @@ import (
 // same LDIF into 389 DS).
 func TestVLVIndexesCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := run([]string{"vlv-indexes", "--config", "../../testdata/demo/scimgate.yaml", "--backend", "db1"}, nil, &out, &errOut); code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut.String())
+	// printed runs the command on the demo configuration with args, and
+	// checks that what it prints holds each of wants.
+	printed := func(what string, args []string, wants ...string) {
+		t.Helper()
+		out.Reset()
+		args = append([]string{"vlv-indexes", "--config", "../../testdata/demo/scimgate.yaml"}, args...)
+		if code := run(args, nil, &out, &errOut); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		for _, want := range wants {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%s, the output lacks %q:\n%s", what, want, out.String())
+			}
+		}
 	}
-	for _, want := range []string{
+	printed("with one backend", []string{"--backend", "db1"},
 		"dn: cn=scimgateUser,cn=db1,cn=ldbm database,cn=plugins,cn=config\nchangetype: add\nobjectClass: top\nobjectClass: vlvSearch\ncn: scimgateUser\nvlvBase: ou=People,dc=example,dc=com\nvlvScope: 2\nvlvFilter: (objectClass=inetOrgPerson)\n",
 		`userdn="ldap:///cn=scimgate,ou=Services,dc=example,dc=com"`,
 		"dn: cn=scimgateUserById,cn=scimgateUser,cn=db1,cn=ldbm database,cn=plugins,cn=config\nchangetype: add\nobjectClass: top\nobjectClass: vlvIndex\ncn: scimgateUserById\nvlvSort: entryUUID\n",
@@ -24,27 +36,15 @@ func TestVLVIndexesCommand(t *testing.T) {
 		"objectClass: extensibleObject\ncn: scimgate-browsing-indexes-db1-",
 		"nsInstance: db1\nnsIndexVLVAttribute: scimgateUserById\nnsIndexVLVAttribute: scimgateGroupById\n",
 		"ldapmodify -c -f",
-	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("the output lacks %q:\n%s", want, out.String())
-		}
-	}
+	)
 	// A type held by another backend: its index goes there, built by a
 	// task of its own.
-	out.Reset()
-	if code := run([]string{"vlv-indexes", "--config", "../../testdata/demo/scimgate.yaml", "--backend", "db1", "--backend", "Group=groups_db"}, nil, &out, &errOut); code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut.String())
-	}
-	for _, want := range []string{
+	printed("with a backend for Group", []string{"--backend", "db1", "--backend", "Group=groups_db"},
 		"dn: cn=scimgateUser,cn=db1,cn=ldbm database",
 		"dn: cn=scimgateGroup,cn=groups_db,cn=ldbm database",
 		"nsInstance: db1\nnsIndexVLVAttribute: scimgateUserById\nnsIndexVLVAttribute: scimgateSyncProfileById\n",
 		"nsInstance: groups_db\nnsIndexVLVAttribute: scimgateGroupById\n",
-	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("with a backend for Group, the output lacks %q:\n%s", want, out.String())
-		}
-	}
+	)
 	if code := run([]string{"vlv-indexes", "--config", "../../testdata/demo/scimgate.yaml", "--backend", "Nosuch=db2"}, nil, &out, &errOut); code != 2 {
 		t.Errorf("a backend for a type the configuration lacks: exit %d, want 2", code)
 	}
